@@ -1,0 +1,51 @@
+"""The agent: its state, its local problem, the update rule and the crypto it uses.
+
+Imports only :mod:`transport`; an agent is given everything as plain values.
+"""
+
+from ._agent import Agent, AgentReport
+from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
+from ._crypto import CryptoBackend, CryptoPool, InlineCrypto
+from ._edge import ClearEdge, EdgeProtocol, PaillierEdge
+from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
+from ._journal import Journal, digest
+from ._objectives import LeastSquares, Logistic, Objective
+from ._paillier import MIN_SECURE_BITS, PublicKey, SecretKey, keygen
+from ._quantize import Quantizer, Rounding, from_residue, to_residue
+from ._schedules import Attenuation, Stepsize
+
+__all__ = [
+    "MIN_SECURE_BITS",
+    "Agent",
+    "AgentConfig",
+    "AgentError",
+    "AgentReport",
+    "Algorithm",
+    "Attenuation",
+    "ClearEdge",
+    "ConfigError",
+    "CryptoBackend",
+    "CryptoError",
+    "CryptoPool",
+    "EdgeProtocol",
+    "InlineCrypto",
+    "Journal",
+    "LeastSquares",
+    "Logistic",
+    "Objective",
+    "PaillierEdge",
+    "ProtocolError",
+    "PublicKey",
+    "QuantizationOverflow",
+    "Quantizer",
+    "Record",
+    "Rounding",
+    "SecretKey",
+    "Stepsize",
+    "StepsizeMode",
+    "WeightMode",
+    "digest",
+    "from_residue",
+    "keygen",
+    "to_residue",
+]

@@ -1,0 +1,536 @@
+"""The agent: an ``async with`` object that runs DSGD with its neighbours.
+
+    async with Agent(config, objective, endpoint) as agent:
+        report = await agent.run()
+
+Entering connects the endpoint, opens the journal, generates the key pair and
+starts the receive loop in a TaskGroup; ``run()`` announces the key, waits for
+the neighbours' (bounded), iterates, and serves the neighbours' last requests;
+leaving cancels the loops and closes everything. Constructing does nothing.
+
+Iteration k, for the edge-protocol algorithms (paillier, clear)::
+
+    x_i(k+1) = x_i(k) + gamma(k) sum_j a_ij(k) ([x_j(k)] - [x_i(k)]) - lambda_i(k) g_i(x_i(k))
+
+and for the baselines (plain, dp)::
+
+    x_i(k+1) = x_i(k) + sum_j w_ij (x~_j(k) - x_i(k)) - lambda(k) g_i(x_i(k))
+
+with Metropolis weights w_ij and x~_j = x_j (+ Laplace noise for dp).
+
+Every inbound message is checked (neighbour, iteration window, duplicates,
+sizes, ciphertext range); a bad one costs a log line and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+import numpy as np
+
+from transport import (
+    BROADCAST,
+    Endpoint,
+    Envelope,
+    EnvelopeError,
+    Kind,
+    TrafficCounters,
+    pack_floats,
+    unpack_floats,
+)
+
+from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
+from ._crypto import CryptoBackend, InlineCrypto
+from ._edge import ClearEdge, EdgeProtocol, PaillierEdge, Payload
+from ._errors import AgentError, ProtocolError
+from ._journal import Journal, digest
+from ._objectives import FloatArray, Objective
+
+log = logging.getLogger("hemesh.agent")
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Round:
+    """What this agent keeps of its iteration k until every neighbour was served."""
+
+    quantized: list[int]
+    weights: dict[str, list[int]]
+    served: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentReport:
+    """What an agent hands back when its run is over."""
+
+    agent_id: str
+    iterations: int
+    x: FloatArray
+    traffic: TrafficCounters
+    skipped: int
+    dropped: int
+    crypto_seconds: float
+    wait_seconds: float
+
+
+class Agent:
+    """One participant of a run. See the module docstring for its lifecycle."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        objective: Objective,
+        endpoint: Endpoint,
+        *,
+        crypto: CryptoBackend | None = None,
+        journal: Path | None = None,
+        on_iteration: Callable[[int], None] | None = None,
+    ) -> None:
+        if objective.dim != config.dim:
+            raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
+        if endpoint.agent_id != config.agent_id:
+            raise AgentError(f"endpoint of {endpoint.agent_id!r} given to {config.agent_id!r}")
+        self.config = config
+        self._objective = objective
+        self._endpoint = endpoint
+        self._crypto = crypto or InlineCrypto()
+        self._journal = Journal(journal)
+        self._on_iteration = on_iteration
+        self._neighbours = sorted(config.neighbours)
+        self._quantizer = config.quantizer()
+        self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
+        self._edge: EdgeProtocol | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._entered = False
+        # protocol state, all guarded by _changed
+        self._changed = asyncio.Condition()
+        self._k = -1  # iteration in progress (-1: not started)
+        self._rounds: dict[int, _Round] = {}
+        self._replies: dict[int, dict[str, Payload]] = {}
+        self._states: dict[int, dict[str, FloatArray]] = {}
+        self._seen_requests: dict[int, set[str]] = {}
+        self._gone: set[str] = set()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._loops: set[asyncio.Task[None]] = set()
+        self._dropped = 0
+        self._skipped = 0
+        self._crypto_s = 0.0
+        self._wait_s = 0.0
+
+    # lifecycle -----------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise AgentError(f"agent {self.config.agent_id!r} cannot be entered twice")
+        self._entered = True
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self._endpoint)
+            stack.enter_context(self._journal)
+            self._edge = await self._make_edge()
+            self._tasks = await stack.enter_async_context(asyncio.TaskGroup())
+            stack.push_async_callback(self._cancel_loops)
+            self._spawn(self._receive_loop(), "receive")
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is None:
+            return
+        try:
+            await stack.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # the TaskGroup wraps what went wrong; hand back the error itself
+            if exc is not None and group.exceptions == (exc,):
+                return
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    async def _cancel_loops(self) -> None:
+        for task in list(self._loops):
+            task.cancel()
+
+    def _spawn(self, coroutine: Coroutine[None, None, None], name: str) -> None:
+        assert self._tasks is not None
+        task = self._tasks.create_task(coroutine, name=f"{self.config.agent_id}.{name}")
+        self._loops.add(task)
+        task.add_done_callback(self._loops.discard)
+
+    async def _make_edge(self) -> EdgeProtocol:
+        cfg = self.config
+        if cfg.algorithm is Algorithm.PAILLIER:
+            started = time.perf_counter()
+            key = await self._crypto.keygen(cfg.key_bits, insecure=cfg.insecure_keys)
+            self._crypto_s += time.perf_counter() - started
+            return PaillierEdge(key, self._crypto, dim=cfg.dim)
+        return ClearEdge(dim=cfg.dim)
+
+    # the run -------------------------------------------------------------------
+
+    async def run(self) -> AgentReport:
+        """Iterate ``config.iterations`` times; returns the final state and counters."""
+        if self._edge is None or self._tasks is None:
+            raise AgentError("use the agent as 'async with Agent(...) as agent'")
+        cfg = self.config
+        await self._announce()
+        x = np.array(cfg.x0, dtype=np.float64)
+        self._write(0, x)
+        step = self._step_edge if cfg.algorithm.uses_edge_protocol else self._step_baseline
+        for k in range(cfg.iterations):
+            before = _copy(self._endpoint.counters)
+            crypto0, wait0 = self._crypto_s, self._wait_s
+            started = time.perf_counter()
+            x, stepsize, gamma, skipped = await step(k, x)
+            elapsed = time.perf_counter() - started
+            crypto, wait = self._crypto_s - crypto0, self._wait_s - wait0
+            traffic = _minus(self._endpoint.counters, before)
+            self._write(
+                k + 1,
+                x,
+                stepsize=stepsize,
+                gamma=gamma,
+                skipped=skipped,
+                traffic=traffic,
+                crypto=crypto,
+                wait=wait,
+                elapsed=elapsed,
+            )
+            if self._on_iteration is not None:
+                self._on_iteration(k + 1)
+        await self._finish(cfg.iterations - 1)
+        return AgentReport(
+            agent_id=cfg.agent_id,
+            iterations=cfg.iterations,
+            x=x,
+            traffic=_copy(self._endpoint.counters),
+            skipped=self._skipped,
+            dropped=self._dropped + self._endpoint.counters.dropped,
+            crypto_seconds=self._crypto_s,
+            wait_seconds=self._wait_s,
+        )
+
+    async def _announce(self) -> None:
+        assert self._edge is not None
+        edge = self._edge
+        await self._send(Kind.KEY, 0, BROADCAST, edge.announcement())
+        missing = await self._wait_for(
+            lambda: [n for n in self._neighbours if not edge.knows(n)],
+            self.config.startup_timeout,
+        )
+        if missing:
+            raise AgentError(
+                f"agent {self.config.agent_id}: no key from {missing} "
+                f"within {self.config.startup_timeout} s"
+            )
+
+    async def _step_edge(
+        self, k: int, x: FloatArray
+    ) -> tuple[FloatArray, float | list[float], float, list[str]]:
+        cfg, edge = self.config, self._edge
+        assert edge is not None
+        # every private draw of iteration k, in a fixed order
+        quantized = self._quantizer.quantize(x, self._rng)
+        low, high = cfg.weight_range
+        per = 1 if cfg.weight_mode is WeightMode.PER_EDGE else cfg.dim
+        weights = {
+            n: [int(w) for w in np.broadcast_to(self._rng.integers(low, high + 1, per), cfg.dim)]
+            for n in self._neighbours
+        }
+        theta, batch = self._draw_step()
+        async with self._changed:
+            self._k = k
+            self._rounds[k] = _Round(quantized, weights)
+            self._prune(k)
+            self._changed.notify_all()
+        request = await self._timed_crypto(edge.request(quantized))
+        for n in self._neighbours:
+            if n not in self._gone:
+                await self._send(Kind.REQUEST, k, n, request)
+        replies = self._replies.setdefault(k, {})
+        missing = await self._wait_for(
+            lambda: [n for n in self._neighbours if n not in replies and n not in self._gone],
+            cfg.round_timeout,
+        )
+        total = [0] * cfg.dim
+        for n in self._neighbours:
+            if n not in replies:
+                continue
+            opened = await self._timed_crypto(edge.open(replies[n]))
+            total = [t + a * v for t, a, v in zip(total, weights[n], opened, strict=True)]
+        coupling = np.array(total, dtype=np.float64) / 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
+        gamma = cfg.attenuation(k)
+        stepsize = cfg.stepsize.base(k) * theta
+        gradient = self._objective.gradient(x, batch)
+        x_next = x + gamma * coupling - stepsize * gradient
+        return x_next, _listify(stepsize), gamma, self._note_skipped(k, missing)
+
+    async def _step_baseline(
+        self, k: int, x: FloatArray
+    ) -> tuple[FloatArray, float | list[float], float, list[str]]:
+        cfg = self.config
+        _, batch = self._draw_step()
+        noise = self._rng.laplace(0.0, cfg.dp_noise, cfg.dim) if cfg.dp_noise > 0 else 0.0
+        shared = x + noise if cfg.algorithm is Algorithm.DP else x
+        async with self._changed:
+            self._k = k
+            self._prune(k)
+        for n in self._neighbours:
+            if n not in self._gone:
+                await self._send(Kind.STATE, k, n, {"x": pack_floats(shared)})
+        states = self._states.setdefault(k, {})
+        missing = await self._wait_for(
+            lambda: [n for n in self._neighbours if n not in states and n not in self._gone],
+            cfg.round_timeout,
+        )
+        degree = len(self._neighbours)
+        mixing = np.zeros(cfg.dim)
+        for n in self._neighbours:
+            if n in states:
+                weight = 1.0 / (1 + max(degree, cfg.neighbours[n]))
+                mixing += weight * (states[n] - x)
+        stepsize = cfg.stepsize.base(k)
+        x_next = x + mixing - stepsize * self._objective.gradient(x, batch)
+        return x_next, stepsize, 1.0, self._note_skipped(k, missing)
+
+    def _draw_step(self) -> tuple[float | FloatArray, np.ndarray | None]:
+        cfg = self.config
+        size = cfg.dim if cfg.stepsize_mode is StepsizeMode.PER_COORDINATE else None
+        theta = cfg.stepsize.draw_factor(self._rng, size)
+        samples = self._objective.samples
+        if cfg.batch_size >= samples:
+            return theta, None
+        return theta, self._rng.choice(samples, size=cfg.batch_size, replace=False)
+
+    def _note_skipped(self, k: int, missing: list[str]) -> list[str]:
+        if missing:
+            self._skipped += len(missing)
+            log.warning(
+                "agent %s skipped %s at iteration %d: no message within %.1f s",
+                self.config.agent_id,
+                missing,
+                k,
+                self.config.round_timeout,
+            )
+        return missing
+
+    async def _finish(self, last: int) -> None:
+        """Serve the neighbours' requests for the last iteration, then say goodbye."""
+        if self.config.algorithm.uses_edge_protocol:
+            served = self._rounds[last].served
+            missing = await self._wait_for(
+                lambda: [n for n in self._neighbours if n not in served and n not in self._gone],
+                self.config.round_timeout,
+            )
+            if missing:
+                log.warning(
+                    "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
+                )
+        for n in self._neighbours:
+            if n not in self._gone:
+                await self._send(Kind.BYE, last + 1, n, {})
+
+    async def _wait_for(self, missing: Callable[[], list[str]], bound: float) -> list[str]:
+        """Wait until ``missing()`` is empty or ``bound`` seconds pass; return what is missing."""
+        started = time.perf_counter()
+        try:
+            async with self._changed, asyncio.timeout(bound):
+                await self._changed.wait_for(lambda: not missing())
+        except TimeoutError:
+            pass
+        self._wait_s += time.perf_counter() - started
+        return missing()
+
+    async def _timed_crypto(self, operation: Awaitable[T]) -> T:
+        started = time.perf_counter()
+        try:
+            return await operation
+        finally:
+            self._crypto_s += time.perf_counter() - started
+
+    def _prune(self, k: int) -> None:
+        """Forget what no neighbour can still ask for: a neighbour is at most one
+        iteration behind unless it was skipped, and then its request is stale."""
+        for table in (self._rounds, self._replies, self._states, self._seen_requests):
+            for old in [i for i in table if i < k - 1]:
+                del table[old]
+
+    # messages ------------------------------------------------------------------
+
+    async def _send(self, kind: Kind, k: int, receiver: str, payload: Payload) -> None:
+        envelope = Envelope(
+            run=self.config.run,
+            iteration=k,
+            sender=self.config.agent_id,
+            receiver=receiver,
+            kind=kind,
+            payload=payload,
+        )
+        await self._endpoint.send(envelope)
+
+    async def _receive_loop(self) -> None:
+        while True:
+            envelope = await self._endpoint.receive()
+            try:
+                await self._dispatch(envelope)
+            except (AgentError, EnvelopeError) as exc:
+                self._dropped += 1
+                log.warning(
+                    "agent %s dropped %s from %s at iteration %d: %s",
+                    self.config.agent_id,
+                    envelope.kind,
+                    envelope.sender,
+                    envelope.iteration,
+                    exc,
+                )
+
+    async def _dispatch(self, envelope: Envelope) -> None:
+        sender, k = envelope.sender, envelope.iteration
+        if sender not in self.config.neighbours:
+            raise ProtocolError(f"{sender!r} is not a neighbour")
+        edge = self._edge
+        assert edge is not None and self._tasks is not None
+        async with self._changed:
+            match envelope.kind:
+                case Kind.KEY:
+                    edge.learn(sender, envelope.payload)
+                case Kind.REQUEST:
+                    self._accept_request(envelope)
+                    self._spawn(self._serve(envelope), f"serve.{sender}.{k}")
+                case Kind.REPLY:
+                    if not self.config.algorithm.uses_edge_protocol:
+                        raise ProtocolError(f"{self.config.algorithm} runs exchange no replies")
+                    if k != self._k:
+                        raise ProtocolError(f"reply for iteration {k}, waiting for {self._k}")
+                    replies = self._replies.setdefault(k, {})
+                    if sender in replies:
+                        raise ProtocolError("duplicate reply")
+                    edge.check_reply(envelope.payload)
+                    replies[sender] = envelope.payload
+                case Kind.STATE:
+                    if self.config.algorithm.uses_edge_protocol:
+                        raise ProtocolError(f"{self.config.algorithm} runs exchange no states")
+                    if k not in (self._k, self._k + 1):
+                        raise ProtocolError(f"state for iteration {k}, at {self._k}")
+                    states = self._states.setdefault(k, {})
+                    if sender in states:
+                        raise ProtocolError("duplicate state")
+                    blob = envelope.payload.get("x")
+                    if not isinstance(blob, bytes):
+                        raise ProtocolError("state payload without 'x'")
+                    states[sender] = unpack_floats(blob, count=self.config.dim)
+                case Kind.BYE:
+                    self._gone.add(sender)
+            self._changed.notify_all()
+
+    def _accept_request(self, envelope: Envelope) -> None:
+        sender, k = envelope.sender, envelope.iteration
+        assert self._edge is not None
+        if not self.config.algorithm.uses_edge_protocol:
+            raise ProtocolError(f"{self.config.algorithm} runs exchange no requests")
+        if k > self._k + 1 or k >= self.config.iterations:
+            raise ProtocolError(f"request for iteration {k}, too far ahead of {self._k}")
+        if k < self._k - 1 or (k < self._k and k not in self._rounds):
+            raise ProtocolError(f"stale request for iteration {k}, at {self._k}")
+        seen = self._seen_requests.setdefault(k, set())
+        if sender in seen:
+            raise ProtocolError("duplicate request")
+        self._edge.check_request(sender, envelope.payload)
+        seen.add(sender)
+
+    async def _serve(self, envelope: Envelope) -> None:
+        sender, k = envelope.sender, envelope.iteration
+        assert self._edge is not None
+        async with self._changed:
+            try:
+                async with asyncio.timeout(self.config.round_timeout):
+                    await self._changed.wait_for(lambda: k in self._rounds or k < self._k - 1)
+            except TimeoutError:
+                pass
+            round_ = self._rounds.get(k)
+        if round_ is None:
+            log.warning(
+                "agent %s: request of %s for iteration %d expired unserved",
+                self.config.agent_id,
+                sender,
+                k,
+            )
+            return
+        reply = await self._timed_crypto(
+            self._edge.serve(sender, envelope.payload, round_.quantized, round_.weights[sender])
+        )
+        await self._send(Kind.REPLY, k, sender, reply)
+        async with self._changed:
+            round_.served.add(sender)
+            self._changed.notify_all()
+
+    # journal -------------------------------------------------------------------
+
+    def _write(
+        self,
+        k: int,
+        x: FloatArray,
+        *,
+        stepsize: float | list[float] | None = None,
+        gamma: float | None = None,
+        skipped: list[str] | None = None,
+        traffic: TrafficCounters | None = None,
+        crypto: float = 0.0,
+        wait: float = 0.0,
+        elapsed: float = 0.0,
+    ) -> None:
+        traffic = traffic or TrafficCounters()
+        record = {
+            "k": k,
+            "t": time.time(),
+            "agent": self.config.agent_id,
+            "objective": self._objective.value(x),
+            "stepsize": stepsize,
+            "gamma": gamma,
+            "bytes_in": traffic.bytes_received,
+            "bytes_out": traffic.bytes_sent,
+            "msgs_in": traffic.messages_received,
+            "msgs_out": traffic.messages_sent,
+            "crypto_s": round(crypto, 6),
+            "wait_s": round(wait, 6),
+            "compute_s": round(max(0.0, elapsed - crypto - wait), 6),
+            "skipped": skipped or [],
+        }
+        if self.config.record is Record.STATE:
+            record["x"] = x.tolist()
+        else:
+            record["digest"] = digest(x)
+        self._journal.write(record)
+
+
+def _copy(c: TrafficCounters) -> TrafficCounters:
+    return TrafficCounters(
+        c.messages_sent, c.bytes_sent, c.messages_received, c.bytes_received, c.dropped
+    )
+
+
+def _minus(a: TrafficCounters, b: TrafficCounters) -> TrafficCounters:
+    return TrafficCounters(
+        a.messages_sent - b.messages_sent,
+        a.bytes_sent - b.bytes_sent,
+        a.messages_received - b.messages_received,
+        a.bytes_received - b.bytes_received,
+        a.dropped - b.dropped,
+    )
+
+
+def _listify(value: float | FloatArray) -> float | list[float]:
+    return value.tolist() if isinstance(value, np.ndarray) else float(value)

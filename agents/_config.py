@@ -1,0 +1,156 @@
+"""Everything an agent is given, as plain frozen values (it never reads a scenario)."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from transport import validate_id
+
+from ._errors import ConfigError
+from ._paillier import MIN_SECURE_BITS
+from ._quantize import FLOAT_EXACT, Quantizer, Rounding
+from ._schedules import Attenuation, Stepsize
+
+
+class Algorithm(enum.StrEnum):
+    """The update an agent runs (DESIGN.md, The algorithm and Baselines)."""
+
+    PAILLIER = "paillier"
+    """Coupling computed under encryption by the secure edge protocol."""
+    CLEAR = "clear"
+    """The same messages and draws as paillier, without encryption."""
+    PLAIN = "plain"
+    """Conventional DSGD: states in the clear, Metropolis weights, public stepsize."""
+    DP = "dp"
+    """plain with Laplace noise on the shared states."""
+
+    @property
+    def uses_edge_protocol(self) -> bool:
+        return self in (Algorithm.PAILLIER, Algorithm.CLEAR)
+
+
+class WeightMode(enum.StrEnum):
+    PER_EDGE = "per_edge"
+    PER_COORDINATE = "per_coordinate"
+
+
+class StepsizeMode(enum.StrEnum):
+    SCALAR = "scalar"
+    PER_COORDINATE = "per_coordinate"
+
+
+class Record(enum.StrEnum):
+    """What each journal line holds of the state."""
+
+    STATE = "state"
+    DIGEST = "digest"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentConfig:
+    """One agent's parameters. ``neighbours`` maps each neighbour id to its degree
+    (public graph knowledge, needed only for the Metropolis weights of the baselines)."""
+
+    run: str
+    agent_id: str
+    neighbours: Mapping[str, int]
+    algorithm: Algorithm
+    iterations: int
+    x0: tuple[float, ...]
+    seed: tuple[int, ...]
+    """Entropy of the agent's private RNG (numpy SeedSequence)."""
+    attenuation: Attenuation = field(default_factory=Attenuation)
+    stepsize: Stepsize
+    stepsize_mode: StepsizeMode = StepsizeMode.SCALAR
+    frac_bits: int = 24
+    rounding: Rounding = Rounding.STOCHASTIC
+    weight_bits: int = 16
+    weight_mode: WeightMode = WeightMode.PER_EDGE
+    a_max: float = 0.5
+    batch_size: int = 8
+    dp_noise: float = 0.0
+    key_bits: int = MIN_SECURE_BITS
+    insecure_keys: bool = False
+    round_timeout: float = 30.0
+    startup_timeout: float = 60.0
+    record: Record = Record.STATE
+
+    def __post_init__(self) -> None:
+        try:
+            validate_id(self.run, what="run id")
+            validate_id(self.agent_id)
+            for n in self.neighbours:
+                validate_id(n, what="neighbour id")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if not self.neighbours:
+            raise ConfigError(f"agent {self.agent_id!r} has no neighbours")
+        if self.agent_id in self.neighbours:
+            raise ConfigError(f"agent {self.agent_id!r} lists itself as a neighbour")
+        if any(d < 1 for d in self.neighbours.values()):
+            raise ConfigError("neighbour degrees must be >= 1")
+        object.__setattr__(self, "neighbours", MappingProxyType(dict(self.neighbours)))
+        for name, kind in (
+            ("algorithm", Algorithm),
+            ("rounding", Rounding),
+            ("weight_mode", WeightMode),
+            ("stepsize_mode", StepsizeMode),
+            ("record", Record),
+        ):
+            try:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+            except ValueError:
+                raise ConfigError(f"{name}: unknown value {getattr(self, name)!r}") from None
+        if self.iterations < 1:
+            raise ConfigError(f"iterations must be >= 1, got {self.iterations}")
+        if not self.x0 or not all(math.isfinite(v) for v in self.x0):
+            raise ConfigError("x0 must be a non-empty finite vector")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.dp_noise < 0:
+            raise ConfigError(f"dp_noise must be >= 0, got {self.dp_noise}")
+        if not 1 <= self.weight_bits <= 32:
+            raise ConfigError(f"weight_bits must be in [1, 32], got {self.weight_bits}")
+        if not self.a_max > 0 or self.a_max * 2**self.weight_bits < 2:
+            raise ConfigError(
+                f"a_max = {self.a_max} is not representable with {self.weight_bits} weight bits"
+            )
+        if self.algorithm.uses_edge_protocol:
+            degree = len(self.neighbours)
+            product = self.attenuation.gamma0 * self.a_max**2 * degree
+            if product >= 1:
+                raise ConfigError(
+                    f"gamma0 * a_max^2 * degree = {product:.3g} must be < 1 "
+                    f"for agent {self.agent_id!r}"
+                )
+        if self.key_bits < MIN_SECURE_BITS and not self.insecure_keys:
+            raise ConfigError(
+                f"key_bits = {self.key_bits} is insecure (< {MIN_SECURE_BITS}); "
+                "set insecure_keys to use it in tests"
+            )
+        if self.round_timeout <= 0 or self.startup_timeout <= 0:
+            raise ConfigError("timeouts must be > 0")
+        object.__setattr__(self, "x0", tuple(float(v) for v in self.x0))
+        object.__setattr__(self, "seed", tuple(int(s) for s in self.seed))
+        self.quantizer()  # validates frac_bits and the bound
+
+    @property
+    def dim(self) -> int:
+        return len(self.x0)
+
+    @property
+    def weight_range(self) -> tuple[int, int]:
+        """Integer range of a quantized weight half [a] = a * 2^W, a in [a_max/2, a_max]."""
+        high = math.floor(self.a_max * 2**self.weight_bits)
+        return max(1, math.ceil(high / 2)), high
+
+    def quantizer(self) -> Quantizer:
+        """The state quantizer, its bound chosen so a reply a ([x_j] - [x_i]) stays
+        inside a signed plaintext: 2 * bound * a_high < n / 2 with n >= 2^(bits-1)."""
+        _, a_high = self.weight_range
+        bound = min(FLOAT_EXACT, 2 ** (self.key_bits - 3) // a_high)
+        return Quantizer(frac_bits=self.frac_bits, rounding=self.rounding, bound=bound)

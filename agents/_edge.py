@@ -1,0 +1,183 @@
+"""The secure edge protocol, as payloads (DESIGN.md, The secure edge protocol).
+
+For one edge i-j and one iteration, in the direction i asks j:
+
+1. i -> j  request  E_i(-[x_i])                        (i's own key)
+2. j       reply    (E_i(-[x_i]) * g^[x_j])^[a_ji] * r^n = E_i([a_ji]([x_j] - [x_i]))
+3. j -> i  reply, re-randomized by the fresh r^n
+4. i       decrypts and multiplies by its own [a_ij]
+
+:class:`PaillierEdge` does this under encryption, :class:`ClearEdge` computes the
+same integers in the clear (the ``clear`` baseline). Both validate what a
+neighbour sent before using it and raise :class:`ProtocolError` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from transport import EnvelopeError, pack_ints, unpack_ints
+
+from ._crypto import CryptoBackend
+from ._errors import CryptoError, ProtocolError
+from ._paillier import PublicKey, SecretKey
+from ._quantize import from_residue, to_residue
+
+Payload = Mapping[str, Any]
+
+CLEAR_INT_BYTES = 16
+"""Width of a signed integer in a clear payload (|a dx| < 2^(52 + 1 + 32))."""
+
+
+class EdgeProtocol(Protocol):
+    """One agent's side of the edge protocol with all its neighbours."""
+
+    def announcement(self) -> Payload:
+        """The payload of this agent's ``key`` message."""
+
+    def learn(self, neighbour: str, payload: Payload) -> None:
+        """Record a neighbour's ``key`` message; raise ProtocolError if it is invalid."""
+
+    def knows(self, neighbour: str) -> bool: ...
+
+    async def request(self, quantized: Sequence[int]) -> Payload:
+        """The request carrying -[x_i]."""
+
+    def check_request(self, neighbour: str, payload: Payload) -> None: ...
+
+    async def serve(
+        self, neighbour: str, payload: Payload, quantized: Sequence[int], weights: Sequence[int]
+    ) -> Payload:
+        """The reply carrying [a_ji]([x_j] - [x_i]) for the neighbour's request."""
+
+    def check_reply(self, payload: Payload) -> None: ...
+
+    async def open(self, payload: Payload) -> list[int]:
+        """The signed integers [a_ji]([x_j] - [x_i]) of a reply."""
+
+
+def _field(payload: Payload, name: str) -> bytes:
+    value = payload.get(name)
+    if not isinstance(value, bytes):
+        raise ProtocolError(f"payload field {name!r} missing or not bytes")
+    return value
+
+
+class PaillierEdge:
+    """The protocol under each agent's own Paillier key."""
+
+    def __init__(self, key: SecretKey, crypto: CryptoBackend, *, dim: int) -> None:
+        self._key = key
+        self._crypto = crypto
+        self._dim = dim
+        self._keys: dict[str, PublicKey] = {}
+
+    @property
+    def public(self) -> PublicKey:
+        return self._key.public
+
+    def announcement(self) -> Payload:
+        return {"n": self._key.public.to_bytes()}
+
+    def learn(self, neighbour: str, payload: Payload) -> None:
+        try:
+            key = PublicKey.from_bytes(_field(payload, "n"))
+        except CryptoError as exc:
+            raise ProtocolError(f"invalid public key: {exc}") from exc
+        if key.bits != self._key.public.bits:
+            raise ProtocolError(
+                f"public key of {key.bits} bits, the run uses {self._key.public.bits}"
+            )
+        known = self._keys.get(neighbour)
+        if known is not None and known != key:
+            raise ProtocolError("a different public key than the one already announced")
+        self._keys[neighbour] = key
+
+    def knows(self, neighbour: str) -> bool:
+        return neighbour in self._keys
+
+    def _ciphertexts(self, payload: Payload, key: PublicKey) -> list[int]:
+        try:
+            values = unpack_ints(_field(payload, "c"), key.ciphertext_bytes, count=self._dim)
+        except EnvelopeError as exc:
+            raise ProtocolError(str(exc)) from exc
+        for c in values:
+            try:
+                key.check_ciphertext(c)
+            except CryptoError as exc:
+                raise ProtocolError(str(exc)) from exc
+        return values
+
+    async def request(self, quantized: Sequence[int]) -> Payload:
+        n = self._key.public.n
+        cts = await self._crypto.encrypt(self._key, [to_residue(-q, n) for q in quantized])
+        return {"c": pack_ints(cts, self._key.public.ciphertext_bytes)}
+
+    def check_request(self, neighbour: str, payload: Payload) -> None:
+        key = self._keys.get(neighbour)
+        if key is None:
+            raise ProtocolError("request before the neighbour's public key")
+        self._ciphertexts(payload, key)
+
+    async def serve(
+        self, neighbour: str, payload: Payload, quantized: Sequence[int], weights: Sequence[int]
+    ) -> Payload:
+        key = self._keys[neighbour]
+        cts = self._ciphertexts(payload, key)
+        residues = [to_residue(q, key.n) for q in quantized]
+        reply = await self._crypto.serve(key, cts, residues, weights)
+        return {"c": pack_ints(reply, key.ciphertext_bytes)}
+
+    def check_reply(self, payload: Payload) -> None:
+        self._ciphertexts(payload, self._key.public)
+
+    async def open(self, payload: Payload) -> list[int]:
+        n = self._key.public.n
+        plain = await self._crypto.decrypt(self._key, self._ciphertexts(payload, self._key.public))
+        return [from_residue(m, n) for m in plain]
+
+
+class ClearEdge:
+    """The same integers as :class:`PaillierEdge`, with no encryption at all."""
+
+    def __init__(self, *, dim: int) -> None:
+        self._dim = dim
+        self._known: set[str] = set()
+
+    def announcement(self) -> Payload:
+        return {}
+
+    def learn(self, neighbour: str, payload: Payload) -> None:
+        self._known.add(neighbour)
+
+    def knows(self, neighbour: str) -> bool:
+        return neighbour in self._known
+
+    def _ints(self, payload: Payload) -> list[int]:
+        try:
+            return unpack_ints(_field(payload, "v"), CLEAR_INT_BYTES, count=self._dim, signed=True)
+        except EnvelopeError as exc:
+            raise ProtocolError(str(exc)) from exc
+
+    async def request(self, quantized: Sequence[int]) -> Payload:
+        return {"v": pack_ints((-q for q in quantized), CLEAR_INT_BYTES, signed=True)}
+
+    def check_request(self, neighbour: str, payload: Payload) -> None:
+        self._ints(payload)
+
+    async def serve(
+        self, neighbour: str, payload: Payload, quantized: Sequence[int], weights: Sequence[int]
+    ) -> Payload:
+        neg = self._ints(payload)
+        values = [a * (q + m) for a, q, m in zip(weights, quantized, neg, strict=True)]
+        try:
+            return {"v": pack_ints(values, CLEAR_INT_BYTES, signed=True)}
+        except EnvelopeError as exc:
+            raise ProtocolError(str(exc)) from exc
+
+    def check_reply(self, payload: Payload) -> None:
+        self._ints(payload)
+
+    async def open(self, payload: Payload) -> list[int]:
+        return self._ints(payload)

@@ -1,0 +1,197 @@
+"""Paillier arithmetic on raw integers, with gmpy2 (keys come from phe).
+
+Only what the edge protocol needs, on plaintext residues the caller quantized
+itself (phe's float encoding would send the exponent in clear):
+
+- owner-side encryption with CRT (the key owner knows p and q),
+- the neighbour's step ``(c * g^m)^a * r^n mod n^2`` with a fresh obfuscator,
+- CRT decryption,
+- validation of a ciphertext received from the network (phe does none).
+
+All randomness comes from the OS (:mod:`secrets`). The functions are pure and
+take plain ints, so they run the same inline or in a crypto worker process.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import gmpy2
+from phe import paillier
+
+from ._errors import ConfigError, CryptoError
+
+MIN_SECURE_BITS = 2048
+
+
+def keygen(bits: int = MIN_SECURE_BITS, *, insecure: bool = False) -> SecretKey:
+    """A fresh key pair from OS randomness. Below 2048 bits only with ``insecure=True``."""
+    if bits < MIN_SECURE_BITS and not insecure:
+        raise ConfigError(
+            f"{bits}-bit Paillier keys are insecure; use >= {MIN_SECURE_BITS} "
+            "or pass insecure=True (tests only)"
+        )
+    if bits < 128 or bits % 2:
+        raise ConfigError(f"key size must be an even number of bits >= 128, got {bits}")
+    _, private = paillier.generate_paillier_keypair(n_length=bits)
+    return SecretKey(p=int(private.p), q=int(private.q))
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """The public part of a key: the modulus n (g = n + 1)."""
+
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n < 2**127 or self.n % 2 == 0:
+            raise CryptoError("public key modulus must be an odd integer of >= 128 bits")
+
+    @property
+    def nsquare(self) -> int:
+        return self.n * self.n
+
+    @property
+    def bits(self) -> int:
+        return self.n.bit_length()
+
+    @property
+    def ciphertext_bytes(self) -> int:
+        """Fixed width of a ciphertext on the wire: 2|n| bits."""
+        return (2 * self.bits + 7) // 8
+
+    def to_bytes(self) -> bytes:
+        return self.n.to_bytes((self.bits + 7) // 8, "big")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PublicKey:
+        return cls(int.from_bytes(data, "big"))
+
+    def check_ciphertext(self, c: int) -> None:
+        """Raise :class:`CryptoError` unless ``0 < c < n^2`` and ``gcd(c, n) = 1``."""
+        if not 0 < c < self.nsquare:
+            raise CryptoError("ciphertext outside (0, n^2)")
+        if gmpy2.gcd(c, self.n) != 1:
+            raise CryptoError("ciphertext not coprime to n")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKey:
+    """A private key (p, q) with the CRT constants it needs, computed once."""
+
+    p: int
+    q: int
+    public: PublicKey = field(init=False, compare=False)
+    _crt: _Crt = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.p == self.q or self.p < 3 or self.q < 3:
+            raise CryptoError("invalid Paillier primes")
+        object.__setattr__(self, "public", PublicKey(self.p * self.q))
+        object.__setattr__(self, "_crt", _Crt.of(self.p, self.q))
+
+    def __repr__(self) -> str:
+        return f"SecretKey(<{self.public.bits} bits>)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Crt:
+    n: gmpy2.mpz
+    nsq: gmpy2.mpz
+    p: gmpy2.mpz
+    q: gmpy2.mpz
+    psq: gmpy2.mpz
+    qsq: gmpy2.mpz
+    hp: gmpy2.mpz
+    hq: gmpy2.mpz
+    q_inv_p: gmpy2.mpz
+    qsq_inv_psq: gmpy2.mpz
+    n_mod_phi_psq: gmpy2.mpz
+    n_mod_phi_qsq: gmpy2.mpz
+
+    @classmethod
+    def of(cls, p_: int, q_: int) -> _Crt:
+        p, q = gmpy2.mpz(p_), gmpy2.mpz(q_)
+        n = p * q
+        psq, qsq = p * p, q * q
+
+        def h(prime: gmpy2.mpz, square: gmpy2.mpz) -> gmpy2.mpz:
+            return gmpy2.invert((gmpy2.powmod(n + 1, prime - 1, square) - 1) // prime, prime)
+
+        return cls(
+            n=n,
+            nsq=n * n,
+            p=p,
+            q=q,
+            psq=psq,
+            qsq=qsq,
+            hp=h(p, psq),
+            hq=h(q, qsq),
+            q_inv_p=gmpy2.invert(q, p),
+            qsq_inv_psq=gmpy2.invert(qsq, psq),
+            n_mod_phi_psq=n % (p * (p - 1)),
+            n_mod_phi_qsq=n % (q * (q - 1)),
+        )
+
+
+def _random_unit(n: gmpy2.mpz) -> gmpy2.mpz:
+    while True:
+        r = gmpy2.mpz(secrets.randbelow(int(n) - 1) + 1)
+        if gmpy2.gcd(r, n) == 1:
+            return r
+
+
+def obfuscator(n: int) -> int:
+    """``r^n mod n^2`` for a fresh random unit r: an encryption of zero."""
+    nn = gmpy2.mpz(n)
+    return int(gmpy2.powmod(_random_unit(nn), nn, nn * nn))
+
+
+def encrypt(key: SecretKey, residues: Sequence[int]) -> list[int]:
+    """Owner-side encryption: ``(1 + m n) r^n mod n^2`` with r^n computed by CRT."""
+    k = key._crt
+    out = []
+    for m in residues:
+        if not 0 <= m < k.n:
+            raise CryptoError("plaintext residue outside [0, n)")
+        r = _random_unit(k.n)
+        rp = gmpy2.powmod(r, k.n_mod_phi_psq, k.psq)
+        rq = gmpy2.powmod(r, k.n_mod_phi_qsq, k.qsq)
+        rn = rq + k.qsq * ((rp - rq) * k.qsq_inv_psq % k.psq)
+        out.append(int((1 + m * k.n) % k.nsq * rn % k.nsq))
+    return out
+
+
+def serve(
+    public: PublicKey, ciphertexts: Sequence[int], residues: Sequence[int], weights: Sequence[int]
+) -> list[int]:
+    """The neighbour's step: ``(c * (1 + m n))^a * r^n mod n^2`` per coordinate.
+
+    With ``c = E(-[x_i])`` and ``m = [x_j]`` this is ``E(a ([x_j] - [x_i]))``,
+    re-randomized by a fresh encryption of zero.
+    """
+    if not len(ciphertexts) == len(residues) == len(weights):
+        raise CryptoError("ciphertexts, plaintexts and weights differ in length")
+    n = gmpy2.mpz(public.n)
+    nsq = n * n
+    out = []
+    for c, m, a in zip(ciphertexts, residues, weights, strict=True):
+        if a <= 0:
+            raise CryptoError("weights must be positive integers")
+        shifted = gmpy2.mpz(c) * (1 + m * n) % nsq
+        blinded = gmpy2.powmod(shifted, a, nsq) * gmpy2.powmod(_random_unit(n), n, nsq)
+        out.append(int(blinded % nsq))
+    return out
+
+
+def decrypt(key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
+    """CRT decryption to residues in [0, n)."""
+    k = key._crt
+    out = []
+    for c in ciphertexts:
+        mp = (gmpy2.powmod(c, k.p - 1, k.psq) - 1) // k.p * k.hp % k.p
+        mq = (gmpy2.powmod(c, k.q - 1, k.qsq) - 1) // k.q * k.hq % k.q
+        out.append(int(mq + k.q * ((mp - mq) * k.q_inv_p % k.p)))
+    return out

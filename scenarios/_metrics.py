@@ -1,0 +1,141 @@
+"""Convergence metrics, computed from a run directory alone.
+
+    MSE(k)        = (1/N) sum_i ||x_i(k) - x*||^2
+    consensus(k)  = (1/N) sum_i ||x_i(k) - xbar(k)||^2
+    gap(k)        = F(xbar(k)) - F(x*)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._errors import ScenarioError
+from ._problems import Problem
+from ._rundir import PROBLEM, RESOLVED, RunDir
+
+log = logging.getLogger("hemesh.metrics")
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLog:
+    agent: str
+    records: list[dict[str, Any]]
+    bad_lines: list[int] = field(default_factory=list)
+    """1-based numbers of lines that were not valid JSON records (e.g. cut off by a kill)."""
+
+
+def read_log(path: Path) -> AgentLog:
+    """Read one agent's JSONL log, skipping (and reporting) lines that do not parse."""
+    records: list[dict[str, Any]] = []
+    bad: list[int] = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                bad.append(number)
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("k"), int):
+                bad.append(number)
+                continue
+            records.append(record)
+    for number in bad:
+        log.warning("%s: line %d is not a complete record; skipped", path, number)
+    return AgentLog(path.stem, records, bad)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Per-iteration metrics over the iterations every agent logged a state for."""
+
+    k: npt.NDArray[np.int64]
+    mse: FloatArray
+    consensus: FloatArray
+    gap: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run directory, loaded."""
+
+    dir: RunDir
+    resolved: dict[str, Any]
+    problem: Problem
+    logs: dict[str, AgentLog]
+
+    @classmethod
+    def load(cls, run: RunDir) -> Run:
+        try:
+            resolved = run.read_json(RESOLVED)
+            problem = Problem.load(run.file(PROBLEM))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ScenarioError(f"{run.path}: not a readable run directory: {exc}") from exc
+        logs = {p.stem: read_log(p) for p in sorted(run.logs.glob("*.jsonl"))}
+        if not logs:
+            raise ScenarioError(f"{run.path}: no agent logs in {run.logs}")
+        return cls(run, resolved, problem, logs)
+
+    @property
+    def algorithm(self) -> str:
+        return str(self.resolved["algorithm"]["kind"])
+
+    def states(self) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """Iterations logged by every agent, and the states: shape (K, N, d)."""
+        per_agent: list[dict[int, list[float]]] = []
+        for agent_log in self.logs.values():
+            xs = {r["k"]: r["x"] for r in agent_log.records if "x" in r}
+            if not xs:
+                raise ScenarioError(
+                    f"{self.dir.path}: agent {agent_log.agent} logged no states "
+                    "(output.record = 'digest'); metrics need record = 'state'"
+                )
+            per_agent.append(xs)
+        common = sorted(set.intersection(*(set(xs) for xs in per_agent)))
+        ks = np.array(common, dtype=np.int64)
+        states = np.array([[xs[k] for xs in per_agent] for k in common], dtype=np.float64)
+        return ks, states.reshape(len(common), len(per_agent), self.problem.dim)
+
+    def series(self) -> Series:
+        ks, x = self.states()
+        x_star = self.problem.x_star
+        mse = np.mean(np.sum((x - x_star) ** 2, axis=2), axis=1)
+        mean = x.mean(axis=1, keepdims=True)
+        consensus = np.mean(np.sum((x - mean) ** 2, axis=2), axis=1)
+        f_star = self.problem.total(x_star)
+        gap = np.array([self.problem.total(m[0]) - f_star for m in mean])
+        return Series(ks, mse, consensus, gap)
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers ``hemesh run`` and ``hemesh summarize`` print."""
+        s = self.series()
+        records = [r for agent_log in self.logs.values() for r in agent_log.records]
+        times = [r["t"] for r in records]
+        return {
+            "run": str(self.dir.path),
+            "algorithm": self.algorithm,
+            "agents": len(self.logs),
+            "iterations": int(s.k[-1]) if len(s.k) else 0,
+            "mse_initial": float(s.mse[0]),
+            "mse_final": float(s.mse[-1]),
+            "mse_ratio": float(s.mse[-1] / s.mse[0]) if s.mse[0] > 0 else None,
+            "consensus_initial": float(s.consensus[0]),
+            "consensus_final": float(s.consensus[-1]),
+            "objective_gap_final": float(s.gap[-1]),
+            "wall_seconds": float(max(times) - min(times)),
+            "messages_sent": int(sum(r.get("msgs_out", 0) for r in records)),
+            "bytes_sent": int(sum(r.get("bytes_out", 0) for r in records)),
+            "crypto_seconds": float(sum(r.get("crypto_s", 0.0) for r in records)),
+            "wait_seconds": float(sum(r.get("wait_s", 0.0) for r in records)),
+            "skipped_edges": int(sum(len(r.get("skipped", [])) for r in records)),
+            "bad_log_lines": {a: lg.bad_lines for a, lg in self.logs.items() if lg.bad_lines},
+        }

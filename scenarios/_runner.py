@@ -1,0 +1,150 @@
+"""Running a scenario in one process: every agent an asyncio task.
+
+The runner builds the graph and the data, computes x* (for evaluation only;
+agents never see it), starts the broker when the scenario asks for the
+embedded one, runs each algorithm of the scenario in turn, and writes one run
+directory per algorithm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import topologies
+from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
+from agents import AgentError as _AgentError
+from transport import BrokerAddress, EmbeddedBroker, MemoryBus, MqttTransport, Transport
+from transport import TransportError as _TransportError
+
+from ._assembly import agent_configs, build_graph, build_problem
+from ._errors import ScenarioError
+from ._metrics import Run
+from ._rundir import GRAPH, PROBLEM, RESOLVED, SCENARIO, SUMMARY, X_STAR, RunDir
+from ._schema import Scenario
+
+Progress = Callable[[Algorithm, int], None]
+"""Called with (algorithm, agent-iterations just completed) as agents advance."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run: RunDir
+    summary: dict[str, Any]
+    reports: tuple[AgentReport, ...]
+
+
+def _stamp() -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{now}-{secrets.token_hex(3)}"
+
+
+async def run_scenario(
+    scenario: Scenario,
+    *,
+    source: Path | None = None,
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """Run every algorithm of ``scenario``; returns one result per run directory."""
+    graph = build_graph(scenario)
+    problem = build_problem(scenario, graph.number_of_nodes())
+    stamp = _stamp()
+    root = (out or scenario.output.dir) / f"{scenario.name}-{stamp}"
+    results = []
+    async with contextlib.AsyncExitStack() as stack:
+        address = await _broker(scenario, stack)
+        crypto = await _crypto(scenario, stack)
+        for algorithm in scenario.algorithms:
+            run = RunDir(root / algorithm.value)
+            run.logs.mkdir(parents=True)
+            if source is not None:
+                shutil.copyfile(source, run.file(SCENARIO))
+            resolved = scenario.model_copy(
+                update={"algorithm": scenario.algorithm.model_copy(update={"kind": algorithm})}
+            )
+            run.write_json(RESOLVED, resolved.model_dump(mode="json"))
+            run.write_json(GRAPH, topologies.to_json(graph))
+            run.write_json(X_STAR, problem.x_star.tolist())
+            problem.save(run.file(PROBLEM))
+            run_id = f"{scenario.name}-{stamp}-{algorithm.value}"
+            if scenario.transport.kind == "memory":
+                transport: Transport = MemoryBus(run_id)
+            else:
+                assert address is not None
+                transport = MqttTransport(run_id, address)
+            configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
+
+            def advanced(k: int, algorithm: Algorithm = algorithm) -> None:
+                if progress is not None:
+                    progress(algorithm, 1)
+
+            agents = [
+                Agent(
+                    cfg,
+                    problem.objectives[i],
+                    transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
+                    crypto=crypto if algorithm is Algorithm.PAILLIER else None,
+                    journal=run.log(cfg.agent_id),
+                    on_iteration=advanced,
+                )
+                for i, cfg in enumerate(configs)
+            ]
+            reports = await _run_agents(agents)
+            summary = Run.load(run).summary()
+            run.write_json(SUMMARY, summary)
+            results.append(RunResult(run, summary, tuple(reports)))
+    return results
+
+
+async def _broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> BrokerAddress | None:
+    if scenario.transport.kind == "memory":
+        return None
+    if scenario.transport.broker == "embedded":
+        try:
+            broker = await stack.enter_async_context(EmbeddedBroker())
+        except _TransportError as exc:
+            raise ScenarioError(f"transport.broker: embedded broker failed: {exc}") from exc
+        return broker.address
+    try:
+        return BrokerAddress.parse(scenario.transport.broker)
+    except _TransportError as exc:
+        raise ScenarioError(f"transport.broker: {exc}") from exc
+
+
+async def _crypto(scenario: Scenario, stack: contextlib.AsyncExitStack) -> CryptoBackend:
+    uses_crypto = Algorithm.PAILLIER in scenario.algorithms
+    if not uses_crypto or scenario.crypto.inline:
+        return InlineCrypto()
+    workers = scenario.crypto.workers or None
+    return await stack.enter_async_context(CryptoPool(workers))
+
+
+async def _run_agents(agents: list[Agent]) -> list[AgentReport]:
+    async def one(agent: Agent) -> AgentReport:
+        async with agent:
+            return await agent.run()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(a), name=a.config.agent_id) for a in agents]
+    except BaseExceptionGroup as group:
+        failures = [
+            f"{a.config.agent_id}: {type(e).__name__}: {e}"
+            for a, t in zip(agents, tasks, strict=True)
+            if t.done() and not t.cancelled() and (e := t.exception()) is not None
+        ]
+        if not failures:
+            raise
+        known = (_AgentError, _TransportError, ScenarioError)
+        if not all(isinstance(e, known) for e in group.exceptions):
+            raise
+        raise ScenarioError("run failed: " + "; ".join(failures)) from group
+    return [t.result() for t in tasks]

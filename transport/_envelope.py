@@ -1,0 +1,186 @@
+"""The wire format: a versioned msgpack envelope, strictly validated on decode.
+
+An envelope carries one message of the agent protocol: who sends it to whom, in
+which run and iteration, of what kind, and a payload that is a flat mapping of
+short string keys to bytes, ints, floats or strings. Large integers (Paillier
+ciphertexts) never go into msgpack as ints: they travel as fixed-width
+big-endian bytes, see :func:`pack_ints`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import msgpack
+import numpy as np
+import numpy.typing as npt
+
+from ._errors import EnvelopeError
+
+VERSION = 1
+MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
+"""Upper bound on one encoded envelope; larger inputs are refused before parsing."""
+
+BROADCAST = "*"
+"""Receiver of messages meant for every neighbour (public keys, goodbyes)."""
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_MAX_ITERATION = 2**53
+_PAYLOAD_TYPES = (bytes, int, float, str, bool)
+
+
+class Kind(enum.StrEnum):
+    """What a message is for; see DESIGN.md, Transport."""
+
+    KEY = "key"
+    REQUEST = "request"
+    REPLY = "reply"
+    STATE = "state"
+    BYE = "bye"
+
+
+def validate_id(value: object, *, what: str = "agent id") -> str:
+    """Return ``value`` if it is a safe agent or run id, else raise :class:`EnvelopeError`.
+
+    Ids become MQTT topic levels and broker usernames, so only letters, digits,
+    ``_``, ``.`` and ``-`` are allowed (no ``+``, ``#`` or ``/``), 1 to 64 of them.
+    """
+    if not isinstance(value, str) or _ID.fullmatch(value) is None:
+        raise EnvelopeError(f"{what} must be 1-64 characters of [A-Za-z0-9_.-], got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Envelope:
+    """One message between two agents of one run."""
+
+    run: str
+    iteration: int
+    sender: str
+    receiver: str
+    kind: Kind
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    version: int = VERSION
+
+    def __post_init__(self) -> None:
+        if self.version != VERSION:
+            raise EnvelopeError(f"unsupported envelope version {self.version!r}")
+        validate_id(self.run, what="run id")
+        validate_id(self.sender, what="sender")
+        if self.receiver != BROADCAST:
+            validate_id(self.receiver, what="receiver")
+        if self.receiver == self.sender:
+            raise EnvelopeError(f"sender and receiver are both {self.sender!r}")
+        if type(self.iteration) is not int or not 0 <= self.iteration < _MAX_ITERATION:
+            raise EnvelopeError(f"iteration must be an int in [0, 2**53), got {self.iteration!r}")
+        try:
+            kind = Kind(self.kind)
+        except ValueError:
+            raise EnvelopeError(f"unknown message kind {self.kind!r}") from None
+        object.__setattr__(self, "kind", kind)
+        if not isinstance(self.payload, Mapping):
+            raise EnvelopeError(f"payload must be a mapping, got {type(self.payload).__name__}")
+        for key, value in self.payload.items():
+            if not isinstance(key, str) or not isinstance(value, _PAYLOAD_TYPES):
+                raise EnvelopeError(f"payload entry {key!r} has unsupported type")
+        object.__setattr__(self, "payload", MappingProxyType(dict(self.payload)))
+
+
+_FIELDS = ("v", "run", "k", "from", "to", "kind", "p")
+
+
+def encode(envelope: Envelope) -> bytes:
+    """Serialize an envelope to msgpack bytes."""
+    doc = {
+        "v": envelope.version,
+        "run": envelope.run,
+        "k": envelope.iteration,
+        "from": envelope.sender,
+        "to": envelope.receiver,
+        "kind": envelope.kind.value,
+        "p": dict(envelope.payload),
+    }
+    return msgpack.packb(doc, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def decode(data: bytes) -> Envelope:
+    """Parse and validate msgpack bytes; raise :class:`EnvelopeError` on anything off."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise EnvelopeError(f"envelope must be bytes, got {type(data).__name__}")
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise EnvelopeError(f"envelope of {len(data)} bytes exceeds {MAX_ENVELOPE_BYTES}")
+    try:
+        doc = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            max_str_len=1 << 16,
+            max_array_len=1 << 16,
+            max_map_len=1 << 10,
+            max_ext_len=0,
+        )
+    except Exception as exc:  # msgpack raises a zoo of types on garbage
+        raise EnvelopeError(f"not a msgpack envelope: {exc}") from exc
+    if not isinstance(doc, dict) or set(doc) != set(_FIELDS):
+        keys = sorted(map(str, doc)) if isinstance(doc, dict) else type(doc).__name__
+        raise EnvelopeError(f"envelope must be a map with fields {_FIELDS}, got {keys}")
+    if doc["v"] != VERSION:
+        raise EnvelopeError(f"unsupported envelope version {doc['v']!r}")
+    if not isinstance(doc["kind"], str):
+        raise EnvelopeError(f"unknown message kind {doc['kind']!r}")
+    try:
+        kind = Kind(doc["kind"])
+    except ValueError:
+        raise EnvelopeError(f"unknown message kind {doc['kind']!r}") from None
+    return Envelope(
+        version=doc["v"],
+        run=doc["run"],
+        iteration=doc["k"],
+        sender=doc["from"],
+        receiver=doc["to"],
+        kind=kind,
+        payload=doc["p"],
+    )
+
+
+def pack_ints(values: Iterable[int], width: int, *, signed: bool = False) -> bytes:
+    """Concatenate integers as fixed-width big-endian fields of ``width`` bytes each."""
+    try:
+        return b"".join(int(v).to_bytes(width, "big", signed=signed) for v in values)
+    except OverflowError as exc:
+        raise EnvelopeError(f"integer does not fit in {width} bytes") from exc
+
+
+def unpack_ints(
+    blob: bytes, width: int, *, count: int | None = None, signed: bool = False
+) -> list[int]:
+    """Inverse of :func:`pack_ints`; checks the length (and ``count`` when given)."""
+    if not isinstance(blob, bytes | bytearray) or width <= 0 or len(blob) % width:
+        size = len(blob) if isinstance(blob, bytes | bytearray) else type(blob).__name__
+        raise EnvelopeError(f"field of {size} bytes is not a whole number of {width}-byte integers")
+    if count is not None and len(blob) != count * width:
+        raise EnvelopeError(f"expected {count} integers of {width} bytes, got {len(blob) // width}")
+    return [
+        int.from_bytes(blob[i : i + width], "big", signed=signed)
+        for i in range(0, len(blob), width)
+    ]
+
+
+def pack_floats(values: npt.ArrayLike) -> bytes:
+    """Float64 vector as big-endian bytes (for baselines that share states in the clear)."""
+    return np.asarray(values, dtype=">f8").tobytes()
+
+
+def unpack_floats(blob: bytes, *, count: int) -> npt.NDArray[np.float64]:
+    """Inverse of :func:`pack_floats`, checking the length and finiteness."""
+    if not isinstance(blob, bytes | bytearray) or len(blob) != 8 * count:
+        raise EnvelopeError(f"expected {count} float64 values")
+    values = np.frombuffer(blob, dtype=">f8").astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise EnvelopeError("float vector holds NaN or infinity")
+    return values

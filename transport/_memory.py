@@ -1,0 +1,74 @@
+"""An in-process message fabric with MQTT's topic semantics, for tests and big simulations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from ._endpoint import EndpointBase
+from ._errors import TransportError
+from ._topics import Topics, topic_matches
+
+Listener = Callable[[str, bytes], None]
+
+
+class MemoryBus:
+    """A broker in a dict: topic filters to listeners, plus retained messages.
+
+    Delivery is immediate and in order. ``tap`` lets a test (or an in-process
+    eavesdropper) see raw traffic; ``inject`` publishes raw bytes as anyone.
+    """
+
+    def __init__(self, run: str) -> None:
+        self._topics = Topics(run)
+        self._listeners: list[tuple[str, Listener]] = []
+        self._retained: dict[str, bytes] = {}
+
+    @property
+    def run(self) -> str:
+        return self._topics.run
+
+    @property
+    def topics(self) -> Topics:
+        return self._topics
+
+    def endpoint(self, agent_id: str, *, neighbours: Collection[str]) -> MemoryEndpoint:
+        return MemoryEndpoint(self, agent_id, neighbours)
+
+    def subscribe(self, topic_filter: str, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(topic, data)`` for every matching message; returns an unsubscriber."""
+        entry = (topic_filter, listener)
+        self._listeners.append(entry)
+        for topic, data in list(self._retained.items()):
+            if topic_matches(topic_filter, topic):
+                listener(topic, data)
+        return lambda: self._listeners.remove(entry)
+
+    def inject(self, topic: str, data: bytes, *, retain: bool = False) -> None:
+        """Publish raw bytes on ``topic``, bypassing every endpoint's checks."""
+        if retain:
+            self._retained[topic] = data
+        for topic_filter, listener in list(self._listeners):
+            if topic_matches(topic_filter, topic):
+                listener(topic, data)
+
+
+class MemoryEndpoint(EndpointBase):
+    """An agent's endpoint on a :class:`MemoryBus`."""
+
+    def __init__(self, bus: MemoryBus, agent_id: str, neighbours: Collection[str]) -> None:
+        super().__init__(bus.topics, agent_id, neighbours)
+        self._bus = bus
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    async def _open_link(self) -> None:
+        for topic_filter in self.subscriptions():
+            self._unsubscribe.append(self._bus.subscribe(topic_filter, self._deliver))
+
+    async def _close_link(self) -> None:
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+
+    async def _publish(self, topic: str, data: bytes, *, retain: bool) -> None:
+        if not self._unsubscribe:
+            raise TransportError(f"endpoint {self.agent_id!r} is closed")
+        self._bus.inject(topic, data, retain=retain)
