@@ -10,6 +10,7 @@ big-endian bytes, see :func:`pack_ints`.
 from __future__ import annotations
 
 import enum
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ BROADCAST = "*"
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _MAX_ITERATION = 2**53
 _PAYLOAD_TYPES = (bytes, int, float, str, bool)
+# What decode() accepts; an envelope is refused on construction if a receiver would refuse it.
+_MAX_STR_BYTES = 1 << 16
+_MAX_PAYLOAD_ENTRIES = 1 << 10
+_MSGPACK_INTS = range(-(2**63), 2**64)
 
 
 class Kind(enum.StrEnum):
@@ -41,6 +46,8 @@ class Kind(enum.StrEnum):
     REQUEST = "request"
     REPLY = "reply"
     STATE = "state"
+    SKIP = "skip"
+    """I dropped your term of this iteration: drop mine (keeps the coupling symmetric)."""
     BYE = "bye"
 
 
@@ -68,7 +75,7 @@ class Envelope:
     version: int = VERSION
 
     def __post_init__(self) -> None:
-        if self.version != VERSION:
+        if type(self.version) is not int or self.version != VERSION:
             raise EnvelopeError(f"unsupported envelope version {self.version!r}")
         validate_id(self.run, what="run id")
         validate_id(self.sender, what="sender")
@@ -85,9 +92,18 @@ class Envelope:
         object.__setattr__(self, "kind", kind)
         if not isinstance(self.payload, Mapping):
             raise EnvelopeError(f"payload must be a mapping, got {type(self.payload).__name__}")
+        if len(self.payload) > _MAX_PAYLOAD_ENTRIES:
+            raise EnvelopeError(f"payload has more than {_MAX_PAYLOAD_ENTRIES} entries")
         for key, value in self.payload.items():
             if not isinstance(key, str) or not isinstance(value, _PAYLOAD_TYPES):
                 raise EnvelopeError(f"payload entry {key!r} has unsupported type")
+            if type(value) is int and value not in _MSGPACK_INTS:
+                raise EnvelopeError(
+                    f"payload entry {key!r} does not fit in 64 bits: send it with pack_ints"
+                )
+            for text in (key, value) if isinstance(value, str) else (key,):
+                if len(text) > _MAX_STR_BYTES // 4 and len(text.encode()) > _MAX_STR_BYTES:
+                    raise EnvelopeError(f"payload entry {key[:32]!r}: string over 64 KiB")
         object.__setattr__(self, "payload", MappingProxyType(dict(self.payload)))
 
 
@@ -105,7 +121,10 @@ def encode(envelope: Envelope) -> bytes:
         "kind": envelope.kind.value,
         "p": dict(envelope.payload),
     }
-    return msgpack.packb(doc, use_bin_type=True)  # type: ignore[no-any-return]
+    data: bytes = msgpack.packb(doc, use_bin_type=True)
+    if len(data) > MAX_ENVELOPE_BYTES:
+        raise EnvelopeError(f"envelope of {len(data)} bytes exceeds {MAX_ENVELOPE_BYTES}")
+    return data
 
 
 def decode(data: bytes) -> Envelope:
@@ -119,9 +138,9 @@ def decode(data: bytes) -> Envelope:
             data,
             raw=False,
             strict_map_key=True,
-            max_str_len=1 << 16,
+            max_str_len=_MAX_STR_BYTES,
             max_array_len=1 << 16,
-            max_map_len=1 << 10,
+            max_map_len=_MAX_PAYLOAD_ENTRIES,
             max_ext_len=0,
         )
     except Exception as exc:  # msgpack raises a zoo of types on garbage
@@ -129,7 +148,7 @@ def decode(data: bytes) -> Envelope:
     if not isinstance(doc, dict) or set(doc) != set(_FIELDS):
         keys = sorted(map(str, doc)) if isinstance(doc, dict) else type(doc).__name__
         raise EnvelopeError(f"envelope must be a map with fields {_FIELDS}, got {keys}")
-    if doc["v"] != VERSION:
+    if type(doc["v"]) is not int or doc["v"] != VERSION:  # True == 1 == 1.0 in Python
         raise EnvelopeError(f"unsupported envelope version {doc['v']!r}")
     if not isinstance(doc["kind"], str):
         raise EnvelopeError(f"unknown message kind {doc['kind']!r}")
@@ -149,11 +168,18 @@ def decode(data: bytes) -> Envelope:
 
 
 def pack_ints(values: Iterable[int], width: int, *, signed: bool = False) -> bytes:
-    """Concatenate integers as fixed-width big-endian fields of ``width`` bytes each."""
+    """Concatenate integers as fixed-width big-endian fields of ``width`` bytes each.
+
+    Values must be integers (Python, numpy or gmpy2 ones): a float is refused, not truncated.
+    """
+    if type(width) is not int or width <= 0:
+        raise EnvelopeError(f"width must be a positive int, got {width!r}")
     try:
-        return b"".join(int(v).to_bytes(width, "big", signed=signed) for v in values)
+        return b"".join(operator.index(v).to_bytes(width, "big", signed=signed) for v in values)
     except OverflowError as exc:
         raise EnvelopeError(f"integer does not fit in {width} bytes") from exc
+    except TypeError as exc:
+        raise EnvelopeError(f"pack_ints takes integers only: {exc}") from exc
 
 
 def unpack_ints(

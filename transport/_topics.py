@@ -57,7 +57,13 @@ class Topics:
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT 3.1.1 filter matching with ``+`` and ``#`` wildcards."""
+    """MQTT 3.1.1 filter matching with ``+`` and ``#`` wildcards.
+
+    As in the standard (4.7.2), a filter that starts with a wildcard does not
+    match topics that start with ``$`` (``$SYS/...``).
+    """
+    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
     flevels = topic_filter.split("/")
     tlevels = topic.split("/")
     for i, level in enumerate(flevels):
