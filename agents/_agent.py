@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -53,8 +54,11 @@ from ._edge import ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import AgentError, ProtocolError
 from ._journal import Journal, digest
 from ._objectives import FloatArray, Objective
+from ._packing import layout_for
 
 log = logging.getLogger("hemesh.agent")
+KEEP_APPLIED = 4
+"""Iterations for which applied coupling terms are kept, to honour late skip notices."""
 T = TypeVar("T")
 
 
@@ -118,6 +122,13 @@ class Agent:
         self._states: dict[int, dict[str, FloatArray]] = {}
         self._seen_requests: dict[int, set[str]] = {}
         self._gone: set[str] = set()
+        self._heard: dict[str, float] = {}  # monotonic time of each neighbour's last message
+        self._skipped_by: dict[int, set[str]] = {}  # their skip notices, by iteration
+        self._applied: dict[int, dict[str, FloatArray]] = {}  # coupling terms, by iteration
+        self._we_skipped: dict[int, set[str]] = {}  # our skip notices, by iteration
+        self._correction = np.zeros(config.dim)
+        self._compensated: list[tuple[str, int]] = []  # undone terms not yet in an update
+        self._compensated_now: list[tuple[str, int]] = []  # undone in the current update
         self._tasks: asyncio.TaskGroup | None = None
         self._loops: set[asyncio.Task[None]] = set()
         self._dropped = 0
@@ -176,7 +187,20 @@ class Agent:
             started = time.perf_counter()
             key = await self._crypto.keygen(cfg.key_bits, insecure=cfg.insecure_keys)
             self._crypto_s += time.perf_counter() - started
-            return PaillierEdge(key, self._crypto, dim=cfg.dim)
+            layout = None
+            if cfg.packing:
+                layout = layout_for(
+                    value_bound=self._quantizer.bound,
+                    weight_bound=cfg.weight_range[1],
+                    modulus_bits=key.public.bits - 1,
+                )
+            return PaillierEdge(
+                key,
+                self._crypto,
+                dim=cfg.dim,
+                layout=layout,
+                per_coordinate=cfg.weight_mode is WeightMode.PER_COORDINATE,
+            )
         return ClearEdge(dim=cfg.dim)
 
     # the run -------------------------------------------------------------------
@@ -195,6 +219,8 @@ class Agent:
             crypto0, wait0 = self._crypto_s, self._wait_s
             started = time.perf_counter()
             x, stepsize, gamma, skipped = await step(k, x)
+            if k == cfg.iterations - 1:
+                x = x - await self._finish(k)
             elapsed = time.perf_counter() - started
             crypto, wait = self._crypto_s - crypto0, self._wait_s - wait0
             traffic = _minus(self._endpoint.counters, before)
@@ -211,7 +237,6 @@ class Agent:
             )
             if self._on_iteration is not None:
                 self._on_iteration(k + 1)
-        await self._finish(cfg.iterations - 1)
         return AgentReport(
             agent_id=cfg.agent_id,
             iterations=cfg.iterations,
@@ -261,22 +286,25 @@ class Agent:
             if n not in self._gone:
                 await self._send(Kind.REQUEST, k, n, request)
         replies = self._replies.setdefault(k, {})
-        missing = await self._wait_for(
-            lambda: [n for n in self._neighbours if n not in replies and n not in self._gone],
-            cfg.round_timeout,
-        )
-        total = [0] * cfg.dim
-        for n in self._neighbours:
-            if n not in replies:
-                continue
-            opened = await self._timed_crypto(edge.open(replies[n]))
-            total = [t + a * v for t, a, v in zip(total, weights[n], opened, strict=True)]
-        coupling = np.array(total, dtype=np.float64) / 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
+        await self._gather(k, lambda n: n in replies)
+        opened = {}
+        for n in sorted(replies):
+            values = await self._timed_crypto(edge.open(replies[n]))
+            opened[n] = [a * v for a, v in zip(weights[n], values, strict=True)]
+        scale = 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
         gamma = cfg.attenuation(k)
+        async with self._changed:
+            used = self._usable(k, opened)
+            total = [sum(column) for column in zip(*(opened[n] for n in used), strict=True)]
+            coupling = np.array(total or [0] * cfg.dim, dtype=np.float64) / scale
+            self._applied[k] = {
+                n: gamma * (np.array(opened[n], dtype=np.float64) / scale) for n in used
+            }
+            correction = self._take_correction()
         stepsize = cfg.stepsize.base(k) * theta
         gradient = self._objective.gradient(x, batch)
-        x_next = x + gamma * coupling - stepsize * gradient
-        return x_next, _listify(stepsize), gamma, self._note_skipped(k, missing)
+        x_next = x + gamma * coupling - stepsize * gradient - correction
+        return x_next, _listify(stepsize), gamma, self._note_skipped(k, used)
 
     async def _step_baseline(
         self, k: int, x: FloatArray
@@ -292,19 +320,19 @@ class Agent:
             if n not in self._gone:
                 await self._send(Kind.STATE, k, n, {"x": pack_floats(shared)})
         states = self._states.setdefault(k, {})
-        missing = await self._wait_for(
-            lambda: [n for n in self._neighbours if n not in states and n not in self._gone],
-            cfg.round_timeout,
-        )
+        await self._gather(k, lambda n: n in states)
         degree = len(self._neighbours)
+        terms = {n: (states[n] - x) / (1 + max(degree, cfg.neighbours[n])) for n in sorted(states)}
+        async with self._changed:
+            used = self._usable(k, terms)
+            self._applied[k] = {n: terms[n] for n in used}
+            correction = self._take_correction()
         mixing = np.zeros(cfg.dim)
-        for n in self._neighbours:
-            if n in states:
-                weight = 1.0 / (1 + max(degree, cfg.neighbours[n]))
-                mixing += weight * (states[n] - x)
+        for n in used:
+            mixing += terms[n]
         stepsize = cfg.stepsize.base(k)
-        x_next = x + mixing - stepsize * self._objective.gradient(x, batch)
-        return x_next, stepsize, 1.0, self._note_skipped(k, missing)
+        x_next = x + mixing - stepsize * self._objective.gradient(x, batch) - correction
+        return x_next, stepsize, 1.0, self._note_skipped(k, used)
 
     def _draw_step(self) -> tuple[float | FloatArray, np.ndarray | None]:
         cfg = self.config
@@ -315,33 +343,96 @@ class Agent:
             return theta, None
         return theta, self._rng.choice(samples, size=cfg.batch_size, replace=False)
 
-    def _note_skipped(self, k: int, missing: list[str]) -> list[str]:
-        if missing:
-            self._skipped += len(missing)
+    async def _gather(self, k: int, arrived: Callable[[str], bool]) -> None:
+        """Wait for every live neighbour's message of iteration k; tell the late ones
+        that their term is dropped, so they drop ours (the coupling stays symmetric)."""
+        skipped_by = self._skipped_by.setdefault(k, set())
+        missing = await self._wait_for_neighbours(
+            lambda: [
+                n
+                for n in self._neighbours
+                if not arrived(n) and n not in self._gone and n not in skipped_by
+            ]
+        )
+        self._we_skipped[k] = set(missing)
+        for n in missing:
+            await self._send(Kind.SKIP, k, n, {})
+
+    def _usable(self, k: int, terms: Mapping[str, object]) -> list[str]:
+        """The neighbours whose term of iteration k is applied: arrived, not retracted."""
+        dropped = self._skipped_by.get(k, set()) | self._we_skipped.get(k, set())
+        return [n for n in sorted(terms) if n not in dropped]
+
+    def _take_correction(self) -> FloatArray:
+        """The terms undone since the last update, to subtract in this one."""
+        correction, self._correction = self._correction, np.zeros(self.config.dim)
+        self._compensated_now, self._compensated = self._compensated, []
+        return correction
+
+    def _note_skipped(self, k: int, used: list[str]) -> list[str]:
+        skipped = [n for n in self._neighbours if n not in used and n not in self._gone]
+        if skipped:
+            self._skipped += len(skipped)
             log.warning(
-                "agent %s skipped %s at iteration %d: no message within %.1f s",
+                "agent %s skipped %s at iteration %d (silent for %.1f s or retracted)",
                 self.config.agent_id,
-                missing,
+                skipped,
                 k,
                 self.config.round_timeout,
             )
-        return missing
+        return skipped
 
-    async def _finish(self, last: int) -> None:
-        """Serve the neighbours' requests for the last iteration, then say goodbye."""
+    async def _finish(self, last: int) -> FloatArray:
+        """Serve the neighbours' last requests, say goodbye, and wait for their goodbyes:
+        a skip notice for the last iteration comes before its sender's goodbye, so the
+        returned correction (to subtract from the final state) keeps the last coupling
+        symmetric too."""
         if self.config.algorithm.uses_edge_protocol:
             served = self._rounds[last].served
-            missing = await self._wait_for(
-                lambda: [n for n in self._neighbours if n not in served and n not in self._gone],
-                self.config.round_timeout,
+            skipped_by = self._skipped_by.get(last, set())
+            missing = await self._wait_for_neighbours(
+                lambda: [
+                    n
+                    for n in self._neighbours
+                    if n not in served and n not in self._gone and n not in skipped_by
+                ]
             )
             if missing:
                 log.warning(
                     "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
                 )
-        for n in self._neighbours:
-            if n not in self._gone:
-                await self._send(Kind.BYE, last + 1, n, {})
+        for n in self._neighbours:  # to all: one that said goodbye still waits for ours
+            await self._send(Kind.BYE, last + 1, n, {})
+        await self._wait_for_neighbours(
+            lambda: [n for n in self._neighbours if n not in self._gone]
+        )
+        async with self._changed:
+            return self._take_correction()
+
+    async def _wait_for_neighbours(self, missing: Callable[[], list[str]]) -> list[str]:
+        """Wait for the neighbours in ``missing()``, each for ``round_timeout`` from now or
+        twice that from the last time it was heard from, whichever ends later; at most
+        3 x ``round_timeout`` in all. Returns who is still missing.
+
+        A neighbour that was talking a moment ago gets the longer allowance: it may itself
+        be waiting out a dead neighbour of its own for one ``round_timeout``, and skipping
+        it for that would spread one failure along the graph. One long silent costs one
+        ``round_timeout`` per iteration."""
+        bound = self.config.round_timeout
+        started = time.monotonic()
+        cap = started + 3 * bound
+        async with self._changed:
+            while waiting := missing():
+                last_heard = max(self._heard.get(n, -math.inf) for n in waiting)
+                deadline = min(cap, max(started + bound, last_heard + 2 * bound))
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(deadline - now):
+                        await self._changed.wait()
+        self._wait_s += time.monotonic() - started
+        return missing()
 
     async def _wait_for(self, missing: Callable[[], list[str]], bound: float) -> list[str]:
         """Wait until ``missing()`` is empty or ``bound`` seconds pass; return what is missing."""
@@ -363,10 +454,14 @@ class Agent:
 
     def _prune(self, k: int) -> None:
         """Forget what no neighbour can still ask for: a neighbour is at most one
-        iteration behind unless it was skipped, and then its request is stale."""
+        iteration behind unless it was skipped, and then its request is stale.
+        Applied terms are kept a little longer, for late skip notices."""
         for table in (self._rounds, self._replies, self._states, self._seen_requests):
             for old in [i for i in table if i < k - 1]:
                 del table[old]
+        for kept in (self._applied, self._skipped_by, self._we_skipped):
+            for old in [i for i in kept if i < k - KEEP_APPLIED]:
+                del kept[old]
 
     # messages ------------------------------------------------------------------
 
@@ -404,6 +499,9 @@ class Agent:
         edge = self._edge
         assert edge is not None and self._tasks is not None
         async with self._changed:
+            self._heard[sender] = time.monotonic()
+            if envelope.kind in (Kind.REPLY, Kind.STATE) and sender in self._skipped_by.get(k, ()):
+                raise ProtocolError(f"{envelope.kind} after its skip notice for iteration {k}")
             match envelope.kind:
                 case Kind.KEY:
                     edge.learn(sender, envelope.payload)
@@ -432,9 +530,23 @@ class Agent:
                     if not isinstance(blob, bytes):
                         raise ProtocolError("state payload without 'x'")
                     states[sender] = unpack_floats(blob, count=self.config.dim)
+                case Kind.SKIP:
+                    self._retract(sender, k)
                 case Kind.BYE:
                     self._gone.add(sender)
             self._changed.notify_all()
+
+    def _retract(self, neighbour: str, k: int) -> None:
+        """A neighbour dropped our term of iteration k: drop theirs, or undo it if applied."""
+        if not self._k - KEEP_APPLIED <= k <= self._k + 1:
+            raise ProtocolError(f"skip notice for iteration {k}, at {self._k}")
+        applied = self._applied.get(k, {})
+        if neighbour in applied:
+            self._correction += applied.pop(neighbour)
+            self._compensated.append((neighbour, k))
+            log.info("agent %s undid %s's term of iteration %d", self.config.agent_id, neighbour, k)
+        else:
+            self._skipped_by.setdefault(k, set()).add(neighbour)
 
     def _accept_request(self, envelope: Envelope) -> None:
         sender, k = envelope.sender, envelope.iteration
@@ -455,11 +567,10 @@ class Agent:
         sender, k = envelope.sender, envelope.iteration
         assert self._edge is not None
         async with self._changed:
-            try:
-                async with asyncio.timeout(self.config.round_timeout):
+            # we may be a round behind, waiting out a neighbour for up to 3 round timeouts
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(3 * self.config.round_timeout):
                     await self._changed.wait_for(lambda: k in self._rounds or k < self._k - 1)
-            except TimeoutError:
-                pass
             round_ = self._rounds.get(k)
         if round_ is None:
             log.warning(
@@ -508,7 +619,9 @@ class Agent:
             "wait_s": round(wait, 6),
             "compute_s": round(max(0.0, elapsed - crypto - wait), 6),
             "skipped": skipped or [],
+            "compensated": [[n, i] for n, i in self._compensated_now],
         }
+        self._compensated_now = []
         if self.config.record is Record.STATE:
             record["x"] = x.tolist()
         else:

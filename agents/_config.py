@@ -75,6 +75,8 @@ class AgentConfig:
     dp_noise: float = 0.0
     key_bits: int = MIN_SECURE_BITS
     insecure_keys: bool = False
+    packing: bool = True
+    """Pack many values per ciphertext (see :mod:`agents._packing`)."""
     round_timeout: float = 30.0
     startup_timeout: float = 60.0
     record: Record = Record.STATE
@@ -111,11 +113,14 @@ class AgentConfig:
             raise ConfigError("x0 must be a non-empty finite vector")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.dp_noise < 0:
+        if not (math.isfinite(self.dp_noise) and self.dp_noise >= 0):
             raise ConfigError(f"dp_noise must be >= 0, got {self.dp_noise}")
         if not 1 <= self.weight_bits <= 32:
             raise ConfigError(f"weight_bits must be in [1, 32], got {self.weight_bits}")
-        if not self.a_max > 0 or self.a_max * 2**self.weight_bits < 2:
+        if (
+            not (math.isfinite(self.a_max) and self.a_max > 0)
+            or self.a_max * 2**self.weight_bits < 2
+        ):
             raise ConfigError(
                 f"a_max = {self.a_max} is not representable with {self.weight_bits} weight bits"
             )
@@ -132,7 +137,7 @@ class AgentConfig:
                 f"key_bits = {self.key_bits} is insecure (< {MIN_SECURE_BITS}); "
                 "set insecure_keys to use it in tests"
             )
-        if self.round_timeout <= 0 or self.startup_timeout <= 0:
+        if not (self.round_timeout > 0 and self.startup_timeout > 0):
             raise ConfigError("timeouts must be > 0")
         object.__setattr__(self, "x0", tuple(float(v) for v in self.x0))
         object.__setattr__(self, "seed", tuple(int(s) for s in self.seed))

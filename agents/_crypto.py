@@ -20,6 +20,7 @@ import msgpack
 
 from . import _paillier
 from ._errors import CryptoError
+from ._packing import SlotLayout
 from ._paillier import PublicKey, SecretKey
 
 FRAME = struct.Struct(">I")
@@ -39,6 +40,15 @@ class CryptoBackend(Protocol):
         ciphertexts: Sequence[int],
         residues: Sequence[int],
         weights: Sequence[int],
+    ) -> list[int]: ...
+
+    async def serve_packed(
+        self,
+        public: PublicKey,
+        ciphertexts: Sequence[int],
+        residues: Sequence[int],
+        weights: Sequence[int],
+        layout: SlotLayout,
     ) -> list[int]: ...
 
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]: ...
@@ -64,6 +74,23 @@ class InlineCrypto:
         weights: Sequence[int],
     ) -> list[int]:
         return _paillier.serve(public, ciphertexts, residues, weights)
+
+    async def serve_packed(
+        self,
+        public: PublicKey,
+        ciphertexts: Sequence[int],
+        residues: Sequence[int],
+        weights: Sequence[int],
+        layout: SlotLayout,
+    ) -> list[int]:
+        return _paillier.serve_packed(
+            public,
+            ciphertexts,
+            residues,
+            weights,
+            slot_bits=layout.slot_bits,
+            slots=layout.slots,
+        )
 
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
         return _paillier.decrypt(key, ciphertexts)
@@ -164,10 +191,17 @@ class CryptoPool:
         if not self._workers:
             raise CryptoError("the crypto pool is not running")
         worker = await self._idle.get()
-        try:
-            return await worker.call(request)
-        finally:
+        # The exchange runs to completion even if the caller is cancelled: a reply
+        # left in the pipe would otherwise be read by the worker's next caller.
+        exchange = asyncio.ensure_future(worker.call(request))
+
+        def release(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled():
+                done.exception()  # retrieved here when the caller is gone
             self._idle.put_nowait(worker)
+
+        exchange.add_done_callback(release)
+        return await asyncio.shield(exchange)
 
     async def keygen(self, bits: int, *, insecure: bool = False) -> SecretKey:
         p, q = await self._call({"op": "keygen", "bits": bits, "insecure": insecure})
@@ -191,6 +225,27 @@ class CryptoPool:
                 "c": _blobs(ciphertexts),
                 "m": _blobs(residues),
                 "a": _blobs(weights),
+            }
+        )
+        return [bytes_int(c) for c in out]
+
+    async def serve_packed(
+        self,
+        public: PublicKey,
+        ciphertexts: Sequence[int],
+        residues: Sequence[int],
+        weights: Sequence[int],
+        layout: SlotLayout,
+    ) -> list[int]:
+        out = await self._call(
+            {
+                "op": "serve_packed",
+                "n": int_bytes(public.n),
+                "c": _blobs(ciphertexts),
+                "m": _blobs(residues),
+                "a": _blobs(weights),
+                "slot_bits": layout.slot_bits,
+                "slots": layout.slots,
             }
         )
         return [bytes_int(c) for c in out]

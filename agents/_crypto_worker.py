@@ -47,6 +47,17 @@ def handle(request: dict[str, Any]) -> Any:
         public = PublicKey(bytes_int(request["n"]))
         out = _paillier.serve(public, _ints(request["c"]), _ints(request["m"]), _ints(request["a"]))
         return [int_bytes(c) for c in out]
+    if op == "serve_packed":
+        public = PublicKey(bytes_int(request["n"]))
+        out = _paillier.serve_packed(
+            public,
+            _ints(request["c"]),
+            _ints(request["m"]),
+            _ints(request["a"]),
+            slot_bits=request["slot_bits"],
+            slots=request["slots"],
+        )
+        return [int_bytes(c) for c in out]
     raise ValueError(f"unknown op {op!r}")
 
 

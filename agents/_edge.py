@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from transport import EnvelopeError, pack_ints, unpack_ints
 
 from ._crypto import CryptoBackend
-from ._errors import CryptoError, ProtocolError
+from ._errors import CryptoError, ProtocolError, QuantizationOverflow
+from ._packing import SlotLayout
 from ._paillier import PublicKey, SecretKey
 from ._quantize import from_residue, to_residue
 
@@ -65,13 +66,33 @@ def _field(payload: Payload, name: str) -> bytes:
 
 
 class PaillierEdge:
-    """The protocol under each agent's own Paillier key."""
+    """The protocol under each agent's own Paillier key.
 
-    def __init__(self, key: SecretKey, crypto: CryptoBackend, *, dim: int) -> None:
+    With a ``layout`` the vectors travel packed, many slots per ciphertext. Under
+    one weight per edge both ways are packed; with ``per_coordinate`` weights the
+    request goes one value per ciphertext (each coordinate needs its own exponent)
+    and the neighbour packs its reply homomorphically. Without a layout every
+    value has its own ciphertext (the naive protocol).
+    """
+
+    def __init__(
+        self,
+        key: SecretKey,
+        crypto: CryptoBackend,
+        *,
+        dim: int,
+        layout: SlotLayout | None = None,
+        per_coordinate: bool = False,
+    ) -> None:
         self._key = key
         self._crypto = crypto
         self._dim = dim
+        self._layout = layout
+        self._per_coordinate = per_coordinate
         self._keys: dict[str, PublicKey] = {}
+        packed = layout.chunks(dim) if layout is not None else dim
+        self._request_count = dim if per_coordinate else packed
+        self._reply_count = packed
 
     @property
     def public(self) -> PublicKey:
@@ -97,9 +118,9 @@ class PaillierEdge:
     def knows(self, neighbour: str) -> bool:
         return neighbour in self._keys
 
-    def _ciphertexts(self, payload: Payload, key: PublicKey) -> list[int]:
+    def _ciphertexts(self, payload: Payload, key: PublicKey, count: int) -> list[int]:
         try:
-            values = unpack_ints(_field(payload, "c"), key.ciphertext_bytes, count=self._dim)
+            values = unpack_ints(_field(payload, "c"), key.ciphertext_bytes, count=count)
         except EnvelopeError as exc:
             raise ProtocolError(str(exc)) from exc
         for c in values:
@@ -109,33 +130,51 @@ class PaillierEdge:
                 raise ProtocolError(str(exc)) from exc
         return values
 
+    def _plaintexts(self, values: Sequence[int], *, pack: bool) -> list[int]:
+        return self._layout.pack(values) if pack and self._layout is not None else list(values)
+
     async def request(self, quantized: Sequence[int]) -> Payload:
         n = self._key.public.n
-        cts = await self._crypto.encrypt(self._key, [to_residue(-q, n) for q in quantized])
+        plain = self._plaintexts([-q for q in quantized], pack=not self._per_coordinate)
+        cts = await self._crypto.encrypt(self._key, [to_residue(m, n) for m in plain])
         return {"c": pack_ints(cts, self._key.public.ciphertext_bytes)}
 
     def check_request(self, neighbour: str, payload: Payload) -> None:
         key = self._keys.get(neighbour)
         if key is None:
             raise ProtocolError("request before the neighbour's public key")
-        self._ciphertexts(payload, key)
+        self._ciphertexts(payload, key, self._request_count)
 
     async def serve(
         self, neighbour: str, payload: Payload, quantized: Sequence[int], weights: Sequence[int]
     ) -> Payload:
         key = self._keys[neighbour]
-        cts = self._ciphertexts(payload, key)
-        residues = [to_residue(q, key.n) for q in quantized]
-        reply = await self._crypto.serve(key, cts, residues, weights)
+        cts = self._ciphertexts(payload, key, self._request_count)
+        if self._layout is not None and self._per_coordinate:
+            residues = [to_residue(q, key.n) for q in quantized]
+            reply = await self._crypto.serve_packed(key, cts, residues, weights, self._layout)
+        else:
+            if self._layout is not None:
+                if len(set(weights)) != 1:
+                    raise ProtocolError("packed requests take one weight per edge")
+                weights = [weights[0]] * self._reply_count
+            residues = [to_residue(m, key.n) for m in self._plaintexts(quantized, pack=True)]
+            reply = await self._crypto.serve(key, cts, residues, weights)
         return {"c": pack_ints(reply, key.ciphertext_bytes)}
 
     def check_reply(self, payload: Payload) -> None:
-        self._ciphertexts(payload, self._key.public)
+        self._ciphertexts(payload, self._key.public, self._reply_count)
 
     async def open(self, payload: Payload) -> list[int]:
         n = self._key.public.n
-        plain = await self._crypto.decrypt(self._key, self._ciphertexts(payload, self._key.public))
-        return [from_residue(m, n) for m in plain]
+        cts = self._ciphertexts(payload, self._key.public, self._reply_count)
+        plain = [from_residue(m, n) for m in await self._crypto.decrypt(self._key, cts)]
+        if self._layout is None:
+            return plain
+        try:
+            return self._layout.unpack(plain, self._dim)
+        except QuantizationOverflow as exc:
+            raise ProtocolError(f"reply does not decode: {exc}") from exc
 
 
 class ClearEdge:

@@ -94,7 +94,7 @@ class Logistic:
         a, y = _check(self.features, self.labels)
         if not np.all(np.isin(y, (-1.0, 1.0))):
             raise ConfigError("logistic labels must be -1 or +1")
-        if self.l2 < 0:
+        if not (np.isfinite(self.l2) and self.l2 >= 0):
             raise ConfigError(f"l2 must be >= 0, got {self.l2}")
         object.__setattr__(self, "features", a)
         object.__setattr__(self, "labels", y)

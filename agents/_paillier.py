@@ -87,10 +87,13 @@ class SecretKey:
     _crt: _Crt = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.p == self.q or self.p < 3 or self.q < 3:
-            raise CryptoError("invalid Paillier primes")
+        if self.p == self.q or not (gmpy2.is_prime(self.p) and gmpy2.is_prime(self.q)):
+            raise CryptoError("invalid Paillier key: p and q must be distinct primes")
         object.__setattr__(self, "public", PublicKey(self.p * self.q))
-        object.__setattr__(self, "_crt", _Crt.of(self.p, self.q))
+        try:
+            object.__setattr__(self, "_crt", _Crt.of(self.p, self.q))
+        except ZeroDivisionError as exc:
+            raise CryptoError("invalid Paillier key: no CRT inverse for p, q") from exc
 
     def __repr__(self) -> str:
         return f"SecretKey(<{self.public.bits} bits>)"
@@ -183,6 +186,41 @@ def serve(
         shifted = gmpy2.mpz(c) * (1 + m * n) % nsq
         blinded = gmpy2.powmod(shifted, a, nsq) * gmpy2.powmod(_random_unit(n), n, nsq)
         out.append(int(blinded % nsq))
+    return out
+
+
+def serve_packed(
+    public: PublicKey,
+    ciphertexts: Sequence[int],
+    residues: Sequence[int],
+    weights: Sequence[int],
+    *,
+    slot_bits: int,
+    slots: int,
+) -> list[int]:
+    """:func:`serve` with one weight per coordinate, packed homomorphically.
+
+    Each coordinate becomes ``E(a_s ([x_j]_s - [x_i]_s))``; then Horner's rule
+    ``C = (...(c_{s-1}^B c_{s-2})^B ...) c_0`` with ``B = 2^slot_bits`` packs each
+    chunk of ``slots`` coordinates into one ciphertext, re-randomized once.
+    """
+    if not len(ciphertexts) == len(residues) == len(weights):
+        raise CryptoError("ciphertexts, plaintexts and weights differ in length")
+    n = gmpy2.mpz(public.n)
+    nsq = n * n
+    base = gmpy2.mpz(1) << slot_bits
+    scaled = []
+    for c, m, a in zip(ciphertexts, residues, weights, strict=True):
+        if a <= 0:
+            raise CryptoError("weights must be positive integers")
+        scaled.append(gmpy2.powmod(gmpy2.mpz(c) * (1 + m * n) % nsq, a, nsq))
+    out = []
+    for start in range(0, len(scaled), slots):
+        chunk = scaled[start : start + slots]
+        packed = chunk[-1]
+        for c in reversed(chunk[:-1]):
+            packed = gmpy2.powmod(packed, base, nsq) * c % nsq
+        out.append(int(packed * gmpy2.powmod(_random_unit(n), n, nsq) % nsq))
     return out
 
 

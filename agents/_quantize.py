@@ -42,7 +42,12 @@ class Quantizer:
             raise ConfigError(f"frac_bits must be in [0, 48], got {self.frac_bits}")
         if not 1 <= self.bound <= FLOAT_EXACT:
             raise ConfigError(f"quantization bound must be in [1, 2**52], got {self.bound}")
-        object.__setattr__(self, "rounding", Rounding(self.rounding))
+        try:
+            object.__setattr__(self, "rounding", Rounding(self.rounding))
+        except ValueError:
+            raise ConfigError(
+                f"rounding must be stochastic or deterministic, got {self.rounding!r}"
+            ) from None
 
     @property
     def scale(self) -> float:
@@ -59,11 +64,11 @@ class Quantizer:
         v = np.asarray(values, dtype=np.float64)
         u = rng.random(v.shape)
         offset = u if self.rounding is Rounding.STOCHASTIC else 0.5
-        scaled = v * self.scale + offset
-        if not np.all(np.isfinite(scaled)):
+        if not np.all(np.isfinite(v)):
             raise QuantizationOverflow(f"cannot quantize non-finite values {v.tolist()}")
-        q = np.floor(scaled)
-        too_big = np.abs(q) >= self.bound
+        with np.errstate(over="ignore"):  # a huge value becomes inf, caught just below
+            q = np.floor(v * self.scale + offset)
+        too_big = ~(np.abs(q) < self.bound)
         if np.any(too_big):
             i = int(np.flatnonzero(too_big)[0])
             raise QuantizationOverflow(
@@ -78,8 +83,9 @@ class Quantizer:
 
 
 def to_residue(value: int, modulus: int) -> int:
-    """A signed integer as a residue mod ``modulus``; must satisfy |value| < modulus / 2."""
-    if not -(modulus // 2) < value <= modulus // 2:
+    """A signed integer as a residue mod ``modulus``: the inverse of :func:`from_residue`,
+    defined for -((modulus - 1) // 2) <= value <= modulus // 2."""
+    if not -((modulus - 1) // 2) <= value <= modulus // 2:
         raise QuantizationOverflow(f"{value} does not fit a signed plaintext mod n")
     return value % modulus
 

@@ -27,7 +27,7 @@ class Attenuation:
         if not 0 < self.gamma0 <= 1:
             raise ConfigError(f"gamma0 must be in (0, 1], got {self.gamma0}")
         if self.enabled:
-            if self.b <= 0:
+            if not self.b > 0:
                 raise ConfigError(f"attenuation b must be > 0, got {self.b}")
             # sum gamma = inf needs p <= 1; sum gamma^2 < inf needs p > 1/2
             if not 0.5 < self.p <= 1:
