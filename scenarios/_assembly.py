@@ -89,6 +89,7 @@ def agent_configs(
                 dp_noise=alg.dp_noise,
                 key_bits=scenario.crypto.key_bits,
                 insecure_keys=scenario.crypto.insecure_keys,
+                packing=scenario.crypto.packing,
                 round_timeout=scenario.transport.round_timeout,
                 startup_timeout=scenario.transport.startup_timeout,
                 record=scenario.output.record,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,11 +20,12 @@ from rich.table import Table
 
 from agents import Algorithm
 
+from ._assembly import build_graph
 from ._errors import ScenarioError
 from ._metrics import Run
 from ._rundir import find_runs
 from ._runner import run_scenario
-from ._schema import load
+from ._schema import Scenario, load
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -58,8 +58,9 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every dropped message.")]
-    = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every dropped message.")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.ERROR,
@@ -88,7 +89,7 @@ def run(
             scenario = scenario.model_copy(update={"iterations": iterations})
     except ScenarioError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
-    total = scenario.iterations * _agent_count(scenario)
+    agents = _agent_count(scenario)
     columns = (
         TextColumn("{task.description:>10}"),
         BarColumn(),
@@ -96,16 +97,13 @@ def run(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, disable=as_json) as bar:
-        tasks = {
-            a: bar.add_task(a.value, total=total // max(1, _agent_count(scenario)), start=True)
-            for a in scenario.algorithms
-        }
-        n = _agent_count(scenario)
-        counts = dict.fromkeys(tasks, 0)
+        tasks = {a: bar.add_task(a.value, total=scenario.iterations) for a in scenario.algorithms}
+        steps = dict.fromkeys(tasks, 0)
 
-        def advance(algorithm: Algorithm, steps: int) -> None:
-            counts[algorithm] += steps
-            bar.update(tasks[algorithm], completed=counts[algorithm] // n)
+        def advance(algorithm: Algorithm, agent_steps: int) -> None:
+            # an iteration is complete when every agent has done it
+            steps[algorithm] += agent_steps
+            bar.update(tasks[algorithm], completed=steps[algorithm] // agents)
 
         try:
             results = _run_async(
@@ -121,9 +119,7 @@ def run(
         out.print(f"run directory: {results[0].run.path.parent}", highlight=False)
 
 
-def _agent_count(scenario: Any) -> int:
-    from ._assembly import build_graph
-
+def _agent_count(scenario: Scenario) -> int:
     try:
         return int(build_graph(scenario).number_of_nodes())
     except ScenarioError as exc:
@@ -132,7 +128,9 @@ def _agent_count(scenario: Any) -> int:
 
 @app.command()
 def summarize(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory, or the folder of a hemesh run.")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory, or the folder of a hemesh run.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute a run's metrics from its directory alone.
@@ -172,7 +170,9 @@ def _print_summaries(summaries: list[dict[str, Any]]) -> None:
         ("skipped edges", "skipped_edges", "{:d}"),
     ]
     for label, key, fmt in rows:
-        table.add_row(label, *(fmt.format(s[key]) if s[key] is not None else "-" for s in summaries))
+        table.add_row(
+            label, *(fmt.format(s[key]) if s[key] is not None else "-" for s in summaries)
+        )
     out.print(table)
     for s in summaries:
         for agent, lines in s["bad_log_lines"].items():
@@ -185,4 +185,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

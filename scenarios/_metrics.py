@@ -1,8 +1,8 @@
 """Convergence metrics, computed from a run directory alone.
 
-    MSE(k)        = (1/N) sum_i ||x_i(k) - x*||^2
-    consensus(k)  = (1/N) sum_i ||x_i(k) - xbar(k)||^2
-    gap(k)        = F(xbar(k)) - F(x*)
+MSE(k)        = (1/N) sum_i ||x_i(k) - x*||^2
+consensus(k)  = (1/N) sum_i ||x_i(k) - xbar(k)||^2
+gap(k)        = F(xbar(k)) - F(x*)
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def least_squares(
         objectives.append(LeastSquares(a, b))
     hessian = sum(f.normal_equations()[0] for f in objectives)
     rhs = sum(f.normal_equations()[1] for f in objectives)
-    x_star = np.linalg.solve(hessian, rhs)
+    x_star = np.linalg.solve(hessian, rhs).astype(np.float64)
     return Problem(tuple(objectives), x_star)
 
 
@@ -110,9 +110,7 @@ def logistic(
     return _logistic_problem(shards, l2)
 
 
-def logistic_csv(
-    path: Path, agents: int, *, label: str | None, l2: float, seed: int
-) -> Problem:
+def logistic_csv(path: Path, agents: int, *, label: str | None, l2: float, seed: int) -> Problem:
     """Rows of a CSV file (numeric features and a 0/1 or -1/+1 label) dealt to agents
     at random with the scenario's seed. ``label`` names the label column (default: last)."""
     try:

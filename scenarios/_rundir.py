@@ -1,14 +1,14 @@
 """The run directory: everything needed to recompute a run's metrics offline.
 
-    <out>/<name>-<stamp>/                one per ``hemesh run``
-        <algorithm>/                     one run directory per algorithm
-            scenario.toml                the file as given
-            resolved.json                the validated scenario, defaults filled in
-            graph.json                   nodes (with agent ids and names) and edges
-            problem.npz                  every agent's data and x* (no pickle)
-            x_star.json                  x*, readable
-            logs/<agent>.jsonl           one line per iteration per agent
-            summary.json                 written at the end
+<out>/<name>-<stamp>/                one per ``hemesh run``
+    <algorithm>/                     one run directory per algorithm
+        scenario.toml                the file as given
+        resolved.json                the validated scenario, defaults filled in
+        graph.json                   nodes (with agent ids and names) and edges
+        problem.npz                  every agent's data and x* (no pickle)
+        x_star.json                  x*, readable
+        logs/<agent>.jsonl           one line per iteration per agent
+        summary.json                 written at the end
 """
 
 from __future__ import annotations

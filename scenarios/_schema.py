@@ -71,9 +71,9 @@ class AlgorithmSpec(_Section):
     stepsize_decay: Positive = 1.0
     """lambda(k) = lambda0 / (1 + stepsize_decay * k)."""
     heterogeneous_stepsize: bool = True
-    theta_spread: Annotated[float, Field(ge=0, lt=1)] | list[
-        Annotated[float, Field(ge=0, lt=1)]
-    ] = 0.5
+    theta_spread: (
+        Annotated[float, Field(ge=0, lt=1)] | list[Annotated[float, Field(ge=0, lt=1)]]
+    ) = 0.5
     """theta_i(k) ~ U[1 - s_i, 1 + s_i]; one value for all agents or one per agent."""
     rounding: Rounding = Rounding.STOCHASTIC
     frac_bits: Annotated[int, Field(ge=0, le=48)] = 24
@@ -104,6 +104,8 @@ class CryptoSpec(_Section):
     """Crypto worker processes shared by the agents of a process; 0 = one per core."""
     inline: bool = False
     """Run Paillier operations on the event loop instead (small keys, tests)."""
+    packing: bool = True
+    """Pack many fixed-point values into one ciphertext; false: one value per ciphertext."""
 
     @model_validator(mode="after")
     def _secure(self) -> CryptoSpec:
