@@ -3,7 +3,7 @@
 Imports only :mod:`transport`; an agent is given everything as plain values.
 """
 
-from ._agent import Agent, AgentReport
+from ._agent import Agent, AgentReport, Observer
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, InlineCrypto
 from ._edge import ClearEdge, EdgeProtocol, PaillierEdge
@@ -33,6 +33,7 @@ __all__ = [
     "LeastSquares",
     "Logistic",
     "Objective",
+    "Observer",
     "PaillierEdge",
     "ProtocolError",
     "PublicKey",

@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -60,6 +60,15 @@ log = logging.getLogger("hemesh.agent")
 KEEP_APPLIED = 4
 """Iterations for which applied coupling terms are kept, to honour late skip notices."""
 T = TypeVar("T")
+
+
+class Observer(Protocol):
+    """Receives, each iteration, everything the agent itself knows or decrypted: its
+    state, quantized state and weight halves, and per neighbour the decrypted reply
+    ``[a_ji]([x_j] - [x_i])`` (edge protocol) or the state received (baselines). Honest
+    agents have none; colluders record it (see the adversaries of :mod:`scenarios`)."""
+
+    def __call__(self, record: dict[str, Any]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -97,6 +106,7 @@ class Agent:
         crypto: CryptoBackend | None = None,
         journal: Path | None = None,
         on_iteration: Callable[[int], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         if objective.dim != config.dim:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
@@ -108,6 +118,7 @@ class Agent:
         self._crypto = crypto or InlineCrypto()
         self._journal = Journal(journal)
         self._on_iteration = on_iteration
+        self._observer = observer
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
         self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
@@ -287,10 +298,10 @@ class Agent:
                 await self._send(Kind.REQUEST, k, n, request)
         replies = self._replies.setdefault(k, {})
         await self._gather(k, lambda n: n in replies)
-        opened = {}
+        decrypted, opened = {}, {}
         for n in sorted(replies):
-            values = await self._timed_crypto(edge.open(replies[n]))
-            opened[n] = [a * v for a, v in zip(weights[n], values, strict=True)]
+            decrypted[n] = await self._timed_crypto(edge.open(replies[n]))
+            opened[n] = [a * v for a, v in zip(weights[n], decrypted[n], strict=True)]
         scale = 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
         gamma = cfg.attenuation(k)
         async with self._changed:
@@ -304,6 +315,19 @@ class Agent:
         stepsize = cfg.stepsize.base(k) * theta
         gradient = self._objective.gradient(x, batch)
         x_next = x + gamma * coupling - stepsize * gradient - correction
+        if self._observer is not None:
+            self._observer(
+                {
+                    "k": k,
+                    "agent": cfg.agent_id,
+                    "x": x.tolist(),
+                    "quantized": quantized,
+                    "weights": {n: weights[n] for n in self._neighbours},
+                    "decrypted": decrypted,
+                    "used": used,
+                    "gamma": gamma,
+                }
+            )
         return x_next, _listify(stepsize), gamma, self._note_skipped(k, used)
 
     async def _step_baseline(
@@ -332,6 +356,16 @@ class Agent:
             mixing += terms[n]
         stepsize = cfg.stepsize.base(k)
         x_next = x + mixing - stepsize * self._objective.gradient(x, batch) - correction
+        if self._observer is not None:
+            self._observer(
+                {
+                    "k": k,
+                    "agent": cfg.agent_id,
+                    "x": x.tolist(),
+                    "states": {n: states[n].tolist() for n in sorted(states)},
+                    "used": used,
+                }
+            )
         return x_next, stepsize, 1.0, self._note_skipped(k, used)
 
     def _draw_step(self) -> tuple[float | FloatArray, np.ndarray | None]:

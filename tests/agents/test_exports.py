@@ -25,6 +25,7 @@ EXPECTED = [
     "LeastSquares",
     "Logistic",
     "Objective",
+    "Observer",
     "PaillierEdge",
     "ProtocolError",
     "PublicKey",
