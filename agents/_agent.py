@@ -205,12 +205,16 @@ class Agent:
                     weight_bound=cfg.weight_range[1],
                     modulus_bits=key.public.bits - 1,
                 )
+            base = None
+            if cfg.fixed_base:
+                (base,) = await self._timed_crypto(self._crypto.encrypt(key, [0]))
             return PaillierEdge(
                 key,
                 self._crypto,
                 dim=cfg.dim,
                 layout=layout,
                 per_coordinate=cfg.weight_mode is WeightMode.PER_COORDINATE,
+                base=base,
             )
         return ClearEdge(dim=cfg.dim)
 

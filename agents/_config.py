@@ -77,6 +77,8 @@ class AgentConfig:
     insecure_keys: bool = False
     packing: bool = True
     """Pack many values per ciphertext (see :mod:`agents._packing`)."""
+    fixed_base: bool = True
+    """Publish a fixed base so neighbours re-randomize with a short exponent."""
     round_timeout: float = 30.0
     startup_timeout: float = 60.0
     record: Record = Record.STATE

@@ -13,6 +13,7 @@ import os
 import struct
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -27,12 +28,36 @@ FRAME = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
 
+@dataclass(slots=True)
+class CryptoStats:
+    """Ciphertexts produced or consumed by a backend, per operation."""
+
+    keygens: int = 0
+    encryptions: int = 0
+    serves: int = 0
+    """Replies produced (one fresh obfuscator each)."""
+    decryptions: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "keygens": self.keygens,
+            "encryptions": self.encryptions,
+            "serves": self.serves,
+            "decryptions": self.decryptions,
+        }
+
+
 class CryptoBackend(Protocol):
     """The Paillier operations an agent awaits."""
 
+    @property
+    def stats(self) -> CryptoStats: ...
+
     async def keygen(self, bits: int, *, insecure: bool = False) -> SecretKey: ...
 
-    async def encrypt(self, key: SecretKey, residues: Sequence[int]) -> list[int]: ...
+    async def encrypt(
+        self, key: SecretKey, residues: Sequence[int], *, base: int | None = None
+    ) -> list[int]: ...
 
     async def serve(
         self,
@@ -60,11 +85,18 @@ class InlineCrypto:
     For tests with small keys and for one agent per process with nothing else to do.
     """
 
+    def __init__(self) -> None:
+        self.stats = CryptoStats()
+
     async def keygen(self, bits: int, *, insecure: bool = False) -> SecretKey:
+        self.stats.keygens += 1
         return _paillier.keygen(bits, insecure=insecure)
 
-    async def encrypt(self, key: SecretKey, residues: Sequence[int]) -> list[int]:
-        return _paillier.encrypt(key, residues)
+    async def encrypt(
+        self, key: SecretKey, residues: Sequence[int], *, base: int | None = None
+    ) -> list[int]:
+        self.stats.encryptions += len(residues)
+        return _paillier.encrypt(key, residues, base=base)
 
     async def serve(
         self,
@@ -73,6 +105,7 @@ class InlineCrypto:
         residues: Sequence[int],
         weights: Sequence[int],
     ) -> list[int]:
+        self.stats.serves += len(ciphertexts)
         return _paillier.serve(public, ciphertexts, residues, weights)
 
     async def serve_packed(
@@ -83,6 +116,7 @@ class InlineCrypto:
         weights: Sequence[int],
         layout: SlotLayout,
     ) -> list[int]:
+        self.stats.serves += layout.chunks(len(ciphertexts))
         return _paillier.serve_packed(
             public,
             ciphertexts,
@@ -93,6 +127,7 @@ class InlineCrypto:
         )
 
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
+        self.stats.decryptions += len(ciphertexts)
         return _paillier.decrypt(key, ciphertexts)
 
 
@@ -141,6 +176,7 @@ class CryptoPool:
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: list[_Worker] = []
         self._entered = False
+        self.stats = CryptoStats()
 
     @property
     def pids(self) -> list[int]:
@@ -205,10 +241,17 @@ class CryptoPool:
 
     async def keygen(self, bits: int, *, insecure: bool = False) -> SecretKey:
         p, q = await self._call({"op": "keygen", "bits": bits, "insecure": insecure})
+        self.stats.keygens += 1
         return SecretKey(bytes_int(p), bytes_int(q))
 
-    async def encrypt(self, key: SecretKey, residues: Sequence[int]) -> list[int]:
-        out = await self._call({"op": "encrypt", **_secret(key), "m": _blobs(residues)})
+    async def encrypt(
+        self, key: SecretKey, residues: Sequence[int], *, base: int | None = None
+    ) -> list[int]:
+        request = {"op": "encrypt", **_secret(key), "m": _blobs(residues)}
+        if base is not None:
+            request["h"] = int_bytes(base)
+        out = await self._call(request)
+        self.stats.encryptions += len(out)
         return [bytes_int(c) for c in out]
 
     async def serve(
@@ -221,12 +264,13 @@ class CryptoPool:
         out = await self._call(
             {
                 "op": "serve",
-                "n": int_bytes(public.n),
+                **_public(public),
                 "c": _blobs(ciphertexts),
                 "m": _blobs(residues),
                 "a": _blobs(weights),
             }
         )
+        self.stats.serves += len(out)
         return [bytes_int(c) for c in out]
 
     async def serve_packed(
@@ -240,7 +284,7 @@ class CryptoPool:
         out = await self._call(
             {
                 "op": "serve_packed",
-                "n": int_bytes(public.n),
+                **_public(public),
                 "c": _blobs(ciphertexts),
                 "m": _blobs(residues),
                 "a": _blobs(weights),
@@ -248,11 +292,20 @@ class CryptoPool:
                 "slots": layout.slots,
             }
         )
+        self.stats.serves += len(out)
         return [bytes_int(c) for c in out]
 
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
         out = await self._call({"op": "decrypt", **_secret(key), "c": _blobs(ciphertexts)})
+        self.stats.decryptions += len(out)
         return [bytes_int(m) for m in out]
+
+
+def _public(public: PublicKey) -> dict[str, bytes]:
+    fields = {"n": int_bytes(public.n)}
+    if public.h is not None:
+        fields["h"] = int_bytes(public.h)
+    return fields
 
 
 def _secret(key: SecretKey) -> dict[str, bytes]:

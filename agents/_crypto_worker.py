@@ -30,6 +30,11 @@ def _key(request: dict[str, Any]) -> SecretKey:
     return key
 
 
+def _public(request: dict[str, Any]) -> PublicKey:
+    h = request.get("h")
+    return PublicKey(bytes_int(request["n"]), None if h is None else bytes_int(h))
+
+
 def _ints(blobs: list[bytes]) -> list[int]:
     return [bytes_int(b) for b in blobs]
 
@@ -40,15 +45,17 @@ def handle(request: dict[str, Any]) -> Any:
         key = _paillier.keygen(request["bits"], insecure=request["insecure"])
         return [int_bytes(key.p), int_bytes(key.q)]
     if op == "encrypt":
-        return [int_bytes(c) for c in _paillier.encrypt(_key(request), _ints(request["m"]))]
+        base = bytes_int(request["h"]) if "h" in request else None
+        out = _paillier.encrypt(_key(request), _ints(request["m"]), base=base)
+        return [int_bytes(c) for c in out]
     if op == "decrypt":
         return [int_bytes(m) for m in _paillier.decrypt(_key(request), _ints(request["c"]))]
     if op == "serve":
-        public = PublicKey(bytes_int(request["n"]))
+        public = _public(request)
         out = _paillier.serve(public, _ints(request["c"]), _ints(request["m"]), _ints(request["a"]))
         return [int_bytes(c) for c in out]
     if op == "serve_packed":
-        public = PublicKey(bytes_int(request["n"]))
+        public = _public(request)
         out = _paillier.serve_packed(
             public,
             _ints(request["c"]),

@@ -83,8 +83,12 @@ class PaillierEdge:
         dim: int,
         layout: SlotLayout | None = None,
         per_coordinate: bool = False,
+        base: int | None = None,
     ) -> None:
+        """``base``: a fixed base h = r0^n under ``key`` to publish, letting neighbours
+        obfuscate replies with a short exponent (see agents._paillier.obfuscator)."""
         self._key = key
+        self._base = base
         self._crypto = crypto
         self._dim = dim
         self._layout = layout
@@ -99,11 +103,16 @@ class PaillierEdge:
         return self._key.public
 
     def announcement(self) -> Payload:
-        return {"n": self._key.public.to_bytes()}
+        if self._base is None:
+            return {"n": self._key.public.to_bytes()}
+        width = self._key.public.ciphertext_bytes
+        return {"n": self._key.public.to_bytes(), "h": self._base.to_bytes(width, "big")}
 
     def learn(self, neighbour: str, payload: Payload) -> None:
         try:
-            key = PublicKey.from_bytes(_field(payload, "n"))
+            n = PublicKey.from_bytes(_field(payload, "n")).n
+            h = int.from_bytes(_field(payload, "h"), "big") if "h" in payload else None
+            key = PublicKey(n, h)
         except CryptoError as exc:
             raise ProtocolError(f"invalid public key: {exc}") from exc
         if key.bits != self._key.public.bits:
@@ -136,7 +145,8 @@ class PaillierEdge:
     async def request(self, quantized: Sequence[int]) -> Payload:
         n = self._key.public.n
         plain = self._plaintexts([-q for q in quantized], pack=not self._per_coordinate)
-        cts = await self._crypto.encrypt(self._key, [to_residue(m, n) for m in plain])
+        residues = [to_residue(m, n) for m in plain]
+        cts = await self._crypto.encrypt(self._key, residues, base=self._base)
         return {"c": pack_ints(cts, self._key.public.ciphertext_bytes)}
 
     def check_request(self, neighbour: str, payload: Payload) -> None:
