@@ -22,7 +22,7 @@ import signal
 import stat
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from amqtt.contexts import BrokerConfig
@@ -77,7 +77,25 @@ async def _run_broker(host: str, port: int, stop: asyncio.Event) -> int:
     from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
     from amqtt.broker import Broker
 
-    broker = Broker(_broker_config(host, port))  # amqtt wants a running loop here
+    class _Broker(Broker):  # type: ignore[misc]
+        """amqtt 0.12.1 with retained-message delivery on connect fixed.
+
+        On every CONNECT, amqtt walks the filters of *all* clients and sends the new
+        client the retained messages matching each, whether it subscribed to them or
+        not (another run's public keys reach an agent), and the walk awaits inside a
+        dict iteration that other clients' subscriptions change ("dictionary changed
+        size during iteration" kills the connection). Only the session's own filters
+        are replayed here, without yielding for the others.
+        """
+
+        async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Any
+        ) -> None:
+            holders = self._subscriptions.get(subscription[0], ())
+            if any(held.client_id == session.client_id for held, _ in holders):
+                await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    broker = _Broker(_broker_config(host, port))  # amqtt wants a running loop here
 
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
