@@ -95,6 +95,12 @@ class Mosquitto:
             process.kill()
             process.wait(STOP_TIMEOUT)
 
+    def restart(self) -> None:
+        """Stop the broker by PID and start a new one on the same port and config."""
+        self.stop()
+        if not self._launch():
+            pytest.fail(f"mosquitto would not restart on port {self._port}:\n{self._log_tail()}")
+
     def _start(self) -> bool:
         self._port = free_port()
         config = self._workdir / "mosquitto.conf"
@@ -106,6 +112,10 @@ class Mosquitto:
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
+        return self._launch()
+
+    def _launch(self) -> bool:
+        config = self._workdir / "mosquitto.conf"
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [self._binary, "-c", str(config)],

@@ -20,7 +20,9 @@ from ._envelope import (
     validate_id,
 )
 from ._errors import BrokerError, ConnectionLost, EnvelopeError, TransportError
+from ._faults import FaultCounters, FaultSpec, FaultyEndpoint, FaultyTransport
 from ._memory import MemoryBus, MemoryEndpoint
+from ._mosquitto import BrokerRights, ManagedMosquitto, MosquittoFiles, MosquittoSetup
 from ._mqtt import BrokerAddress, MqttEndpoint, MqttTransport
 from ._topics import Topics, topic_matches
 
@@ -30,15 +32,23 @@ __all__ = [
     "VERSION",
     "BrokerAddress",
     "BrokerError",
+    "BrokerRights",
     "ConnectionLost",
     "EmbeddedBroker",
     "Endpoint",
     "EndpointBase",
     "Envelope",
     "EnvelopeError",
+    "FaultCounters",
+    "FaultSpec",
+    "FaultyEndpoint",
+    "FaultyTransport",
     "Kind",
+    "ManagedMosquitto",
     "MemoryBus",
     "MemoryEndpoint",
+    "MosquittoFiles",
+    "MosquittoSetup",
     "MqttEndpoint",
     "MqttTransport",
     "Topics",

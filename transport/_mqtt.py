@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import random
 import socket
-from collections.abc import Awaitable, Collection
+from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -68,6 +69,8 @@ class BrokerAddress:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     tls: bool = False
+    ca_file: str | None = None
+    """TLS only: the CA certificates to trust (default: the system's)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host or any(c in self.host for c in " /@"):
@@ -81,6 +84,10 @@ class BrokerAddress:
             raise TransportError("a broker password needs a username")
         if not isinstance(self.tls, bool):
             raise TransportError(f"tls must be a bool, got {self.tls!r}")
+        if self.ca_file is not None and (not isinstance(self.ca_file, str) or not self.tls):
+            raise TransportError(
+                f"ca_file must be a path string on a TLS address, got {self.ca_file!r}"
+            )
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
@@ -147,6 +154,9 @@ class MqttTransport:
     CONNACK, the status publish, SUBACK), each publish's PUBACK, and each step
     of closing. ``keepalive`` is the MQTT keep-alive in seconds: a broker that
     vanishes without closing the connection is noticed after 1.5 times that.
+    ``reconnect_timeout`` bounds how long an endpoint whose link drops keeps trying
+    to reconnect (backoff 0.1 s doubling to 2 s, with jitter) before it reports
+    :class:`ConnectionLost`; 0 reports it at once.
     """
 
     def __init__(
@@ -156,7 +166,11 @@ class MqttTransport:
         *,
         connect_timeout: float = 10.0,
         keepalive: int = 30,
+        logins: Mapping[str, BrokerAddress] | None = None,
+        reconnect_timeout: float = 60.0,
     ) -> None:
+        """``logins`` gives agents their own address (their own credentials, e.g. from
+        :class:`ManagedMosquitto`); agents not in it, and :attr:`address`, use ``address``."""
         if not isinstance(address, BrokerAddress):
             raise TransportError(f"address must be a BrokerAddress, got {type(address).__name__}")
         if isinstance(connect_timeout, bool) or not (
@@ -167,10 +181,21 @@ class MqttTransport:
             )
         if type(keepalive) is not int or not 0 < keepalive < 65536:
             raise TransportError(f"keepalive must be an int in [1, 65535], got {keepalive!r}")
+        if isinstance(reconnect_timeout, bool) or not (
+            isinstance(reconnect_timeout, int | float) and 0 <= reconnect_timeout < float("inf")
+        ):
+            raise TransportError(
+                f"reconnect_timeout must be seconds >= 0, got {reconnect_timeout!r}"
+            )
         self._topics = Topics(run)
         self._address = address
+        self._logins = dict(logins or {})
+        for agent, login in self._logins.items():
+            if not isinstance(login, BrokerAddress):
+                raise TransportError(f"login of {agent!r} must be a BrokerAddress")
         self._connect_timeout = float(connect_timeout)
         self._keepalive = keepalive
+        self._reconnect_timeout = float(reconnect_timeout)
 
     @property
     def run(self) -> str:
@@ -184,6 +209,10 @@ class MqttTransport:
     def address(self) -> BrokerAddress:
         return self._address
 
+    def address_of(self, agent_id: str) -> BrokerAddress:
+        """The address (and credentials) the endpoint of ``agent_id`` connects with."""
+        return self._logins.get(agent_id, self._address)
+
     @property
     def connect_timeout(self) -> float:
         return self._connect_timeout
@@ -192,34 +221,79 @@ class MqttTransport:
     def keepalive(self) -> int:
         return self._keepalive
 
+    @property
+    def reconnect_timeout(self) -> float:
+        return self._reconnect_timeout
+
     def endpoint(self, agent_id: str, *, neighbours: Collection[str]) -> MqttEndpoint:
         return MqttEndpoint(self, agent_id, neighbours)
 
 
+RECONNECT_PAUSES = (0.1, 2.0)
+"""First and longest pause between reconnection attempts: doubling, with jitter."""
+
+
+@dataclass(eq=False)
+class _Link:
+    """One connection to the broker: its client, the task reading it, whether it dropped."""
+
+    client: aiomqtt.Client
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+    reader: asyncio.Task[None] | None = None
+
+
 class MqttEndpoint(EndpointBase):
-    """An agent's endpoint: one MQTT client connection, opened by ``async with``."""
+    """An agent's endpoint: one MQTT client connection, opened by ``async with``.
+
+    If the link drops unexpectedly, the endpoint reconnects with backoff for up to the
+    transport's ``reconnect_timeout`` (then republishes its status and resubscribes):
+    :meth:`receive` keeps waiting meanwhile, :meth:`send` waits for the link, and a
+    publish cut off by the drop is sent again once (the receiver deduplicates).
+    Messages published to it while it was away are lost (clean session).
+    """
 
     def __init__(
         self, transport: MqttTransport, agent_id: str, neighbours: Collection[str]
     ) -> None:
         super().__init__(transport.topics, agent_id, neighbours)
-        self._address = transport.address
+        self._address = transport.address_of(agent_id)
         self._timeout = transport.connect_timeout
         self._keepalive = transport.keepalive
-        self._client: aiomqtt.Client | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._reconnect_timeout = transport.reconnect_timeout
+        self._link: _Link | None = None
+        """The current connection; after a drop, the dropped one until the next is up."""
+        self._reconnector: asyncio.Task[None] | None = None
+        self._reconnections = 0
         self._lost: ConnectionLost | None = None
-        self._lost_event = asyncio.Event()
         self._closed = False
         self._wakeup = asyncio.Event()
-        """Set on every delivery, on loss of the link and on close: wakes :meth:`receive`."""
+        """Set on every delivery, reconnection, final loss and on close: wakes the
+        waiters of :meth:`receive` and of :meth:`_wait_for_link`."""
+        self._jitter = random.Random()
 
     @property
     def address(self) -> BrokerAddress:
         return self._address
 
+    @property
+    def reconnections(self) -> int:
+        """How many times the link dropped and was re-established."""
+        return self._reconnections
+
+    @property
+    def lost(self) -> ConnectionLost | None:
+        """Why the link to the broker went away for good, or None while it is up or
+        being re-established."""
+        return self._lost
+
+    @property
+    def _client(self) -> aiomqtt.Client | None:
+        """The current connection's client (None before opening and after closing)."""
+        return None if self._link is None else self._link.client
+
     async def receive(self) -> Envelope:
-        """The next valid envelope; :class:`ConnectionLost` once the broker is gone.
+        """The next valid envelope; :class:`ConnectionLost` once the broker is gone for
+        good (reconnection disabled or its bound exhausted). A reconnection is waited out.
 
         Envelopes that arrived before the connection was lost are handed out first.
         """
@@ -229,21 +303,20 @@ class MqttEndpoint(EndpointBase):
             self._raise_if_lost()
             if self._closed:
                 raise TransportError(f"endpoint {self.agent_id!r} is closed")
-            if self._client is None:
+            if self._link is None:
                 raise TransportError(f"endpoint {self.agent_id!r} is not open")
             self._wakeup.clear()
             await self._wakeup.wait()
-
-    @property
-    def lost(self) -> ConnectionLost | None:
-        """Why the link to the broker went away, or None while it is up."""
-        return self._lost
 
     def _raise_if_lost(self) -> None:
         if self._lost is not None:
             raise ConnectionLost(str(self._lost)) from self._lost.__cause__
 
     async def _open_link(self) -> None:
+        await self._connect()
+
+    async def _connect(self) -> None:
+        """Connect, publish ``online``, subscribe, and start reading: the current link."""
         status = self._topics.status(self.agent_id)
         client = aiomqtt.Client(
             self._address.host,
@@ -256,7 +329,9 @@ class MqttEndpoint(EndpointBase):
             will=Will(topic=status, payload=OFFLINE, qos=1, retain=True),
             timeout=self._timeout,
             keepalive=self._keepalive,
-            tls_params=TLSParameters() if self._address.tls else None,
+            tls_params=(
+                TLSParameters(ca_certs=self._address.ca_file) if self._address.tls else None
+            ),
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         client.pending_calls_threshold = PENDING_CALLS_WARNING
@@ -277,13 +352,14 @@ class MqttEndpoint(EndpointBase):
             ) from exc
         except aiomqtt.MqttError as exc:
             raise ConnectionLost(f"cannot reach broker {self._address.url}: {exc}") from exc
-        self._client = client
+        link = _Link(client)
         try:
             await self._call(
-                client.publish(status, ONLINE, qos=1, retain=True, timeout=self._timeout)
+                link, client.publish(status, ONLINE, qos=1, retain=True, timeout=self._timeout)
             )
             granted = await self._call(
-                client.subscribe([(f, 1) for f in self.subscriptions()], timeout=self._timeout)
+                link,
+                client.subscribe([(f, 1) for f in self.subscriptions()], timeout=self._timeout),
             )
             refused = [
                 f
@@ -292,86 +368,190 @@ class MqttEndpoint(EndpointBase):
             ]
             if refused:
                 raise TransportError(f"broker {self._address.url} refused subscriptions {refused}")
-            self._reader = asyncio.create_task(
-                self._read(client), name=f"hemesh.mqtt.receive[{self._topics.run}/{self.agent_id}]"
-            )
         except BaseException:
             await self._disconnect(client)
-            self._client = None
             raise
+        self._link = link
+        link.reader = asyncio.create_task(
+            self._read(link), name=f"hemesh.mqtt.receive[{self._topics.run}/{self.agent_id}]"
+        )
 
     async def _close_link(self) -> None:
         self._closed = True
         self._wakeup.set()
-        client, self._client = self._client, None
-        if client is None:
+        if self._reconnector is not None:
+            self._reconnector.cancel()
+            await asyncio.gather(self._reconnector, return_exceptions=True)
+            self._reconnector = None
+        link, self._link = self._link, None
+        if link is None:
             return
-        if self._lost is None:
+        if not link.dropped.is_set():
             try:
                 await self._call(
-                    client.publish(
+                    link,
+                    link.client.publish(
                         self._topics.status(self.agent_id),
                         OFFLINE,
                         qos=1,
                         retain=True,
                         timeout=self._timeout,
-                    )
+                    ),
                 )
             except TransportError as exc:
                 log.warning("agent %s could not publish its offline status: %s", self.agent_id, exc)
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-            self._reader = None
-        await self._disconnect(client)
+        await self._dispose(link)
 
     async def _publish(self, topic: str, data: bytes, *, retain: bool) -> None:
-        client = self._client
-        if client is None:
-            raise TransportError(f"endpoint {self.agent_id!r} is closed")
-        await self._call(client.publish(topic, data, qos=1, retain=retain, timeout=self._timeout))
+        for attempt in range(2):
+            link = await self._wait_for_link()
+            publish = link.client.publish(topic, data, qos=1, retain=retain, timeout=self._timeout)
+            try:
+                await self._call(link, publish)
+                return
+            except ConnectionLost as exc:
+                if attempt or not self._dropped(link, exc):
+                    raise
+                log.debug("agent %s resends on %s once reconnected", self.agent_id, topic)
 
-    async def _call(self, call: Awaitable[_T]) -> _T:
-        """Await an aiomqtt call, translating its errors and failing fast on a lost link."""
-        if self._lost is not None:
+    async def _wait_for_link(self) -> _Link:
+        """The current link once it is up: waits out a reconnection (its own bound, plus
+        one ``connect_timeout`` to spare)."""
+        try:
+            async with asyncio.timeout(self._reconnect_timeout + self._timeout):
+                while True:
+                    self._raise_if_lost()
+                    if self._closed or self._link is None:
+                        raise TransportError(f"endpoint {self.agent_id!r} is closed")
+                    if not self._link.dropped.is_set():
+                        return self._link
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+        except TimeoutError:
+            raise ConnectionLost(
+                f"agent {self.agent_id!r}: broker {self._address.url} still unreachable"
+            ) from None
+
+    def _dropped(self, link: _Link, exc: BaseException) -> bool:
+        """Whether a call on ``link`` failed because the link dropped, with a reconnection
+        under way (paho may notice a closed socket before our reader does)."""
+        if not link.dropped.is_set() and not link.client._client.is_connected():
+            self._link_lost(link, f"agent {self.agent_id!r} lost broker {self._address.url}", exc)
+        return link.dropped.is_set() and self._lost is None and not self._closed
+
+    async def _call(self, link: _Link, call: Awaitable[_T]) -> _T:
+        """Await an aiomqtt call on ``link``, translating its errors and failing fast
+        (:class:`ConnectionLost`) when the link drops."""
+        if link.dropped.is_set():
             if asyncio.iscoroutine(call):
                 call.close()
-            self._raise_if_lost()
+            raise self._drop_error()
         task = asyncio.ensure_future(call)
-        lost = asyncio.ensure_future(self._lost_event.wait())
+        dropped = asyncio.ensure_future(link.dropped.wait())
         try:
-            await asyncio.wait((task, lost), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((task, dropped), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            lost.cancel()
+            dropped.cancel()
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        if task.cancelled():  # only ever by the finally above, when the link went away
-            self._raise_if_lost()
+        if task.cancelled():  # only ever by the finally above, when the link dropped
+            raise self._drop_error()
         try:
             return task.result()
         except aiomqtt.MqttError as exc:
             raise ConnectionLost(f"broker {self._address.url}: {exc}") from exc
 
-    async def _read(self, client: aiomqtt.Client) -> None:
+    def _drop_error(self) -> ConnectionLost:
+        if self._lost is not None:
+            error = ConnectionLost(str(self._lost))
+            error.__cause__ = self._lost.__cause__
+            return error
+        return ConnectionLost(f"agent {self.agent_id!r} lost broker {self._address.url}")
+
+    async def _read(self, link: _Link) -> None:
         try:
-            async for message in client.messages:
+            async for message in link.client.messages:
                 self._deliver(str(message.topic), bytes(message.payload))
                 self._wakeup.set()
         except aiomqtt.MqttError as exc:
             why = f"{exc} ({exc.__cause__})" if exc.__cause__ else str(exc)
-            self._set_lost(f"agent {self.agent_id!r} lost broker {self._address.url}: {why}", exc)
+            self._link_lost(
+                link, f"agent {self.agent_id!r} lost broker {self._address.url}: {why}", exc
+            )
         except Exception as exc:  # a bug here must not leave receive() waiting forever
             log.exception("receive loop of agent %s crashed", self.agent_id)
             self._set_lost(f"receive loop of agent {self.agent_id!r} crashed: {exc!r}", exc)
 
+    def _link_lost(self, link: _Link, message: str, cause: BaseException) -> None:
+        """``link`` dropped: start reconnecting, or give up at once if that is disabled."""
+        if self._closed or link is not self._link or link.dropped.is_set():
+            return  # closing, or this drop is already being dealt with
+        link.dropped.set()
+        if self._reconnect_timeout == 0:
+            self._set_lost(message, cause)
+            return
+        log.warning("%s; reconnecting for up to %g s", message, self._reconnect_timeout)
+        self._reconnector = asyncio.create_task(
+            self._reconnect(link, cause),
+            name=f"hemesh.mqtt.reconnect[{self._topics.run}/{self.agent_id}]",
+        )
+
+    async def _reconnect(self, dropped: _Link, cause: BaseException) -> None:
+        """Reconnect with backoff until the bound; give up with :attr:`lost` after it."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + self._reconnect_timeout
+        attempts, error, pause = 0, "none", RECONNECT_PAUSES[0]
+        try:
+            await self._dispose(dropped)
+            while (remaining := deadline - loop.time()) > 0:
+                attempts += 1
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._connect()
+                except (TransportError, TimeoutError) as exc:
+                    error = str(exc) or type(exc).__name__
+                else:
+                    self._reconnections += 1
+                    log.info(
+                        "agent %s reconnected to broker %s after %.2f s (attempt %d)",
+                        self.agent_id,
+                        self._address.url,
+                        loop.time() - started,
+                        attempts,
+                    )
+                    self._wakeup.set()
+                    return
+                delay = pause * self._jitter.uniform(0.5, 1.0)
+                await asyncio.sleep(max(0.0, min(delay, deadline - loop.time())))
+                pause = min(2 * pause, RECONNECT_PAUSES[1])
+        except Exception as exc:  # a bug here must not leave anyone waiting for the link
+            log.exception("reconnection of agent %s crashed", self.agent_id)
+            error, cause = repr(exc), exc
+        self._set_lost(
+            f"agent {self.agent_id!r} lost broker {self._address.url} and could not "
+            f"reconnect within {self._reconnect_timeout:g} s ({attempts} attempts; "
+            f"last: {error})",
+            cause,
+        )
+
     def _set_lost(self, message: str, cause: BaseException) -> None:
+        """The link is gone for good: fail every waiter with :class:`ConnectionLost`."""
         lost = ConnectionLost(message)
         lost.__cause__ = cause
         self._lost = lost
+        if self._link is not None:
+            self._link.dropped.set()
         log.warning("%s", message)
-        self._lost_event.set()
         self._wakeup.set()
+
+    async def _dispose(self, link: _Link) -> None:
+        """Stop reading ``link`` and disconnect its client (at once if it dropped)."""
+        if link.reader is not None and link.reader is not asyncio.current_task():
+            link.reader.cancel()
+            await asyncio.gather(link.reader, return_exceptions=True)
+        await self._disconnect(link.client)
 
     async def _disconnect(self, client: aiomqtt.Client) -> None:
         """Disconnect cleanly if the link is up; bounded by the client's timeout."""

@@ -243,7 +243,7 @@ async def test_abrupt_disconnect_publishes_the_will_and_fails_receive(
     broker: BrokerAddress, run_id: str
 ) -> None:
     status = Topics(run_id).status("a")
-    transport = MqttTransport(run_id, broker, connect_timeout=WAIT)
+    transport = MqttTransport(run_id, broker, connect_timeout=WAIT, reconnect_timeout=0)
     async with (
         plain_client(broker, f"watch-{run_id}") as watcher,
         transport.endpoint("a", neighbours=["b"]) as a,
@@ -365,7 +365,7 @@ async def test_receive_raises_connection_lost_when_the_broker_dies(
 ) -> None:
     async with AsyncExitStack() as stack:
         address, pid = await start_broker(kind, stack, tmp_path)
-        transport = MqttTransport(run_id, address, connect_timeout=WAIT)
+        transport = MqttTransport(run_id, address, connect_timeout=WAIT, reconnect_timeout=0)
         async with (
             transport.endpoint("a", neighbours=["b"]) as a,
             transport.endpoint("b", neighbours=["a"]) as b,
