@@ -1,0 +1,379 @@
+"""``hemesh run --spawn processes``: one ``hemesh agent`` process per agent, supervised.
+
+The run directory is prepared exactly as for the in-process runner; the broker
+is the scenario's (the embedded one runs in this, the parent, process; a
+managed Mosquitto gives each agent its own login). Each agent runs as
+``python -m scenarios agent`` with the run directory's ``resolved.json`` as its
+scenario and its broker URL (with its password) in its environment. On Linux
+the kernel sends each agent SIGTERM if this process dies without stopping it.
+Progress is read from the growing logs. When an agent exits non-zero or dies
+by a signal, the others are stopped by PID (SIGTERM, a bounded wait, SIGKILL)
+and the run fails with the agent's id, its exit code or signal, the last lines
+of its log and of its stderr; the logs written so far stay as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from agents import Algorithm
+
+from ._agent_process import BROKER_ENV, broker_url, refuse_in_process_only
+from ._assembly import agent_id
+from ._broker_cli import BROKER_LOG, MOSQUITTO, mosquitto_transport
+from ._errors import ScenarioError
+from ._metrics import Run
+from ._problems import Problem
+from ._rundir import RESOLVED, SUMMARY, RunDir
+from ._runner import Progress, RunResult, _broker, prepare_run
+from ._schema import Scenario
+
+STOP_TIMEOUT = 5.0
+"""Seconds the agents get to exit after SIGTERM before they are killed."""
+POLL_INTERVAL = 0.2
+"""Seconds between two looks at the logs (progress) while the agents run."""
+LOG_TAIL_LINES = 3
+STDERR_TAIL_LINES = 20
+_LINE_LIMIT = 300
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class SpawnMode(enum.StrEnum):
+    """How ``hemesh run`` runs its agents."""
+
+    TASKS = "tasks"
+    """All agents as asyncio tasks of this process."""
+    PROCESSES = "processes"
+    """One ``hemesh agent`` process per agent."""
+
+
+def run_deadline(scenario: Scenario) -> float:
+    """Seconds a whole run may take before the supervisor gives up: every wait of an
+    agent is bounded by the scenario's timeouts, so this is a generous multiple."""
+    t = scenario.transport
+    return t.startup_timeout + 2 * scenario.iterations * t.round_timeout + 60.0
+
+
+async def run_processes(
+    scenario: Scenario,
+    graph: nx.Graph,
+    problem: Problem,
+    *,
+    root: Path,
+    stamp: str,
+    source: Path | None,
+    progress: Progress | None,
+) -> list[RunResult]:
+    """Run every algorithm of ``scenario`` with one process per agent."""
+    if scenario.transport.kind != "mqtt":
+        raise ScenarioError(
+            f"transport.kind = {scenario.transport.kind!r}: --spawn processes needs "
+            "transport.kind = 'mqtt' (processes share no memory)"
+        )
+    refuse_in_process_only(scenario)
+    ids = [agent_id(i) for i in range(graph.number_of_nodes())]
+    results = []
+    base_env = dict(os.environ)
+    # The children must import this very package, wherever it was imported from.
+    base_env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [_PACKAGE_ROOT, base_env.get("PYTHONPATH")])
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        mosquitto = scenario.transport.broker == MOSQUITTO  # one per run id, below
+        address = None if mosquitto else await _broker(scenario, stack)
+        for algorithm in scenario.algorithms:
+            run, run_id = prepare_run(
+                root,
+                stamp=stamp,
+                scenario=scenario,
+                algorithm=algorithm,
+                graph=graph,
+                problem=problem,
+                source=source,
+            )
+            if mosquitto:  # each agent logs in with its own credentials
+                transport = await stack.enter_async_context(
+                    mosquitto_transport(graph, run_id, log_to=run.path / BROKER_LOG)
+                )
+                logins = {a: transport.address_of(a) for a in ids}
+            else:
+                assert address is not None  # mqtt
+                logins = dict.fromkeys(ids, address)
+
+            def advanced(steps: int, algorithm: Algorithm = algorithm) -> None:
+                if progress is not None:
+                    progress(algorithm, steps)
+
+            supervisor = Supervisor(
+                run,
+                [agent_command(run, a, run_id=run_id, algorithm=algorithm) for a in ids],
+                agents=ids,
+                envs=[{**base_env, BROKER_ENV: broker_url(logins[a])} for a in ids],
+                deadline=run_deadline(scenario),
+                progress=advanced,
+            )
+            await supervisor.run()
+            summary = Run.load(run).summary()
+            run.write_json(SUMMARY, summary)
+            results.append(RunResult(run, summary, ()))
+    return results
+
+
+def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm) -> list[str]:
+    """The command line of one agent process of ``run`` (broker URL from the environment)."""
+    return [
+        sys.executable,
+        "-P",  # no working directory on sys.path: a local "scenarios" cannot shadow ours
+        "-m",
+        "scenarios",
+        "agent",
+        "--scenario",
+        str(run.file(RESOLVED)),
+        "--id",
+        agent,
+        "--run",
+        run_id,
+        "--out",
+        str(run.path),
+        "--algorithm",
+        algorithm.value,
+    ]
+
+
+@dataclass(slots=True)
+class _Child:
+    agent: str
+    log: Path
+    process: asyncio.subprocess.Process
+    stderr: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_LINES)
+    )
+    drain: asyncio.Task[None] | None = None
+    lines: int = 0
+    """Complete lines of the log seen so far."""
+    offset: int = 0
+
+    def read_log(self) -> int:
+        """Count the complete lines appended since the last call; returns how many."""
+        try:
+            with self.log.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return 0
+        whole = data.rfind(b"\n") + 1
+        self.offset += whole
+        new = data[:whole].count(b"\n")
+        self.lines += new
+        return new
+
+    def log_tail(self) -> list[str]:
+        try:
+            lines = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+        return [_shorten(line) for line in lines[-LOG_TAIL_LINES:]]
+
+    def exit_status(self) -> str:
+        code = self.process.returncode
+        if code is None:
+            return "is still running"
+        if code < 0:
+            try:
+                return f"was killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"was killed by signal {-code}"
+        return f"exited with code {code}"
+
+
+def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, before exec)
+    """Linux: the kernel sends the agent SIGTERM should this process die without
+    stopping it (SIGKILL), so that no agent outlives its supervisor."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= _LINE_LIMIT else line[: _LINE_LIMIT - 3] + "..."
+
+
+class Supervisor:
+    """Starts one process per agent, follows their logs, and fails fast.
+
+    ``await supervisor.run()`` returns once every agent exited with 0, or raises
+    :class:`ScenarioError` describing the first that did not (every other agent
+    is then stopped by PID). Whatever happens, no child outlives ``run()``.
+    """
+
+    def __init__(
+        self,
+        run: RunDir,
+        commands: Sequence[Sequence[str]],
+        *,
+        agents: Sequence[str],
+        envs: Sequence[dict[str, str]] | None = None,
+        deadline: float,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        if len(commands) != len(agents) or (envs is not None and len(envs) != len(agents)):
+            raise ScenarioError(
+                f"{len(commands)} commands and environments for {len(agents)} agents"
+            )
+        self._run = run
+        self._commands = [list(c) for c in commands]
+        self._agents = list(agents)
+        self._envs = list(envs) if envs is not None else [None] * len(agents)
+        self._deadline = deadline
+        self._progress = progress
+        self._children: list[_Child] = []
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """The agents' process ids (once started)."""
+        return {c.agent: c.process.pid for c in self._children}
+
+    async def run(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        terminated: list[bool] = []
+
+        def on_sigterm() -> None:  # stop the agents too, not just this process
+            terminated.append(True)
+            task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+            handled = True
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            handled = False
+        try:
+            for agent, command, env in zip(self._agents, self._commands, self._envs, strict=True):
+                await self._start(agent, command, env)
+            await self._watch()
+        except asyncio.CancelledError:
+            if not terminated:
+                raise
+            task.uncancel()
+            raise ScenarioError("run failed: stopped by SIGTERM; agents stopped") from None
+        finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGTERM)
+            await self._stop_all()
+
+    async def _start(self, agent: str, command: list[str], env: dict[str, str] | None) -> None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # a terminal's Ctrl-C goes to us; we stop them
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        except OSError as exc:
+            raise ScenarioError(f"cannot start agent {agent}: {exc}") from exc
+        child = _Child(agent, self._run.log(agent), process)
+        child.drain = asyncio.create_task(self._drain(child), name=f"{agent}.stderr")
+        self._children.append(child)
+
+    @staticmethod
+    async def _drain(child: _Child) -> None:
+        stream = child.process.stderr
+        assert stream is not None
+        while line := await stream.readline():
+            child.stderr.append(_shorten(line.decode(errors="replace").rstrip()))
+
+    async def _watch(self) -> None:
+        waits = {
+            asyncio.create_task(c.process.wait(), name=f"{c.agent}.wait"): c for c in self._children
+        }
+        pending = set(waits)
+        ends = time.monotonic() + self._deadline
+        try:
+            while pending:
+                left = ends - time.monotonic()
+                if left <= 0:
+                    running = ", ".join(waits[t].agent for t in pending)
+                    raise ScenarioError(
+                        f"run failed: not finished within {self._deadline:g} s; "
+                        f"agents still running: {running}"
+                    )
+                done, pending = await asyncio.wait(
+                    pending, timeout=min(POLL_INTERVAL, left), return_when=asyncio.FIRST_COMPLETED
+                )
+                self._report_progress()
+                for task in done:
+                    child = waits[task]
+                    if child.process.returncode != 0:
+                        raise ScenarioError(await self._failure(child))
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        self._report_progress()
+
+    def _report_progress(self) -> None:
+        for child in self._children:
+            before = max(child.lines - 1, 0)  # the first line is the initial state (k = 0)
+            child.read_log()
+            steps = max(child.lines - 1, 0) - before
+            if steps and self._progress is not None:
+                self._progress(steps)
+
+    async def _failure(self, child: _Child) -> str:
+        if child.drain is not None:  # its stderr ends with the process; let the drain catch up
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(child.drain), timeout=1.0)
+        child.read_log()
+        lines = [
+            f"run failed: agent {child.agent} (pid {child.process.pid}) {child.exit_status()}; "
+            f"its log {child.log} has {child.lines} complete line(s)"
+        ]
+        tail = child.log_tail()
+        if tail:
+            lines.append(f"last lines of the log of {child.agent}:")
+            lines += [f"  {line}" for line in tail]
+        if child.stderr:
+            lines.append(f"stderr of {child.agent} ends with:")
+            lines += [f"  {line}" for line in child.stderr]
+        return "\n".join(lines)
+
+    async def _stop_all(self) -> None:
+        """SIGTERM every child still running, wait a bounded time, SIGKILL the rest."""
+        running = [c for c in self._children if c.process.returncode is None]
+        for child in running:
+            with contextlib.suppress(ProcessLookupError):
+                child.process.terminate()
+        if running:
+            waits = [asyncio.create_task(c.process.wait()) for c in running]
+            _, late = await asyncio.wait(waits, timeout=STOP_TIMEOUT)
+            for child in running:
+                if child.process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        child.process.kill()
+            if late:
+                await asyncio.wait(late, timeout=STOP_TIMEOUT)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        drains = [c.drain for c in self._children if c.drain is not None]
+        if drains:
+            _, unfinished = await asyncio.wait(drains, timeout=STOP_TIMEOUT)
+            for drain in unfinished:
+                drain.cancel()
+            await asyncio.gather(*drains, return_exceptions=True)
