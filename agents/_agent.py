@@ -304,7 +304,16 @@ class Agent:
         await self._gather(k, lambda n: n in replies)
         decrypted, opened = {}, {}
         for n in sorted(replies):
-            decrypted[n] = await self._timed_crypto(edge.open(replies[n]))
+            try:
+                decrypted[n] = await self._timed_crypto(edge.open(replies[n]))
+            except ProtocolError as exc:  # in range, but not a reply we can read: skip it
+                self._dropped += 1
+                log.warning(
+                    "agent %s dropped reply from %s at iteration %d: %s", cfg.agent_id, n, k, exc
+                )
+                self._we_skipped.setdefault(k, set()).add(n)
+                await self._send(Kind.SKIP, k, n, {})
+                continue
             opened[n] = [a * v for a, v in zip(weights[n], decrypted[n], strict=True)]
         scale = 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
         gamma = cfg.attenuation(k)
@@ -404,11 +413,13 @@ class Agent:
     def _take_correction(self) -> FloatArray:
         """The terms undone since the last update, to subtract in this one."""
         correction, self._correction = self._correction, np.zeros(self.config.dim)
-        self._compensated_now, self._compensated = self._compensated, []
+        # extend: the last iteration takes a correction twice (its update, then _finish)
+        self._compensated_now, self._compensated = self._compensated_now + self._compensated, []
         return correction
 
     def _note_skipped(self, k: int, used: list[str]) -> list[str]:
-        skipped = [n for n in self._neighbours if n not in used and n not in self._gone]
+        # a neighbour that said goodbye did run iteration k: its unused term is a skip too
+        skipped = [n for n in self._neighbours if n not in used]
         if skipped:
             self._skipped += len(skipped)
             log.warning(

@@ -1,26 +1,45 @@
 """Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
 
+from ._adversaries import AdversarySpec, ColludersSpec, EavesdropperSpec
+from ._agent_process import AgentPlan, plan_agent, run_agent
 from ._assembly import agent_configs, agent_id, build_graph, build_problem
+from ._attacks import Estimates, PublicParams
+from ._audit import attack, audit_run, score
 from ._cli import app, main
+from ._compose import ComposeFiles, write_compose
+from ._dashboard import write_dashboard
 from ._errors import ScenarioError
+from ._live import LiveDashboard
 from ._metrics import AgentLog, Run, Series, read_log
 from ._problems import Problem, least_squares, logistic, logistic_csv
 from ._rundir import RunDir, find_runs
-from ._runner import RunResult, run_scenario
+from ._runner import RunResult, prepare_run, run_scenario
 from ._schema import Scenario, load, parse
+from ._spawn import SpawnMode
 
 __all__ = [
+    "AdversarySpec",
     "AgentLog",
+    "AgentPlan",
+    "ColludersSpec",
+    "ComposeFiles",
+    "EavesdropperSpec",
+    "Estimates",
+    "LiveDashboard",
     "Problem",
+    "PublicParams",
     "Run",
     "RunDir",
     "RunResult",
     "Scenario",
     "ScenarioError",
     "Series",
+    "SpawnMode",
     "agent_configs",
     "agent_id",
     "app",
+    "attack",
+    "audit_run",
     "build_graph",
     "build_problem",
     "find_runs",
@@ -30,6 +49,12 @@ __all__ = [
     "logistic_csv",
     "main",
     "parse",
+    "plan_agent",
+    "prepare_run",
     "read_log",
+    "run_agent",
     "run_scenario",
+    "score",
+    "write_compose",
+    "write_dashboard",
 ]

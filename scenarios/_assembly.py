@@ -90,6 +90,7 @@ def agent_configs(
                 key_bits=scenario.crypto.key_bits,
                 insecure_keys=scenario.crypto.insecure_keys,
                 packing=scenario.crypto.packing,
+                fixed_base=scenario.crypto.fixed_base,
                 round_timeout=scenario.transport.round_timeout,
                 startup_timeout=scenario.transport.startup_timeout,
                 record=scenario.output.record,

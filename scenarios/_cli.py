@@ -15,17 +15,30 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agents import Algorithm
+from transport import ManagedMosquitto
 
+from ._adversaries import check_adversaries
+from ._agent_process import BROKER_ENV, describe, load_scenario, plan_agent, run_agent
 from ._assembly import build_graph
+from ._audit import audit_rows
+from ._broker_cli import (
+    broker_lines,
+    check_run_id,
+    default_run_id,
+    mosquitto_setup,
+    serve_broker,
+)
+from ._compose import write_compose
+from ._console import StepProgress
 from ._errors import ScenarioError
 from ._metrics import Run
 from ._rundir import find_runs
 from ._runner import run_scenario
 from ._schema import Scenario, load
+from ._spawn import SpawnMode
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -56,6 +69,10 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _announce(url: str) -> None:
+    console.print(f"dashboard: {url}  (Ctrl-C stops)", highlight=False, soft_wrap=True)
+
+
 @app.callback()
 def _main(
     verbose: Annotated[
@@ -71,6 +88,7 @@ def _main(
 @app.command()
 def run(
     scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    *,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Parent of the run directory.")
     ] = None,
@@ -78,10 +96,20 @@ def run(
         int | None, typer.Option(help="Override the scenario's iteration count.", min=1)
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summaries as JSON.")] = False,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard", help="Serve the live dashboard during the run.")
+    ] = False,
+    dashboard_port: Annotated[
+        int, typer.Option(help="Port of --dashboard on 127.0.0.1 (0: any free).", min=0)
+    ] = 8050,
+    spawn: Annotated[
+        SpawnMode,
+        typer.Option(help="tasks: all agents in this process; processes: one process each."),
+    ] = SpawnMode.TASKS,
 ) -> None:
-    """Run a scenario: all agents in this process over the scenario's transport.
+    """Run a scenario: its agents in this process (or one process each: --spawn processes).
 
-    Example: hemesh run scenarios/examples/ring8.toml --iterations 50
+    Example: hemesh run scenarios/examples/ring8.toml --iterations 50 --dashboard
     """
     try:
         scenario = load(scenario_file)
@@ -90,25 +118,24 @@ def run(
     except ScenarioError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     agents = _agent_count(scenario)
-    columns = (
-        TextColumn("{task.description:>10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, disable=as_json) as bar:
-        tasks = {a: bar.add_task(a.value, total=scenario.iterations) for a in scenario.algorithms}
+    with StepProgress(console, disable=as_json) as bar:
+        tasks = {a: bar.add(a.value, scenario.iterations) for a in scenario.algorithms}
         steps = dict.fromkeys(tasks, 0)
 
         def advance(algorithm: Algorithm, agent_steps: int) -> None:
             # an iteration is complete when every agent has done it
             steps[algorithm] += agent_steps
-            bar.update(tasks[algorithm], completed=steps[algorithm] // agents)
+            bar.update(tasks[algorithm], steps[algorithm] // agents)
 
         try:
-            results = _run_async(
-                run_scenario(scenario, source=scenario_file, out=output, progress=advance)
+            work = run_scenario(
+                scenario, source=scenario_file, out=output, progress=advance, spawn=spawn.value
             )
+            if dashboard:
+                from ._live import beside_run
+
+                work = beside_run(work, scenario, output, port=dashboard_port, announce=_announce)
+            results = _run_async(work)
         except ScenarioError as exc:
             raise _fail(str(exc), EXIT_FAILED) from None
     summaries = [r.summary for r in results]
@@ -121,7 +148,9 @@ def run(
 
 def _agent_count(scenario: Scenario) -> int:
     try:
-        return int(build_graph(scenario).number_of_nodes())
+        graph = build_graph(scenario)
+        check_adversaries(scenario, graph)
+        return int(graph.number_of_nodes())
     except ScenarioError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
 
@@ -173,10 +202,247 @@ def _print_summaries(summaries: list[dict[str, Any]]) -> None:
         table.add_row(
             label, *(fmt.format(s[key]) if s[key] is not None else "-" for s in summaries)
         )
+    for label, cells in audit_rows(summaries):
+        table.add_row(label, *cells)
     out.print(table)
     for s in summaries:
         for agent, lines in s["bad_log_lines"].items():
             console.print(f"warning: {s['algorithm']}: log of {agent} has unreadable lines {lines}")
+
+
+@app.command()
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer repeats and sizes (~1 min).")
+    ] = False,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the JSON results.")
+    ] = Path("bench.json"),
+    key_bits: Annotated[int, typer.Option(help="Paillier key size.", min=512)] = 2048,
+) -> None:
+    """Measure the protocol's cost as ratios taken side by side in one run.
+
+    Example: hemesh bench --quick -o bench.json
+    """
+    import dataclasses
+
+    from ._bench import Settings, run_bench
+
+    settings = Settings.quick() if quick else Settings()
+    settings = dataclasses.replace(settings, key_bits=key_bits)
+    results = run_bench(settings, lambda line: out.print(line, highlight=False))
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    out.print(f"results: {output}", highlight=False)
+
+
+@app.command()
+def agent(
+    *,
+    scenario_file: Annotated[
+        Path, typer.Option("--scenario", help="Scenario TOML file, or a run's resolved.json.")
+    ],
+    agent_id: Annotated[str, typer.Option("--id", help="The agent's id, e.g. a0.")],
+    run_id: Annotated[str, typer.Option("--run", help="Run id, the same for every agent.")],
+    run_dir: Annotated[
+        Path, typer.Option("--out", help="Run directory: the log goes to RUN_DIR/logs/ID.jsonl.")
+    ],
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="Broker URL mqtt://USER:PASS@HOST:PORT (default: the scenario's).",
+            envvar=BROKER_ENV,
+        ),
+    ] = None,
+    algorithm: Annotated[
+        Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
+    ] = None,
+) -> None:
+    """Run exactly one agent of a scenario (one per process, container or host).
+
+    Example: hemesh agent --scenario s.toml --id a0 --run r1 --out runs/r1 --broker mqtt://h:1883
+    """
+    try:
+        plan = plan_agent(
+            load_scenario(scenario_file),
+            agent=agent_id,
+            run=run_id,
+            out=run_dir,
+            broker=broker,
+            algorithm=algorithm,
+        )
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        report = _run_async(run_agent(plan))
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_FAILED) from None
+    out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def compose(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Compose file to write (beside it: broker config)."),
+    ] = Path("docker-compose.yml"),
+    algorithm: Annotated[
+        Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
+    ] = None,
+    image: Annotated[str, typer.Option(help="Image of the agents' services.")] = "hemesh:latest",
+) -> None:
+    """Write a docker compose file: one service per agent, Mosquitto, a volume for logs.
+
+    Example: hemesh compose scenarios/examples/ring8.toml -o deploy/docker-compose.yml
+    """
+    try:
+        written = write_compose(scenario_file, output, algorithm=algorithm, image=image)
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    out.print(f"compose file: {written.compose}", highlight=False, soft_wrap=True)
+    out.print(f"run id: {written.run_id}", highlight=False, soft_wrap=True)
+    out.print(f"run directory: {written.run_dir}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def broker(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    *,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 1883,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it on every interface.")
+    ] = "127.0.0.1",
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where config, passwords, ACL, credentials go (broker-RUN)."),
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="Run id the agents use (default NAME-TIMESTAMP).")
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="TLS only, with a generated throw-away CA (DIR/ca.crt).")
+    ] = False,
+) -> None:
+    """Run Mosquitto for a scenario's graph: a login per agent, an ACL, nothing anonymous.
+
+    Example: hemesh broker scenarios/examples/ring8.toml --port 1884 --run r1 --dir broker-r1
+    """
+    try:
+        scenario = load(scenario_file)
+        run_id = check_run_id(run_id or default_run_id(scenario))
+        setup = mosquitto_setup(build_graph(scenario), (run_id,), host=host, port=port, tls=tls)
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    where = directory or Path(f"broker-{run_id}")
+
+    def announce(started: ManagedMosquitto) -> None:
+        out.print("\n".join(broker_lines(started)), highlight=False, soft_wrap=True)
+
+    try:
+        code = _run_async(serve_broker(setup, where, announce=announce))
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_FAILED) from None
+    except KeyboardInterrupt:
+        console.print("mosquitto stopped", highlight=False)
+        return
+    if code != 0:
+        log = where / "mosquitto.log"
+        raise _fail(f"mosquitto exited with code {code}; see {log}", EXIT_FAILED)
+
+
+@app.command()
+def dashboard(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories or hemesh run folders; overlaid on the same axes."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Folder for index.html and the figures."),
+    ] = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve a live page on 127.0.0.1 instead.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="Port of --serve (8050, or a free one if taken; 0: any).", min=0)
+    ] = 8050,
+) -> None:
+    """Draw MSE, consensus, objective gap, leakage, costs and topology from run directories.
+
+    Writes a self-contained offline index.html plus PNG and PDF figures (default
+    folder: RUN_DIR/dashboard). With --serve, serves a page that redraws every second
+    from the growing logs until Ctrl-C.
+
+    Examples: hemesh dashboard runs/ring8-20261123T120000-1a2b3c -o figs;
+    hemesh dashboard --serve runs/ring8-20261123T120000-1a2b3c --port 8050
+    """
+    from ._dashboard import write_dashboard
+    from ._live import serve as serve_live
+
+    if serve:
+        try:
+            _run_async(serve_live(run_dirs, port=port, announce=_announce))
+        except ScenarioError as exc:
+            raise _fail(str(exc), EXIT_BAD_INPUT) from None
+        except KeyboardInterrupt:
+            return
+        return
+    try:
+        written = write_dashboard(run_dirs, output or run_dirs[0] / "dashboard")
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    for problem in written.problems:
+        console.print(f"warning: {problem}", highlight=False, soft_wrap=True)
+    out.print(f"dashboard: {written.html}", highlight=False)
+    out.print(f"figures: {len(written.figures)} files in {written.html.parent}", highlight=False)
+
+
+topology_app = typer.Typer(help="Inspect communication graphs.", no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+@topology_app.command("show")
+def topology_show(
+    spec: Annotated[
+        str, typer.Argument(help="'KIND name=value ...' (e.g. 'ring n=8') or a graph file.")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write a PNG drawing here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Degree statistics, diameter and spectral gap of a graph, and a PNG drawing.
+
+    Examples: hemesh topology show "erdos_renyi n=16 p=0.3 seed=1" -o er16.png;
+    hemesh topology show graph.graphml --json
+    """
+    from ._graph_report import build, draw, parse_spec, report
+
+    try:
+        parsed = parse_spec(spec)
+        graph = build(parsed)
+        facts = report(parsed, graph)
+        if output is not None:
+            draw(graph, spec, output)
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    if as_json:
+        out.print_json(json.dumps(facts.as_json()))
+        return
+    table = Table(title=f"topology {spec}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("nodes", str(facts.nodes))
+    table.add_row("edges", str(facts.edges))
+    degrees = f"{facts.degree_min} / {facts.degree_mean:.2f} / {facts.degree_max}"
+    table.add_row("degree min / mean / max", degrees)
+    histogram = ", ".join(f"{d}: {c}" for d, c in facts.degree_histogram.items())
+    table.add_row("degree histogram (degree: nodes)", histogram)
+    table.add_row("diameter", str(facts.diameter))
+    table.add_row("spectral gap (Metropolis)", f"{facts.spectral_gap:.4f}")
+    out.print(table)
+    if output is not None:
+        out.print(f"drawing: {output}", highlight=False)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._audit import read_audit
 from ._errors import ScenarioError
 from ._problems import Problem
 from ._rundir import PROBLEM, RESOLVED, RunDir
@@ -94,6 +95,11 @@ class Run:
         per_agent: list[dict[int, list[float]]] = []
         for agent_log in self.logs.values():
             xs = {r["k"]: r["x"] for r in agent_log.records if "x" in r}
+            if not agent_log.records:
+                raise ScenarioError(
+                    f"{self.dir.path}: agent {agent_log.agent} logged no iteration "
+                    "(it stopped before its first line)"
+                )
             if not xs:
                 raise ScenarioError(
                     f"{self.dir.path}: agent {agent_log.agent} logged no states "
@@ -138,4 +144,5 @@ class Run:
             "wait_seconds": float(sum(r.get("wait_s", 0.0) for r in records)),
             "skipped_edges": int(sum(len(r.get("skipped", [])) for r in records)),
             "bad_log_lines": {a: lg.bad_lines for a, lg in self.logs.items() if lg.bad_lines},
+            "audit": read_audit(self.dir),
         }

@@ -18,15 +18,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 import topologies
 from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
 from agents import AgentError as _AgentError
-from transport import BrokerAddress, EmbeddedBroker, MemoryBus, MqttTransport, Transport
+from transport import (
+    BrokerAddress,
+    EmbeddedBroker,
+    FaultSpec,
+    FaultyTransport,
+    MemoryBus,
+    MqttTransport,
+    Transport,
+)
 from transport import TransportError as _TransportError
 
+from ._adversaries import start_adversaries
 from ._assembly import agent_configs, build_graph, build_problem
+from ._broker_cli import BROKER_LOG, MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
 from ._metrics import Run
+from ._problems import Problem
 from ._rundir import GRAPH, PROBLEM, RESOLVED, SCENARIO, SUMMARY, X_STAR, RunDir
 from ._schema import Scenario
 
@@ -39,6 +52,8 @@ class RunResult:
     run: RunDir
     summary: dict[str, Any]
     reports: tuple[AgentReport, ...]
+    crypto_ops: dict[str, int] | None = None
+    """Ciphertexts encrypted, served and decrypted in this process (in-process runs)."""
 
 
 def _stamp() -> str:
@@ -52,35 +67,54 @@ async def run_scenario(
     source: Path | None = None,
     out: Path | None = None,
     progress: Progress | None = None,
+    spawn: str = "tasks",
 ) -> list[RunResult]:
-    """Run every algorithm of ``scenario``; returns one result per run directory."""
+    """Run every algorithm of ``scenario``; returns one result per run directory.
+
+    ``spawn = "processes"`` runs each agent in its own process (see ``_spawn``)."""
+    if spawn not in ("tasks", "processes"):
+        raise ScenarioError(f"spawn must be 'tasks' or 'processes', got {spawn!r}")
     graph = build_graph(scenario)
     problem = build_problem(scenario, graph.number_of_nodes())
     stamp = _stamp()
     root = (out or scenario.output.dir) / f"{scenario.name}-{stamp}"
+    if spawn == "processes":
+        from ._spawn import run_processes
+
+        return await run_processes(
+            scenario, graph, problem, root=root, stamp=stamp, source=source, progress=progress
+        )
     results = []
     async with contextlib.AsyncExitStack() as stack:
-        address = await _broker(scenario, stack)
+        mosquitto = scenario.transport.broker == MOSQUITTO  # started below, one per run id
+        address = None if mosquitto else await _broker(scenario, stack)
         crypto = await _crypto(scenario, stack)
         for algorithm in scenario.algorithms:
-            run = RunDir(root / algorithm.value)
-            run.logs.mkdir(parents=True)
-            if source is not None:
-                shutil.copyfile(source, run.file(SCENARIO))
-            resolved = scenario.model_copy(
-                update={"algorithm": scenario.algorithm.model_copy(update={"kind": algorithm})}
+            run, run_id = prepare_run(
+                root,
+                stamp=stamp,
+                scenario=scenario,
+                algorithm=algorithm,
+                graph=graph,
+                problem=problem,
+                source=source,
             )
-            run.write_json(RESOLVED, resolved.model_dump(mode="json"))
-            run.write_json(GRAPH, topologies.to_json(graph))
-            run.write_json(X_STAR, problem.x_star.tolist())
-            problem.save(run.file(PROBLEM))
-            run_id = f"{scenario.name}-{stamp}-{algorithm.value}"
             if scenario.transport.kind == "memory":
                 transport: Transport = MemoryBus(run_id)
+            elif mosquitto:
+                transport = await stack.enter_async_context(
+                    mosquitto_transport(graph, run_id, log_to=run.path / BROKER_LOG)
+                )
             else:
                 assert address is not None
                 transport = MqttTransport(run_id, address)
             configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
+            adversaries = await stack.enter_async_context(
+                start_adversaries(scenario, run, transport, configs, graph)
+            )
+            if (faults := scenario.transport.faults) is not None:  # agents' sends only
+                spec = FaultSpec(**faults.model_dump(exclude_none=True))
+                transport = FaultyTransport(transport, spec, seed=scenario.seed)
 
             def advanced(k: int, algorithm: Algorithm = algorithm) -> None:
                 if progress is not None:
@@ -89,19 +123,49 @@ async def run_scenario(
             agents = [
                 Agent(
                     cfg,
-                    problem.objectives[i],
+                    adversaries.objective(cfg.agent_id, problem.objectives[i]),
                     transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
                     crypto=crypto if algorithm is Algorithm.PAILLIER else None,
                     journal=run.log(cfg.agent_id),
                     on_iteration=advanced,
+                    observer=adversaries.observer(cfg.agent_id),
                 )
                 for i, cfg in enumerate(configs)
             ]
+            ops_before = crypto.stats.as_dict()
             reports = await _run_agents(agents)
+            await adversaries.finish()
+            ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
             summary = Run.load(run).summary()
             run.write_json(SUMMARY, summary)
-            results.append(RunResult(run, summary, tuple(reports)))
+            results.append(RunResult(run, summary, tuple(reports), ops))
     return results
+
+
+def prepare_run(
+    root: Path,
+    *,
+    stamp: str,
+    scenario: Scenario,
+    algorithm: Algorithm,
+    graph: nx.Graph,
+    problem: Problem,
+    source: Path | None,
+) -> tuple[RunDir, str]:
+    """Create the run directory of ``algorithm`` under ``root`` (everything but the logs'
+    contents and the summary); returns it and the run id its agents use."""
+    run = RunDir(root / algorithm.value)
+    run.logs.mkdir(parents=True)
+    if source is not None:
+        shutil.copyfile(source, run.file(SCENARIO))
+    resolved = scenario.model_copy(
+        update={"algorithm": scenario.algorithm.model_copy(update={"kind": algorithm})}
+    )
+    run.write_json(RESOLVED, resolved.model_dump(mode="json"))
+    run.write_json(GRAPH, topologies.to_json(graph))
+    run.write_json(X_STAR, problem.x_star.tolist())
+    problem.save(run.file(PROBLEM))
+    return run, f"{scenario.name}-{stamp}-{algorithm.value}"
 
 
 async def _broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> BrokerAddress | None:

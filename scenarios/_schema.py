@@ -12,10 +12,20 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agents import MIN_SECURE_BITS, Algorithm, Record, Rounding, StepsizeMode, WeightMode
 
+from ._adversaries import AdversarySpec
+from ._conditions import check_against_graph, check_attenuation_exponent
 from ._errors import ScenarioError
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
@@ -87,6 +97,12 @@ class AlgorithmSpec(_Section):
     baselines: list[Algorithm] = Field(default_factory=list)
     """Also run these algorithms on the same graph, data and seed."""
 
+    @field_validator("p")
+    @classmethod
+    def _p_keeps_lambda_over_gamma_vanishing(cls, p: float, info: ValidationInfo) -> float:
+        check_attenuation_exponent(p, attenuation=info.data.get("attenuation", True))
+        return p
+
     @model_validator(mode="after")
     def _checks(self) -> AlgorithmSpec:
         if self.kind in self.baselines:
@@ -106,6 +122,9 @@ class CryptoSpec(_Section):
     """Run Paillier operations on the event loop instead (small keys, tests)."""
     packing: bool = True
     """Pack many fixed-point values into one ciphertext; false: one value per ciphertext."""
+    fixed_base: bool = True
+    """Each agent publishes h = r0^n; neighbours re-randomize with h^t, t of 320 random
+    bits (6x cheaper; an assumption, see the README's security notes). false: r^n."""
 
     @model_validator(mode="after")
     def _secure(self) -> CryptoSpec:
@@ -119,13 +138,29 @@ class CryptoSpec(_Section):
         return self
 
 
+class FaultsSpec(_Section):
+    """``[transport.faults]``: faults injected on what agents send (public keys excepted),
+    seeded from the scenario's seed; see transport.FaultSpec."""
+
+    loss: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    duplicate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    delay: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] = 0.0
+    """Each message goes out after a uniform random delay in [0, delay] seconds."""
+    reorder: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    kinds: list[Literal["request", "reply", "state", "skip", "bye"]] | None = None
+    """The message kinds disturbed; default all but public keys."""
+
+
 class TransportSpec(_Section):
     kind: Literal["mqtt", "memory"] = "mqtt"
     broker: str = "embedded"
-    """``embedded`` (amqtt on 127.0.0.1, started and stopped by hemesh) or a URL
-    ``mqtt://[user:pass@]host[:port]`` of a running MQTT 3.1.1 broker."""
+    """``embedded`` (amqtt on 127.0.0.1, started and stopped by hemesh), ``mosquitto``
+    (a Mosquitto per run on 127.0.0.1 with per-agent logins and an ACL from the graph),
+    or a URL ``mqtt://[user:pass@]host[:port]`` of a running MQTT 3.1.1 broker."""
     round_timeout: Positive = 30.0
     startup_timeout: Positive = 60.0
+    faults: FaultsSpec | None = None
+    """Inject message loss, duplication, delay and reordering (in-process runs)."""
 
 
 class OutputSpec(_Section):
@@ -145,6 +180,8 @@ class Scenario(_Section):
     crypto: CryptoSpec = Field(default_factory=CryptoSpec)
     transport: TransportSpec = Field(default_factory=TransportSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
+    adversary: list[AdversarySpec] = Field(default_factory=list)
+    """``[[adversary]]`` entries: eavesdroppers and colluders (see _adversaries)."""
 
     @property
     def algorithms(self) -> list[Algorithm]:
@@ -173,7 +210,9 @@ def parse(doc: dict[str, Any], *, source: str) -> Scenario:
         return Scenario.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        # drop the member tags pydantic puts in union paths ("constrained-float", "list[...]")
+        path = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("-" in p or "[" in p))]
+        where = ".".join(path) or "(top level)"
         got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
         more = f"; {exc.error_count() - 1} more error(s)" if exc.error_count() > 1 else ""
         raise ScenarioError(f"{source}: {where}: {err['msg']}{got}{more}") from None
@@ -189,8 +228,9 @@ def load(path: Path) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
-    scenario = parse(doc, source=str(path))
-    return resolve_paths(scenario, path.parent)
+    scenario = resolve_paths(parse(doc, source=str(path)), path.parent)
+    check_against_graph(scenario, source=str(path))
+    return scenario
 
 
 def resolve_paths(scenario: Scenario, base: Path) -> Scenario:
