@@ -290,13 +290,19 @@ def compose(
         Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
     ] = None,
     image: Annotated[str, typer.Option(help="Image of the agents' services.")] = "hemesh:latest",
+    context: Annotated[
+        Path | None,
+        typer.Option(help="Build context with the Dockerfile (default: this checkout, if any)."),
+    ] = None,
 ) -> None:
     """Write a docker compose file: one service per agent, Mosquitto, a volume for logs.
 
     Example: hemesh compose scenarios/examples/ring8.toml -o deploy/docker-compose.yml
     """
     try:
-        written = write_compose(scenario_file, output, algorithm=algorithm, image=image)
+        written = write_compose(
+            scenario_file, output, algorithm=algorithm, image=image, context=context
+        )
     except ScenarioError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
     out.print(f"compose file: {written.compose}", highlight=False, soft_wrap=True)

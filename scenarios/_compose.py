@@ -168,8 +168,14 @@ def write_compose(
     *,
     algorithm: Algorithm | None = None,
     image: str = DEFAULT_IMAGE,
+    context: Path | None = None,
 ) -> ComposeFiles:
-    """Write the compose file ``output``, its broker config and the run directory beside it."""
+    """Write the compose file ``output``, its broker config and the run directory beside it.
+
+    ``context`` is the image's build context (a folder with the Dockerfile); by default
+    the source tree hemesh runs from, when that is a checkout, else none (image only)."""
+    if context is not None and not (context / "Dockerfile").is_file():
+        raise ScenarioError(f"--context: no Dockerfile in {context}")
     scenario = load(scenario_file)
     if scenario.transport.kind != "mqtt":
         raise ScenarioError(
@@ -206,7 +212,9 @@ def write_compose(
     )
     broker_config = base / BROKER_CONFIG
     broker_config.write_text(mosquitto_config(), encoding="utf-8")
-    context = _bind_path(_SOURCE_ROOT, base) if (_SOURCE_ROOT / "Dockerfile").is_file() else None
+    if context is None and (_SOURCE_ROOT / "Dockerfile").is_file():
+        context = _SOURCE_ROOT
+    build_context = _bind_path(context.resolve(), base) if context is not None else None
     document = compose_document(
         agents=[agent_id(i) for i in range(graph.number_of_nodes())],
         scenario_name=scenario_file.name,
@@ -215,7 +223,7 @@ def write_compose(
         run_path=f"{root.name}/{algorithm.value}",
         algorithm=algorithm,
         image=image,
-        build_context=context,
+        build_context=build_context,
         broker_config=_bind_path(broker_config, base),
     )
     header = (

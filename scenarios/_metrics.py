@@ -122,21 +122,40 @@ class Run:
         return Series(ks, mse, consensus, gap)
 
     def summary(self) -> dict[str, Any]:
-        """The numbers ``hemesh run`` and ``hemesh summarize`` print."""
-        s = self.series()
+        """The numbers ``hemesh run`` and ``hemesh summarize`` print. A run that logged
+        digests instead of states (output.record = 'digest') has no convergence metrics:
+        those entries are None."""
         records = [r for agent_log in self.logs.values() for r in agent_log.records]
         times = [r["t"] for r in records]
+        digests = self.resolved.get("output", {}).get("record") == "digest"
+        convergence: dict[str, Any] = dict.fromkeys(
+            (
+                "mse_initial",
+                "mse_final",
+                "mse_ratio",
+                "consensus_initial",
+                "consensus_final",
+                "objective_gap_final",
+            ),
+        )
+        iterations = max((int(r["k"]) for r in records), default=0)
+        if not digests:
+            s = self.series()
+            iterations = int(s.k[-1]) if len(s.k) else 0
+            convergence = {
+                "mse_initial": float(s.mse[0]),
+                "mse_final": float(s.mse[-1]),
+                "mse_ratio": float(s.mse[-1] / s.mse[0]) if s.mse[0] > 0 else None,
+                "consensus_initial": float(s.consensus[0]),
+                "consensus_final": float(s.consensus[-1]),
+                "objective_gap_final": float(s.gap[-1]),
+            }
         return {
             "run": str(self.dir.path),
             "algorithm": self.algorithm,
             "agents": len(self.logs),
-            "iterations": int(s.k[-1]) if len(s.k) else 0,
-            "mse_initial": float(s.mse[0]),
-            "mse_final": float(s.mse[-1]),
-            "mse_ratio": float(s.mse[-1] / s.mse[0]) if s.mse[0] > 0 else None,
-            "consensus_initial": float(s.consensus[0]),
-            "consensus_final": float(s.consensus[-1]),
-            "objective_gap_final": float(s.gap[-1]),
+            "iterations": iterations,
+            **convergence,
             "wall_seconds": float(max(times) - min(times)),
             "messages_sent": int(sum(r.get("msgs_out", 0) for r in records)),
             "bytes_sent": int(sum(r.get("bytes_out", 0) for r in records)),

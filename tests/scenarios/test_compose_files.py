@@ -42,7 +42,17 @@ def host_path(bind: str, base: Path) -> Path:
 def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
     output = tmp_path / "deploy" / "docker-compose.yml"
     result = subprocess.run(
-        [sys.executable, "-m", "scenarios", "compose", str(RING8), "-o", str(output)],
+        [
+            sys.executable,
+            "-m",
+            "scenarios",
+            "compose",
+            str(RING8),
+            "-o",
+            str(output),
+            "--context",
+            str(ROOT),  # installed non-editable (as in CI), hemesh cannot find the checkout
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

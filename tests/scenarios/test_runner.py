@@ -99,3 +99,15 @@ def test_run_directory_is_self_contained(tmp_path: Path) -> None:
     (found,) = find_runs(result.run.path.parent)
     recomputed = Run.load(found).summary()
     assert recomputed == result.summary
+
+
+def test_a_digest_run_completes_without_convergence_metrics(tmp_path: Path) -> None:
+    doc = ring8(tmp_path, iterations=5, kind="clear")
+    doc["output"]["record"] = "digest"
+    (result,) = run(doc)
+    assert result.summary["mse_final"] is None
+    assert result.summary["iterations"] == 5
+    assert result.summary["messages_sent"] > 0
+    lines = result.run.log("a0").read_text().splitlines()
+    assert len(lines) == 6
+    assert all('"digest"' in line and '"x"' not in line for line in lines)
