@@ -31,7 +31,7 @@ from agents import (
     Objective,
 )
 from agents import AgentError as _AgentError
-from transport import BrokerAddress, MqttTransport, validate_id
+from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, validate_id
 from transport import TransportError as _TransportError
 
 from ._assembly import agent_configs, build_graph, build_problem
@@ -207,7 +207,9 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
 
 async def _run(plan: AgentPlan) -> AgentReport:
     cfg = plan.config
-    transport = MqttTransport(cfg.run, plan.address)
+    transport: Transport = MqttTransport(cfg.run, plan.address)
+    if plan.scenario.transport.pad_to is not None:
+        transport = PaddedTransport(transport, plan.scenario.transport.pad_to)
     async with contextlib.AsyncExitStack() as stack:
         crypto: CryptoBackend = InlineCrypto()
         if plan.crypto_workers:

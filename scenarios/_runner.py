@@ -30,6 +30,7 @@ from transport import (
     FaultyTransport,
     MemoryBus,
     MqttTransport,
+    PaddedTransport,
     Transport,
 )
 from transport import TransportError as _TransportError
@@ -112,6 +113,8 @@ async def run_scenario(
             adversaries = await stack.enter_async_context(
                 start_adversaries(scenario, run, transport, configs, graph)
             )
+            if (pad_to := scenario.transport.pad_to) is not None:
+                transport = PaddedTransport(transport, pad_to)
             if (faults := scenario.transport.faults) is not None:  # agents' sends only
                 spec = FaultSpec(**faults.model_dump(exclude_none=True))
                 transport = FaultyTransport(transport, spec, seed=scenario.seed)

@@ -161,6 +161,9 @@ class TransportSpec(_Section):
     startup_timeout: Positive = 60.0
     faults: FaultsSpec | None = None
     """Inject message loss, duplication, delay and reordering (in-process runs)."""
+    pad_to: Annotated[int, Field(ge=64, le=16 * 1024 * 1024)] | None = None
+    """Pad every envelope an agent sends to exactly this many bytes, so that sizes do
+    not tell message kinds apart (useful over TLS). Must exceed the largest by 8."""
 
 
 class OutputSpec(_Section):

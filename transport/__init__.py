@@ -24,6 +24,7 @@ from ._faults import FaultCounters, FaultSpec, FaultyEndpoint, FaultyTransport
 from ._memory import MemoryBus, MemoryEndpoint
 from ._mosquitto import BrokerRights, ManagedMosquitto, MosquittoFiles, MosquittoSetup
 from ._mqtt import BrokerAddress, MqttEndpoint, MqttTransport
+from ._padding import PaddedEndpoint, PaddedTransport
 from ._topics import Topics, topic_matches
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "MosquittoSetup",
     "MqttEndpoint",
     "MqttTransport",
+    "PaddedEndpoint",
+    "PaddedTransport",
     "Topics",
     "TrafficCounters",
     "Transport",

@@ -111,3 +111,15 @@ def test_a_digest_run_completes_without_convergence_metrics(tmp_path: Path) -> N
     lines = result.run.log("a0").read_text().splitlines()
     assert len(lines) == 6
     assert all('"digest"' in line and '"x"' not in line for line in lines)
+
+
+def test_padding_changes_sizes_only(tmp_path: Path) -> None:
+    plain_doc = ring8(tmp_path / "unpadded", iterations=10, kind="paillier")
+    padded_doc = ring8(tmp_path / "padded", iterations=10, kind="paillier")
+    padded_doc["transport"]["pad_to"] = 2048
+    (unpadded,) = run(plain_doc)
+    (padded,) = run(padded_doc)
+    assert np.array_equal(trajectories(unpadded), trajectories(padded))
+    summary = padded.summary
+    assert summary["bytes_sent"] == 2048 * summary["messages_sent"]
+    assert unpadded.summary["bytes_sent"] < summary["bytes_sent"]

@@ -29,6 +29,8 @@ EXPECTED = [
     "MosquittoSetup",
     "MqttEndpoint",
     "MqttTransport",
+    "PaddedEndpoint",
+    "PaddedTransport",
     "Topics",
     "TrafficCounters",
     "Transport",
