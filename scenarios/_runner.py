@@ -100,48 +100,50 @@ async def run_scenario(
                 problem=problem,
                 source=source,
             )
-            if scenario.transport.kind == "memory":
-                transport: Transport = MemoryBus(run_id)
-            elif mosquitto:
-                transport = await stack.enter_async_context(
-                    mosquitto_transport(graph, run_id, log_to=run.path / BROKER_LOG)
+            # what belongs to one algorithm's run (its broker, its adversaries) ends with it
+            async with contextlib.AsyncExitStack() as per_run:
+                if scenario.transport.kind == "memory":
+                    transport: Transport = MemoryBus(run_id)
+                elif mosquitto:
+                    transport = await per_run.enter_async_context(
+                        mosquitto_transport(graph, run_id, log_to=run.path / BROKER_LOG)
+                    )
+                else:
+                    assert address is not None
+                    transport = MqttTransport(run_id, address)
+                configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
+                adversaries = await per_run.enter_async_context(
+                    start_adversaries(scenario, run, transport, configs, graph)
                 )
-            else:
-                assert address is not None
-                transport = MqttTransport(run_id, address)
-            configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
-            adversaries = await stack.enter_async_context(
-                start_adversaries(scenario, run, transport, configs, graph)
-            )
-            if (pad_to := scenario.transport.pad_to) is not None:
-                transport = PaddedTransport(transport, pad_to)
-            if (faults := scenario.transport.faults) is not None:  # agents' sends only
-                spec = FaultSpec(**faults.model_dump(exclude_none=True))
-                transport = FaultyTransport(transport, spec, seed=scenario.seed)
+                if (pad_to := scenario.transport.pad_to) is not None:
+                    transport = PaddedTransport(transport, pad_to)
+                if (faults := scenario.transport.faults) is not None:  # agents' sends only
+                    spec = FaultSpec(**faults.model_dump(exclude_none=True))
+                    transport = FaultyTransport(transport, spec, seed=scenario.seed)
 
-            def advanced(k: int, algorithm: Algorithm = algorithm) -> None:
-                if progress is not None:
-                    progress(algorithm, 1)
+                def advanced(k: int, algorithm: Algorithm = algorithm) -> None:
+                    if progress is not None:
+                        progress(algorithm, 1)
 
-            agents = [
-                Agent(
-                    cfg,
-                    adversaries.objective(cfg.agent_id, problem.objectives[i]),
-                    transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
-                    crypto=crypto if algorithm is Algorithm.PAILLIER else None,
-                    journal=run.log(cfg.agent_id),
-                    on_iteration=advanced,
-                    observer=adversaries.observer(cfg.agent_id),
-                )
-                for i, cfg in enumerate(configs)
-            ]
-            ops_before = crypto.stats.as_dict()
-            reports = await _run_agents(agents)
-            await adversaries.finish()
-            ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
-            summary = Run.load(run).summary()
-            run.write_json(SUMMARY, summary)
-            results.append(RunResult(run, summary, tuple(reports), ops))
+                agents = [
+                    Agent(
+                        cfg,
+                        adversaries.objective(cfg.agent_id, problem.objectives[i]),
+                        transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
+                        crypto=crypto if algorithm is Algorithm.PAILLIER else None,
+                        journal=run.log(cfg.agent_id),
+                        on_iteration=advanced,
+                        observer=adversaries.observer(cfg.agent_id),
+                    )
+                    for i, cfg in enumerate(configs)
+                ]
+                ops_before = crypto.stats.as_dict()
+                reports = await _run_agents(agents)
+                await adversaries.finish()
+                ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
+                summary = Run.load(run).summary()
+                run.write_json(SUMMARY, summary)
+                results.append(RunResult(run, summary, tuple(reports), ops))
     return results
 
 
