@@ -138,16 +138,25 @@ def one_sided(run_dir: Path) -> set[tuple[int, str, str]]:
 
 
 def check_outcome(
-    summary: dict[str, Any], run_dir: Path, log: AgentLog, iterations: int = ITERATIONS
+    summary: dict[str, Any],
+    run_dir: Path,
+    log: AgentLog,
+    iterations: int = ITERATIONS,
+    *,
+    cut_from: int | None = None,
 ) -> set[int]:
     """Convergence and symmetric skips; returns the iterations with a skipped edge.
 
     A term left on one side must be one of the documented gaps: a skip notice refused
-    as out of the receiver's window, or the last iteration."""
+    as out of the receiver's window, the last iteration, or (``cut_from``) a notice to
+    an agent cut off by a partition from that iteration on: messages published to a
+    disconnected client are lost with its clean session (README, Reliability)."""
     assert summary["mse_final"] < CONVERGED * summary["mse_initial"], summary
     assert all(len(lines) == iterations + 1 for lines in journals(run_dir).values())
     sided = one_sided(run_dir)
     unexplained = {t for t in sided - log.late if t[0] != iterations - 1}
+    if cut_from is not None:
+        unexplained = {t for t in unexplained if t[0] < cut_from or not ({t[1], t[2]} & set(CUT))}
     assert unexplained == set(), sorted(unexplained)
     dropped = sum(len(terms) for terms in dropped_terms(run_dir).values())
     print(f"dropped terms {dropped}, one-sided {len(sided)}, late notices {len(log.late)}")
@@ -276,7 +285,7 @@ def test_run_survives_a_partition_that_heals(
     with AgentLog().attached() as log:
         summary, run_dir = asyncio.run(main())
     assert len(proxy.cuts) == 1 and proxy.cuts[0] >= PARTITION
-    skipped = check_outcome(summary, run_dir, log, PARTITION_ITERATIONS)
+    skipped = check_outcome(summary, run_dir, log, PARTITION_ITERATIONS, cut_from=PARTITION_AT - 2)
     assert skipped, "the partition cost no edge anything: it did not happen"
     assert summary["skipped_edges"] > 0
     assert min(skipped) >= PARTITION_AT - 2
