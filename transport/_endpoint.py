@@ -74,6 +74,40 @@ class Transport(Protocol):
         """An endpoint for ``agent_id`` that listens to ``neighbours``' keys and its inbox."""
 
 
+class EndpointWrapper:
+    """An endpoint that hands everything to another one; subclasses change what they need
+    (fault injection, padding)."""
+
+    def __init__(self, inner: Endpoint) -> None:
+        self._inner = inner
+
+    @property
+    def agent_id(self) -> str:
+        return self._inner.agent_id
+
+    @property
+    def counters(self) -> TrafficCounters:
+        return self._inner.counters
+
+    async def __aenter__(self) -> Self:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._inner.__aexit__(exc_type, exc, tb)
+
+    async def send(self, envelope: Envelope) -> None:
+        await self._inner.send(envelope)
+
+    async def receive(self) -> Envelope:
+        return await self._inner.receive()
+
+
 def route(topics: Topics, envelope: Envelope) -> tuple[str, bool]:
     """The topic an envelope is published on, and whether it is retained."""
     if envelope.kind is Kind.KEY:

@@ -21,9 +21,8 @@ import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from types import TracebackType
-from typing import Self
 
-from ._endpoint import Endpoint, TrafficCounters, Transport
+from ._endpoint import Endpoint, EndpointWrapper, Transport
 from ._envelope import Envelope, Kind
 from ._errors import TransportError
 
@@ -109,7 +108,7 @@ class FaultCounters:
             self.lost_by_kind[kind] = self.lost_by_kind.get(kind, 0) + count
 
 
-class FaultyEndpoint:
+class FaultyEndpoint(EndpointWrapper):
     """An endpoint that passes receiving through and disturbs sending (see the module)."""
 
     def __init__(
@@ -120,7 +119,7 @@ class FaultyEndpoint:
         *,
         on_loss: Callable[[Envelope], None] | None = None,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._on_loss = on_loss
         self._spec = spec
         self._rng = rng
@@ -129,20 +128,8 @@ class FaultyEndpoint:
         self._held: tuple[Envelope, asyncio.Task[None]] | None = None
 
     @property
-    def agent_id(self) -> str:
-        return self._inner.agent_id
-
-    @property
-    def counters(self) -> TrafficCounters:
-        return self._inner.counters
-
-    @property
     def faults(self) -> FaultCounters:
         return self._faults
-
-    async def __aenter__(self) -> Self:
-        await self._inner.__aenter__()
-        return self
 
     async def __aexit__(
         self,
@@ -153,10 +140,7 @@ class FaultyEndpoint:
         try:
             await self._drain()
         finally:
-            await self._inner.__aexit__(exc_type, exc, tb)
-
-    async def receive(self) -> Envelope:
-        return await self._inner.receive()
+            await super().__aexit__(exc_type, exc, tb)
 
     async def send(self, envelope: Envelope) -> None:
         spec, rng = self._spec, self._rng

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
-from types import TracebackType
-from typing import Self
 
-from ._endpoint import Endpoint, TrafficCounters, Transport
+from ._endpoint import Endpoint, EndpointWrapper, Transport
 from ._envelope import Envelope, encode
 from ._errors import EnvelopeError
 
@@ -79,32 +77,12 @@ class PaddedTransport:
         return PaddedEndpoint(self._inner.endpoint(agent_id, neighbours=neighbours), self._size)
 
 
-class PaddedEndpoint:
+class PaddedEndpoint(EndpointWrapper):
     """An endpoint whose envelopes all have one encoded size."""
 
     def __init__(self, inner: Endpoint, size: int) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._size = size
-
-    @property
-    def agent_id(self) -> str:
-        return self._inner.agent_id
-
-    @property
-    def counters(self) -> TrafficCounters:
-        return self._inner.counters
-
-    async def __aenter__(self) -> Self:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._inner.__aexit__(exc_type, exc, tb)
 
     async def send(self, envelope: Envelope) -> None:
         await self._inner.send(pad(envelope, self._size))
