@@ -4,6 +4,7 @@ Imports only :mod:`transport`; an agent is given everything as plain values.
 """
 
 from ._agent import Agent, AgentReport, Observer
+from ._checkpoint import Checkpoint, CheckpointError
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, InlineCrypto
 from ._edge import ClearEdge, EdgeProtocol, PaillierEdge
@@ -22,6 +23,8 @@ __all__ = [
     "AgentReport",
     "Algorithm",
     "Attenuation",
+    "Checkpoint",
+    "CheckpointError",
     "ClearEdge",
     "ConfigError",
     "CryptoBackend",

@@ -20,6 +20,17 @@ with Metropolis weights w_ij and x~_j = x_j (+ Laplace noise for dp).
 
 Every inbound message is checked (neighbour, iteration window, duplicates,
 sizes, ciphertext range); a bad one costs a log line and changes nothing.
+
+Agents fall apart in time when one crashes, or a group is cut off from the
+broker: the others skip them and go on. An agent that finds a neighbour two or
+more iterations ahead cannot be served by it any more (that neighbour has
+forgotten the round), so it stops waiting for it and, at its next iteration,
+jumps to the neighbour's iteration: the iterations in between leave its state
+unchanged and are logged with ``"jumped": true``. Jumps spread along the graph
+one hop per iteration, so the agents are back in step soon after a partition
+heals or a crashed agent comes back. With a ``checkpoint`` path the agent
+writes an atomic checkpoint after every ``checkpoint_every`` iterations and,
+entered again with the same path (a restarted process), resumes from it.
 """
 
 from __future__ import annotations
@@ -48,6 +59,7 @@ from transport import (
     unpack_floats,
 )
 
+from ._checkpoint import Checkpoint, CheckpointError
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, InlineCrypto
 from ._edge import ClearEdge, EdgeProtocol, PaillierEdge, Payload
@@ -55,10 +67,19 @@ from ._errors import AgentError, ProtocolError
 from ._journal import Journal, digest
 from ._objectives import FloatArray, Objective
 from ._packing import layout_for
+from ._paillier import SecretKey
 
 log = logging.getLogger("hemesh.agent")
-KEEP_APPLIED = 4
-"""Iterations for which applied coupling terms are kept, to honour late skip notices."""
+NOTICE_REPEATS = 2
+"""A skip notice is sent again with each of the next two iterations' requests: a lost
+notice leaves a one-sided coupling term, so it is sent three times in all."""
+KEEP_APPLIED = 16
+"""Iterations for which applied coupling terms are kept, to honour late skip notices: a
+neighbour that crashed mid-iteration and comes back within this many iterations undoes
+the half of that iteration's coupling its neighbours already applied."""
+CHECKPOINT_APPLIED = NOTICE_REPEATS + 2
+"""Iterations of applied terms a checkpoint keeps (notices repeated after a restart)."""
+
 T = TypeVar("T")
 
 
@@ -92,6 +113,10 @@ class AgentReport:
     dropped: int
     crypto_seconds: float
     wait_seconds: float
+    jumped: int = 0
+    """Iterations jumped over to catch up with neighbours (state unchanged)."""
+    resumed_at: int | None = None
+    """The iteration this agent resumed at from its checkpoint, if it did."""
 
 
 class Agent:
@@ -107,7 +132,11 @@ class Agent:
         journal: Path | None = None,
         on_iteration: Callable[[int], None] | None = None,
         observer: Observer | None = None,
+        checkpoint: Path | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
+        if checkpoint_every < 1:
+            raise AgentError(f"checkpoint_every must be at least 1, not {checkpoint_every}")
         if objective.dim != config.dim:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
         if endpoint.agent_id != config.agent_id:
@@ -119,6 +148,11 @@ class Agent:
         self._journal = Journal(journal)
         self._on_iteration = on_iteration
         self._observer = observer
+        self._checkpoint = checkpoint
+        self._checkpoint_every = checkpoint_every
+        self._resume: Checkpoint | None = None
+        self._secret: SecretKey | None = None
+        self._base: int | None = None
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
         self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
@@ -140,6 +174,10 @@ class Agent:
         self._correction = np.zeros(config.dim)
         self._compensated: list[tuple[str, int]] = []  # undone terms not yet in an update
         self._compensated_now: list[tuple[str, int]] = []  # undone in the current update
+        self._began: dict[str, int] = {}  # the latest iteration each neighbour started
+        self._early: dict[str, Envelope] = {}  # a request/state from beyond k + 1, held
+        self._jumps: list[tuple[int, int]] = []  # iterations [from, to) jumped over
+        self._jumped = 0
         self._tasks: asyncio.TaskGroup | None = None
         self._loops: set[asyncio.Task[None]] = set()
         self._dropped = 0
@@ -153,6 +191,7 @@ class Agent:
         if self._entered:
             raise AgentError(f"agent {self.config.agent_id!r} cannot be entered twice")
         self._entered = True
+        self._resume = self._load_checkpoint()
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._endpoint)
             stack.enter_context(self._journal)
@@ -192,12 +231,40 @@ class Agent:
         self._loops.add(task)
         task.add_done_callback(self._loops.discard)
 
+    def _load_checkpoint(self) -> Checkpoint | None:
+        if self._checkpoint is None or not self._checkpoint.exists():
+            return None
+        cfg = self.config
+        checkpoint = Checkpoint.load(self._checkpoint)
+        checkpoint.check(
+            run=cfg.run,
+            agent=cfg.agent_id,
+            algorithm=cfg.algorithm.value,
+            iterations=cfg.iterations,
+            dim=cfg.dim,
+        )
+        self._k = checkpoint.k - 1  # before the receive loop starts judging iterations
+        return checkpoint
+
     async def _make_edge(self) -> EdgeProtocol:
         cfg = self.config
         if cfg.algorithm is Algorithm.PAILLIER:
-            started = time.perf_counter()
-            key = await self._crypto.keygen(cfg.key_bits, insecure=cfg.insecure_keys)
-            self._crypto_s += time.perf_counter() - started
+            resume = self._resume
+            if resume is not None and resume.key is not None:
+                try:
+                    key = SecretKey(*resume.key)
+                except AgentError as exc:
+                    raise CheckpointError(f"{self._checkpoint}: {exc}") from exc
+                if key.public.bits != cfg.key_bits:
+                    raise CheckpointError(
+                        f"{self._checkpoint}: a {key.public.bits}-bit key, the run uses "
+                        f"{cfg.key_bits} bits"
+                    )
+            else:
+                started = time.perf_counter()
+                key = await self._crypto.keygen(cfg.key_bits, insecure=cfg.insecure_keys)
+                self._crypto_s += time.perf_counter() - started
+            self._secret = key
             layout = None
             if cfg.packing:
                 layout = layout_for(
@@ -205,9 +272,10 @@ class Agent:
                     weight_bound=cfg.weight_range[1],
                     modulus_bits=key.public.bits - 1,
                 )
-            base = None
-            if cfg.fixed_base:
+            base = resume.base if resume is not None else None
+            if cfg.fixed_base and base is None:
                 (base,) = await self._timed_crypto(self._crypto.encrypt(key, [0]))
+            self._base = base
             return PaillierEdge(
                 key,
                 self._crypto,
@@ -226,10 +294,15 @@ class Agent:
             raise AgentError("use the agent as 'async with Agent(...) as agent'")
         cfg = self.config
         await self._announce()
-        x = np.array(cfg.x0, dtype=np.float64)
-        self._write(0, x)
+        start, x = self._start()
         step = self._step_edge if cfg.algorithm.uses_edge_protocol else self._step_baseline
-        for k in range(cfg.iterations):
+        k = start
+        if start == cfg.iterations:  # it had finished: only the goodbyes may be missing
+            await self._finish(start - 1, serve=False)
+        while k < cfg.iterations:
+            if (target := self._lead(k)) > k:
+                self._jump(k, target, x)
+                k = target
             before = _copy(self._endpoint.counters)
             crypto0, wait0 = self._crypto_s, self._wait_s
             started = time.perf_counter()
@@ -239,8 +312,10 @@ class Agent:
             elapsed = time.perf_counter() - started
             crypto, wait = self._crypto_s - crypto0, self._wait_s - wait0
             traffic = _minus(self._endpoint.counters, before)
+            k += 1
+            self._save(k, x)  # first: a crash after it resumes at k and logs x(k) again
             self._write(
-                k + 1,
+                k,
                 x,
                 stepsize=stepsize,
                 gamma=gamma,
@@ -250,8 +325,6 @@ class Agent:
                 wait=wait,
                 elapsed=elapsed,
             )
-            if self._on_iteration is not None:
-                self._on_iteration(k + 1)
         return AgentReport(
             agent_id=cfg.agent_id,
             iterations=cfg.iterations,
@@ -261,7 +334,74 @@ class Agent:
             dropped=self._dropped + self._endpoint.counters.dropped,
             crypto_seconds=self._crypto_s,
             wait_seconds=self._wait_s,
+            jumped=self._jumped,
+            resumed_at=start if self._resume is not None else None,
         )
+
+    def _start(self) -> tuple[int, FloatArray]:
+        """Where the run begins: iteration 0 at x0, or where the checkpoint left off."""
+        resume = self._resume
+        if resume is None:
+            x = np.array(self.config.x0, dtype=np.float64)
+            self._write(0, x)
+            return 0, x
+        try:
+            self._rng.bit_generator.state = resume.rng
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self._checkpoint}: bad random generator state: {exc}") from exc
+        self._correction = resume.correction.copy()
+        self._applied = {k: dict(terms) for k, terms in resume.applied.items()}
+        log.warning(
+            "agent %s resumed at iteration %d from its checkpoint %s",
+            self.config.agent_id,
+            resume.k,
+            self._checkpoint,
+        )
+        self._write(resume.k, resume.x, resumed=True)
+        return resume.k, resume.x.copy()
+
+    def _save(self, k: int, x: FloatArray) -> None:
+        """Checkpoint after iteration k - 1 (state x(k)), every ``checkpoint_every``."""
+        if self._checkpoint is None:
+            return
+        if k % self._checkpoint_every and k != self.config.iterations:
+            return
+        secret = self._secret
+        Checkpoint(
+            run=self.config.run,
+            agent=self.config.agent_id,
+            algorithm=self.config.algorithm.value,
+            iterations=self.config.iterations,
+            k=k,
+            x=x,
+            rng=dict(self._rng.bit_generator.state),
+            key=None if secret is None else (secret.p, secret.q),
+            base=self._base,
+            correction=self._correction,
+            applied={i: terms for i, terms in self._applied.items() if i >= k - CHECKPOINT_APPLIED},
+        ).save(self._checkpoint)
+
+    def _lead(self, k: int) -> int:
+        """The iteration to run instead of k: the furthest a neighbour has started, if
+        that is two or more ahead (it can no longer serve k), else k itself."""
+        ahead = max(
+            (self._began.get(n, -1) for n in self._neighbours if n not in self._gone), default=-1
+        )
+        return ahead if ahead >= k + 2 else k
+
+    def _jump(self, k: int, target: int, x: FloatArray) -> None:
+        """Skip iterations k .. target - 1: the state stays, each gets its log line."""
+        log.warning(
+            "agent %s: neighbours are at iteration %d, jumping there from %d",
+            self.config.agent_id,
+            target,
+            k,
+        )
+        self._jumps = [*self._jumps[-KEEP_APPLIED:], (k, target)]
+        self._jumped += target - k
+        self._save(target, x)
+        for i in range(k + 1, target + 1):
+            self._write(i, x, skipped=self._neighbours, jumped=True)
 
     async def _announce(self) -> None:
         assert self._edge is not None
@@ -292,10 +432,9 @@ class Agent:
         }
         theta, batch = self._draw_step()
         async with self._changed:
-            self._k = k
             self._rounds[k] = _Round(quantized, weights)
-            self._prune(k)
-            self._changed.notify_all()
+            self._begin(k)
+        await self._repeat_notices(k)
         request = await self._timed_crypto(edge.request(quantized))
         for n in self._neighbours:
             if n not in self._gone:
@@ -351,8 +490,8 @@ class Agent:
         noise = self._rng.laplace(0.0, cfg.dp_noise, cfg.dim) if cfg.dp_noise > 0 else 0.0
         shared = x + noise if cfg.algorithm is Algorithm.DP else x
         async with self._changed:
-            self._k = k
-            self._prune(k)
+            self._begin(k)
+        await self._repeat_notices(k)
         for n in self._neighbours:
             if n not in self._gone:
                 await self._send(Kind.STATE, k, n, {"x": pack_floats(shared)})
@@ -381,6 +520,26 @@ class Agent:
             )
         return x_next, stepsize, 1.0, self._note_skipped(k, used)
 
+    def _begin(self, k: int) -> None:
+        """Enter iteration k (under the lock): forget old rounds, take in what a
+        neighbour sent for k or k + 1 while this agent was further behind."""
+        self._k = k
+        self._prune(k)
+        for sender, envelope in sorted(self._early.items()):
+            if envelope.iteration > k + 1:
+                continue
+            del self._early[sender]
+            try:
+                self._take(envelope)
+            except AgentError as exc:
+                self._drop(envelope, exc)
+        self._changed.notify_all()
+
+    async def _repeat_notices(self, k: int) -> None:
+        for i in range(k - NOTICE_REPEATS, k):
+            for n in sorted(self._we_skipped.get(i, ())):
+                await self._send(Kind.SKIP, i, n, {})
+
     def _draw_step(self) -> tuple[float | FloatArray, np.ndarray | None]:
         cfg = self.config
         size = cfg.dim if cfg.stepsize_mode is StepsizeMode.PER_COORDINATE else None
@@ -394,13 +553,19 @@ class Agent:
         """Wait for every live neighbour's message of iteration k; tell the late ones
         that their term is dropped, so they drop ours (the coupling stays symmetric)."""
         skipped_by = self._skipped_by.setdefault(k, set())
-        missing = await self._wait_for_neighbours(
-            lambda: [
+
+        def late() -> list[str]:
+            return [
                 n
                 for n in self._neighbours
                 if not arrived(n) and n not in self._gone and n not in skipped_by
             ]
-        )
+
+        def ahead(n: str) -> bool:  # it forgot round k: it cannot answer, do not wait
+            return self._began.get(n, -1) >= k + 2
+
+        await self._wait_for_neighbours(lambda: [n for n in late() if not ahead(n)])
+        missing = late()
         self._we_skipped[k] = set(missing)
         for n in missing:
             await self._send(Kind.SKIP, k, n, {})
@@ -431,12 +596,12 @@ class Agent:
             )
         return skipped
 
-    async def _finish(self, last: int) -> FloatArray:
+    async def _finish(self, last: int, *, serve: bool = True) -> FloatArray:
         """Serve the neighbours' last requests, say goodbye, and wait for their goodbyes:
         a skip notice for the last iteration comes before its sender's goodbye, so the
         returned correction (to subtract from the final state) keeps the last coupling
-        symmetric too."""
-        if self.config.algorithm.uses_edge_protocol:
+        symmetric too. ``serve=False``: resumed after the end, only say goodbye."""
+        if serve and self.config.algorithm.uses_edge_protocol:
             served = self._rounds[last].served
             skipped_by = self._skipped_by.get(last, set())
             missing = await self._wait_for_neighbours(
@@ -450,6 +615,7 @@ class Agent:
                 log.warning(
                     "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
                 )
+        await self._repeat_notices(last + 1)  # the last notices' only repeat
         for n in self._neighbours:  # to all: one that said goodbye still waits for ours
             await self._send(Kind.BYE, last + 1, n, {})
         await self._wait_for_neighbours(
@@ -531,15 +697,18 @@ class Agent:
             try:
                 await self._dispatch(envelope)
             except (AgentError, EnvelopeError) as exc:
-                self._dropped += 1
-                log.warning(
-                    "agent %s dropped %s from %s at iteration %d: %s",
-                    self.config.agent_id,
-                    envelope.kind,
-                    envelope.sender,
-                    envelope.iteration,
-                    exc,
-                )
+                self._drop(envelope, exc)
+
+    def _drop(self, envelope: Envelope, reason: Exception) -> None:
+        self._dropped += 1
+        log.warning(
+            "agent %s dropped %s from %s at iteration %d: %s",
+            self.config.agent_id,
+            envelope.kind,
+            envelope.sender,
+            envelope.iteration,
+            reason,
+        )
 
     async def _dispatch(self, envelope: Envelope) -> None:
         sender, k = envelope.sender, envelope.iteration
@@ -554,9 +723,8 @@ class Agent:
             match envelope.kind:
                 case Kind.KEY:
                     edge.learn(sender, envelope.payload)
-                case Kind.REQUEST:
-                    self._accept_request(envelope)
-                    self._spawn(self._serve(envelope), f"serve.{sender}.{k}")
+                case Kind.REQUEST | Kind.STATE:
+                    self._take(envelope)
                 case Kind.REPLY:
                     if not self.config.algorithm.uses_edge_protocol:
                         raise ProtocolError(f"{self.config.algorithm} runs exchange no replies")
@@ -567,18 +735,6 @@ class Agent:
                         raise ProtocolError("duplicate reply")
                     edge.check_reply(envelope.payload)
                     replies[sender] = envelope.payload
-                case Kind.STATE:
-                    if self.config.algorithm.uses_edge_protocol:
-                        raise ProtocolError(f"{self.config.algorithm} runs exchange no states")
-                    if k not in (self._k, self._k + 1):
-                        raise ProtocolError(f"state for iteration {k}, at {self._k}")
-                    states = self._states.setdefault(k, {})
-                    if sender in states:
-                        raise ProtocolError("duplicate state")
-                    blob = envelope.payload.get("x")
-                    if not isinstance(blob, bytes):
-                        raise ProtocolError("state payload without 'x'")
-                    states[sender] = unpack_floats(blob, count=self.config.dim)
                 case Kind.SKIP:
                     self._retract(sender, k)
                 case Kind.BYE:
@@ -586,9 +742,13 @@ class Agent:
             self._changed.notify_all()
 
     def _retract(self, neighbour: str, k: int) -> None:
-        """A neighbour dropped our term of iteration k: drop theirs, or undo it if applied."""
-        if not self._k - KEEP_APPLIED <= k <= self._k + 1:
+        """A neighbour dropped our term of iteration k: drop theirs, or undo it if applied.
+        A notice from ahead is kept: this agent may yet jump to that iteration."""
+        if any(start <= k < end for start, end in self._jumps):
+            return  # an iteration this agent jumped over: it applied nothing
+        if not self._k - KEEP_APPLIED <= k < self.config.iterations:
             raise ProtocolError(f"skip notice for iteration {k}, at {self._k}")
+        self._began[neighbour] = max(self._began.get(neighbour, -1), k)
         applied = self._applied.get(k, {})
         if neighbour in applied:
             self._correction += applied.pop(neighbour)
@@ -597,20 +757,44 @@ class Agent:
         else:
             self._skipped_by.setdefault(k, set()).add(neighbour)
 
-    def _accept_request(self, envelope: Envelope) -> None:
+    def _take(self, envelope: Envelope) -> None:
+        """A neighbour's request or state (under the lock): served or stored if it is
+        for this iteration or the next, held if it is from further ahead (this agent
+        is behind and will jump there), refused if stale or invalid."""
         sender, k = envelope.sender, envelope.iteration
         assert self._edge is not None
-        if not self.config.algorithm.uses_edge_protocol:
-            raise ProtocolError(f"{self.config.algorithm} runs exchange no requests")
-        if k > self._k + 1 or k >= self.config.iterations:
-            raise ProtocolError(f"request for iteration {k}, too far ahead of {self._k}")
-        if k < self._k - 1 or (k < self._k and k not in self._rounds):
-            raise ProtocolError(f"stale request for iteration {k}, at {self._k}")
-        seen = self._seen_requests.setdefault(k, set())
+        kind = envelope.kind
+        edge_protocol = self.config.algorithm.uses_edge_protocol
+        if edge_protocol != (kind is Kind.REQUEST):
+            raise ProtocolError(f"{self.config.algorithm} runs exchange no {kind} messages")
+        if k >= self.config.iterations:
+            raise ProtocolError(
+                f"{kind} for iteration {k}, too far ahead: the run has {self.config.iterations}"
+            )
+        if k < self._k - 1 or (k < self._k and (k not in self._rounds or not edge_protocol)):
+            raise ProtocolError(f"stale {kind} for iteration {k}, at {self._k}")
+        seen = self._seen_requests.setdefault(k, set()) if k <= self._k + 1 else set()
         if sender in seen:
-            raise ProtocolError("duplicate request")
-        self._edge.check_request(sender, envelope.payload)
+            raise ProtocolError(f"duplicate {kind}")
+        if edge_protocol:
+            self._edge.check_request(sender, envelope.payload)
+            state = None
+        else:
+            blob = envelope.payload.get("x")
+            if not isinstance(blob, bytes):
+                raise ProtocolError("state payload without 'x'")
+            state = unpack_floats(blob, count=self.config.dim)
+        self._began[sender] = max(self._began.get(sender, -1), k)
+        if k > self._k + 1:  # hold its newest only: one per neighbour
+            held = self._early.get(sender)
+            if held is None or held.iteration <= k:
+                self._early[sender] = envelope
+            return
         seen.add(sender)
+        if state is None:
+            self._spawn(self._serve(envelope), f"serve.{sender}.{k}")
+        else:
+            self._states.setdefault(k, {})[sender] = state
 
     async def _serve(self, envelope: Envelope) -> None:
         sender, k = envelope.sender, envelope.iteration
@@ -651,7 +835,11 @@ class Agent:
         crypto: float = 0.0,
         wait: float = 0.0,
         elapsed: float = 0.0,
+        jumped: bool = False,
+        resumed: bool = False,
     ) -> None:
+        """Log x(k); ``jumped``: iteration k - 1 was jumped over, ``resumed``: the agent
+        restarted from its checkpoint at k (a line for k may already be in the log)."""
         traffic = traffic or TrafficCounters()
         record = {
             "k": k,
@@ -671,11 +859,17 @@ class Agent:
             "compensated": [[n, i] for n, i in self._compensated_now],
         }
         self._compensated_now = []
+        if jumped:
+            record["jumped"] = True
+        if resumed:
+            record["resumed"] = True
         if self.config.record is Record.STATE:
             record["x"] = x.tolist()
         else:
             record["digest"] = digest(x)
         self._journal.write(record)
+        if k > 0 and not resumed and self._on_iteration is not None:
+            self._on_iteration(k)
 
 
 def _copy(c: TrafficCounters) -> TrafficCounters:

@@ -26,7 +26,10 @@ class Journal:
     def __enter__(self) -> Self:
         if self._path is not None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
+            torn = _ends_mid_line(self._path)
             self._file = self._path.open("a", encoding="utf-8")
+            if torn:  # a killed writer left half a line: keep it apart from the next one
+                self._file.write("\n")
         return self
 
     def __exit__(
@@ -43,3 +46,14 @@ class Journal:
         if self._file is not None:
             self._file.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
             self._file.flush()
+
+
+def _ends_mid_line(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            if f.seek(0, 2) == 0:
+                return False
+            f.seek(-1, 2)
+            return f.read(1) != b"\n"
+    except FileNotFoundError:
+        return False

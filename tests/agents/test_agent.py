@@ -118,11 +118,19 @@ def make_agent(
     *,
     on_iteration: Callable[[int], None] | None = None,
     crypto: CryptoBackend | None = None,
+    checkpoints: Path | None = None,
 ) -> Agent:
     endpoint = bus.endpoint(config.agent_id, neighbours=config.neighbours)
     journal = journal_dir / f"{config.agent_id}.jsonl" if journal_dir is not None else None
+    checkpoint = checkpoints / f"{config.agent_id}.ckpt" if checkpoints is not None else None
     return Agent(
-        config, objective, endpoint, crypto=crypto, journal=journal, on_iteration=on_iteration
+        config,
+        objective,
+        endpoint,
+        crypto=crypto,
+        journal=journal,
+        on_iteration=on_iteration,
+        checkpoint=checkpoint,
     )
 
 

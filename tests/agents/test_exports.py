@@ -14,6 +14,8 @@ EXPECTED = [
     "AgentReport",
     "Algorithm",
     "Attenuation",
+    "Checkpoint",
+    "CheckpointError",
     "ClearEdge",
     "ConfigError",
     "CryptoBackend",

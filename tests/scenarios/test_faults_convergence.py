@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,9 @@ RING = 6
 SEED = 11
 CONVERGED = 0.03
 """The run converged: final MSE under 3% of the initial one."""
+
+NOTICE_COPIES = 3
+"""A skip notice is sent with its iteration and repeated with the next two (README)."""
 
 
 @dataclass
@@ -64,9 +68,13 @@ class Outcome:
         return {(k, i, j) for i in dropped for j, k in dropped[i] if (i, k) not in dropped[j]}
 
     def unexplained(self) -> set[tuple[int, str, str]]:
-        """One-sided terms not caused by a skip notice lost or refused as late, and not
-        at the last iteration (where a neighbour that has left cannot undo a term)."""
-        lost_skips = {(e.iteration, e.sender, e.receiver) for e in self.lost if e.kind is Kind.SKIP}
+        """One-sided terms not caused by a skip notice lost (every copy of it) or refused
+        as late, and not at the last iteration (where a neighbour that has left cannot
+        undo a term)."""
+        copies = Counter(
+            (e.iteration, e.sender, e.receiver) for e in self.lost if e.kind is Kind.SKIP
+        )
+        lost_skips = {notice for notice, lost in copies.items() if lost >= NOTICE_COPIES}
         last = self.summary["iterations"] - 1
         return {t for t in self.one_sided() - lost_skips - self.late if t[0] != last}
 
@@ -153,9 +161,11 @@ def test_five_percent_loss_converges(lossy: Outcome) -> None:
 
 
 def test_every_one_sided_drop_is_a_lost_or_late_skip_notice(lossy: Outcome) -> None:
-    # measured, not assumed: the protocol's only gaps are a skip notice lost in transit,
-    # one refused for arriving outside the receiver's window, and the last iteration
-    # (see the README). 4 runs: 75 one-sided of 3859 dropped terms; 74 lost notices, 1 last.
+    # measured, not assumed: the protocol's only gaps are a skip notice lost in transit
+    # (each is sent three times), one refused for arriving outside the receiver's window,
+    # and the last iteration (see the README). 4 runs: 1 one-sided of 2319 dropped terms,
+    # at the last iteration (152 notice copies lost); without the repeat before goodbye,
+    # 3 of 2129; before notices were repeated at all, 75 of 3859 (74 lost notices).
     assert lossy.unexplained() == set(), sorted(lossy.unexplained())
     dropped_terms = sum(len(terms) for terms in lossy.dropped().values())
     assert dropped_terms > 10 * max(1, len(lossy.one_sided()))
