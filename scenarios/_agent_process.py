@@ -7,6 +7,10 @@ the agent), connects to the broker, finds its neighbours through their retained
 key topics (so start order does not matter; ``transport.startup_timeout``
 bounds the wait) and appends one line per iteration to
 ``RUN_DIR/logs/<id>.jsonl``.
+
+It checkpoints to ``RUN_DIR/checkpoints/<id>.ckpt`` (``output.checkpoint_every``);
+started again with the same arguments after a crash, it resumes from there and
+catches up with its neighbours, who skipped it meanwhile.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class AgentPlan:
     objective: Objective
     address: BrokerAddress
     log: Path
+    checkpoint: Path | None
+    """Written every ``output.checkpoint_every`` iterations; resumed from if present."""
     crypto_workers: int
     """0: inline crypto on the event loop; else the size of this process's own pool."""
 
@@ -155,10 +161,14 @@ def plan_agent(
         ids = [c.agent_id for c in configs]
         shown = ", ".join(ids) if len(ids) <= 8 else f"{ids[0]} ... {ids[-1]}"
         raise ScenarioError(f"--id: no agent {agent!r} in the scenario (agents: {shown})")
-    log = RunDir(out).log(agent)
-    if log.exists() and log.stat().st_size > 0:
+    run_dir = RunDir(out)
+    log = run_dir.log(agent)
+    checkpoint = run_dir.checkpoint(agent) if scenario.output.checkpoint_every else None
+    resumable = checkpoint is not None and checkpoint.exists()
+    if log.exists() and log.stat().st_size > 0 and not resumable:
         raise ScenarioError(
-            f"--out: {log} already holds a log; give each run its own run id and directory"
+            f"--out: {log} already holds a log and there is no checkpoint to resume from; "
+            "give each run its own run id and directory"
         )
     crypto = scenario.crypto
     uses_pool = algorithm is Algorithm.PAILLIER and not crypto.inline
@@ -168,6 +178,7 @@ def plan_agent(
         objective=problem.objectives[index],
         address=address,
         log=log,
+        checkpoint=checkpoint,
         crypto_workers=(crypto.workers or 1) if uses_pool else 0,
     )
 
@@ -220,6 +231,8 @@ async def _run(plan: AgentPlan) -> AgentReport:
             transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
             crypto=crypto if cfg.algorithm is Algorithm.PAILLIER else None,
             journal=plan.log,
+            checkpoint=plan.checkpoint,
+            checkpoint_every=plan.scenario.output.checkpoint_every or 1,
         )
         async with agent:
             return await agent.run()
@@ -235,4 +248,6 @@ def describe(report: AgentReport, plan: AgentPlan) -> dict[str, Any]:
         "log": str(plan.log),
         "skipped": report.skipped,
         "dropped": report.dropped,
+        "resumed_at": report.resumed_at,
+        "jumped": report.jumped,
     }

@@ -106,11 +106,26 @@ def run(
         SpawnMode,
         typer.Option(help="tasks: all agents in this process; processes: one process each."),
     ] = SpawnMode.TASKS,
+    restarts: Annotated[
+        int,
+        typer.Option(
+            help="restart a crashed agent process up to N times; it resumes from its checkpoint "
+            "(--spawn processes only)",
+            metavar="N",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
     """Run a scenario: its agents in this process (or one process each: --spawn processes).
 
     Example: hemesh run scenarios/examples/ring8.toml --iterations 50 --dashboard
     """
+    if restarts and spawn is not SpawnMode.PROCESSES:
+        raise _fail(
+            f"--restarts {restarts}: only agents in their own processes can be restarted; "
+            "add --spawn processes",
+            EXIT_BAD_INPUT,
+        )
     try:
         scenario = load(scenario_file)
         if iterations is not None:
@@ -129,7 +144,12 @@ def run(
 
         try:
             work = run_scenario(
-                scenario, source=scenario_file, out=output, progress=advance, spawn=spawn.value
+                scenario,
+                source=scenario_file,
+                out=output,
+                progress=advance,
+                spawn=spawn.value,
+                restarts=restarts,
             )
             if dashboard:
                 from ._live import beside_run

@@ -40,6 +40,8 @@ CONTAINER_SCENARIO = "/scenario"
 """Where the scenario's folder is mounted, read-only."""
 BROKER_CONFIG = "mosquitto.conf"
 DEFAULT_IMAGE = "hemesh:latest"
+RESTARTS = 3
+"""Times compose restarts a crashed agent (it resumes from its checkpoint)."""
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -155,7 +157,8 @@ def compose_document(
                 f"{LOGS_VOLUME}:{CONTAINER_RUNS}",
             ],
             "depends_on": {BROKER_SERVICE: {"condition": "service_healthy"}},
-            "restart": "no",
+            # it resumes from its checkpoint in the logs volume; bad input (exit 2) stops
+            "restart": f"on-failure:{RESTARTS}",
         }
         services[agent] = service
     project = "hemesh-" + run_id.lower().replace(".", "-")

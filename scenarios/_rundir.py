@@ -24,6 +24,7 @@ GRAPH = "graph.json"
 PROBLEM = "problem.npz"
 X_STAR = "x_star.json"
 LOGS = "logs"
+CHECKPOINTS = "checkpoints"
 SUMMARY = "summary.json"
 
 
@@ -37,6 +38,10 @@ class RunDir:
 
     def log(self, agent: str) -> Path:
         return self.logs / f"{agent}.jsonl"
+
+    def checkpoint(self, agent: str) -> Path:
+        """Where an agent in its own process keeps its checkpoint (secret: key, state)."""
+        return self.path / CHECKPOINTS / f"{agent}.ckpt"
 
     def file(self, name: str) -> Path:
         return self.path / name

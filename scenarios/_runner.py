@@ -69,12 +69,16 @@ async def run_scenario(
     out: Path | None = None,
     progress: Progress | None = None,
     spawn: str = "tasks",
+    restarts: int = 0,
 ) -> list[RunResult]:
     """Run every algorithm of ``scenario``; returns one result per run directory.
 
-    ``spawn = "processes"`` runs each agent in its own process (see ``_spawn``)."""
+    ``spawn = "processes"`` runs each agent in its own process (see ``_spawn``), and
+    starts a crashed one again up to ``restarts`` times (it resumes from its checkpoint)."""
     if spawn not in ("tasks", "processes"):
         raise ScenarioError(f"spawn must be 'tasks' or 'processes', got {spawn!r}")
+    if restarts < 0 or (restarts and spawn != "processes"):
+        raise ScenarioError(f"restarts = {restarts}: needs spawn = 'processes' and >= 0")
     graph = build_graph(scenario)
     problem = build_problem(scenario, graph.number_of_nodes())
     stamp = _stamp()
@@ -83,7 +87,14 @@ async def run_scenario(
         from ._spawn import run_processes
 
         return await run_processes(
-            scenario, graph, problem, root=root, stamp=stamp, source=source, progress=progress
+            scenario,
+            graph,
+            problem,
+            root=root,
+            stamp=stamp,
+            source=source,
+            progress=progress,
+            restarts=restarts,
         )
     results = []
     async with contextlib.AsyncExitStack() as stack:

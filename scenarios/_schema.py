@@ -170,6 +170,10 @@ class OutputSpec(_Section):
     dir: Path = Path("runs")
     """Where run directories are created (relative to the working directory)."""
     record: Record = Record.STATE
+    checkpoint_every: Annotated[int, Field(ge=0)] = 1
+    """Agents in their own processes (``hemesh agent``, ``--spawn processes``, compose)
+    write an atomic checkpoint to ``RUN_DIR/checkpoints/<id>.ckpt`` every this many
+    iterations and, restarted with the same command, resume from it; 0: never."""
 
 
 class Scenario(_Section):

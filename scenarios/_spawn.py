@@ -7,9 +7,11 @@ managed Mosquitto gives each agent its own login). Each agent runs as
 scenario and its broker URL (with its password) in its environment. On Linux
 the kernel sends each agent SIGTERM if this process dies without stopping it.
 Progress is read from the growing logs. When an agent exits non-zero or dies
-by a signal, the others are stopped by PID (SIGTERM, a bounded wait, SIGKILL)
-and the run fails with the agent's id, its exit code or signal, the last lines
-of its log and of its stderr; the logs written so far stay as they are.
+by a signal and it has restarts left (``--restarts N``: N per agent), it is
+started again with the same command line and environment, and resumes from its
+checkpoint; otherwise the others are stopped by PID (SIGTERM, a bounded wait,
+SIGKILL) and the run fails with the agent's id, its exit code or signal, the
+last lines of its log and of its stderr; the logs written so far stay as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import asyncio
 import collections
 import contextlib
 import enum
+import json
+import logging
 import os
 import signal
 import sys
@@ -49,6 +53,8 @@ STDERR_TAIL_LINES = 20
 _LINE_LIMIT = 300
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
+log = logging.getLogger("hemesh.spawn")
+
 
 class SpawnMode(enum.StrEnum):
     """How ``hemesh run`` runs its agents."""
@@ -75,14 +81,21 @@ async def run_processes(
     stamp: str,
     source: Path | None,
     progress: Progress | None,
+    restarts: int = 0,
 ) -> list[RunResult]:
-    """Run every algorithm of ``scenario`` with one process per agent."""
+    """Run every algorithm of ``scenario`` with one process per agent; an agent that
+    crashes is started again up to ``restarts`` times (it resumes from its checkpoint)."""
     if scenario.transport.kind != "mqtt":
         raise ScenarioError(
             f"transport.kind = {scenario.transport.kind!r}: --spawn processes needs "
             "transport.kind = 'mqtt' (processes share no memory)"
         )
     refuse_in_process_only(scenario)
+    if restarts and not scenario.output.checkpoint_every:
+        raise ScenarioError(
+            "output.checkpoint_every = 0: a restarted agent has no checkpoint to resume "
+            f"from; restarts = {restarts} needs checkpoints"
+        )
     ids = [agent_id(i) for i in range(graph.number_of_nodes())]
     results = []
     base_env = dict(os.environ)
@@ -123,6 +136,7 @@ async def run_processes(
                 envs=[{**base_env, BROKER_ENV: broker_url(logins[a])} for a in ids],
                 deadline=run_deadline(scenario),
                 progress=advanced,
+                restarts=restarts,
             )
             await supervisor.run()
             summary = Run.load(run).summary()
@@ -154,6 +168,8 @@ def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm)
 
 @dataclass(slots=True)
 class _Child:
+    """One agent: its current process; its log is followed across restarts."""
+
     agent: str
     log: Path
     process: asyncio.subprocess.Process
@@ -162,11 +178,18 @@ class _Child:
     )
     drain: asyncio.Task[None] | None = None
     lines: int = 0
-    """Complete lines of the log seen so far."""
+    """Complete lines of the log seen so far (by all of this agent's processes)."""
     offset: int = 0
+    steps: int = 0
+    """Iterations counted for the progress: lines past the first (k = 0), except
+    lines for an iteration already counted (a resumed agent logs some again)."""
+    reached: int = 0
+    """The highest iteration ``k`` seen in the log."""
+    restarts: int = 0
 
     def read_log(self) -> int:
-        """Count the complete lines appended since the last call; returns how many."""
+        """Read the complete lines appended since the last call; returns how many new
+        steps they add (``steps``), counting no iteration twice."""
         try:
             with self.log.open("rb") as f:
                 f.seek(self.offset)
@@ -175,9 +198,17 @@ class _Child:
             return 0
         whole = data.rfind(b"\n") + 1
         self.offset += whole
-        new = data[:whole].count(b"\n")
-        self.lines += new
-        return new
+        before = self.steps
+        for line in data[:whole].splitlines():
+            self.lines += 1
+            k = _iteration(line)  # None (not a record): the line counts, as it always did
+            if k is not None and k <= self.reached:
+                continue
+            if k is not None:
+                self.reached = k
+            if self.lines > 1:  # the first line is the initial state (k = 0)
+                self.steps += 1
+        return self.steps - before
 
     def log_tail(self) -> list[str]:
         try:
@@ -198,6 +229,16 @@ class _Child:
         return f"exited with code {code}"
 
 
+def _iteration(line: bytes) -> int | None:
+    """The iteration ``k`` of a log line, or None if it is not a record."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    k = record.get("k") if isinstance(record, dict) else None
+    return k if isinstance(k, int) else None
+
+
 def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, before exec)
     """Linux: the kernel sends the agent SIGTERM should this process die without
     stopping it (SIGKILL), so that no agent outlives its supervisor."""
@@ -215,7 +256,10 @@ class Supervisor:
 
     ``await supervisor.run()`` returns once every agent exited with 0, or raises
     :class:`ScenarioError` describing the first that did not (every other agent
-    is then stopped by PID). Whatever happens, no child outlives ``run()``.
+    is then stopped by PID). An agent that exits non-zero or dies by a signal is
+    first started again, with the same command line and environment, up to
+    ``restarts`` times (a warning each time); its log is followed on from where
+    it was. Whatever happens, no child outlives ``run()``.
     """
 
     def __init__(
@@ -227,23 +271,34 @@ class Supervisor:
         envs: Sequence[dict[str, str]] | None = None,
         deadline: float,
         progress: Callable[[int], None] | None = None,
+        restarts: int = 0,
     ) -> None:
         if len(commands) != len(agents) or (envs is not None and len(envs) != len(agents)):
             raise ScenarioError(
                 f"{len(commands)} commands and environments for {len(agents)} agents"
             )
+        if restarts < 0:
+            raise ScenarioError(f"restarts must be >= 0, got {restarts}")
         self._run = run
         self._commands = [list(c) for c in commands]
         self._agents = list(agents)
         self._envs = list(envs) if envs is not None else [None] * len(agents)
         self._deadline = deadline
         self._progress = progress
+        self._restarts = restarts
         self._children: list[_Child] = []
+        self._drains: list[asyncio.Task[None]] = []
+        """Every stderr reader, a restarted agent's earlier processes' too."""
 
     @property
     def pids(self) -> dict[str, int]:
-        """The agents' process ids (once started)."""
+        """The process ids of the agents' current processes (once started)."""
         return {c.agent: c.process.pid for c in self._children}
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        """How many times each agent was restarted (once started)."""
+        return {c.agent: c.restarts for c in self._children}
 
     async def run(self) -> None:
         task = asyncio.current_task()
@@ -275,8 +330,36 @@ class Supervisor:
             await self._stop_all()
 
     async def _start(self, agent: str, command: list[str], env: dict[str, str] | None) -> None:
+        process = await self._spawn(agent, command, env)
+        child = _Child(agent, self._run.log(agent), process)
+        self._children.append(child)
+        self._follow_stderr(child)
+
+    async def _restart(self, child: _Child) -> None:
+        """Start ``child``'s command again, after its process exited non-zero."""
+        await self._settle(child)
+        child.restarts += 1
+        last = f"; its stderr ended with: {child.stderr[-1]}" if child.stderr else ""
+        log.warning(
+            "agent %s (pid %d) %s; restarting (%d of %d)%s",
+            child.agent,
+            child.process.pid,
+            child.exit_status(),
+            child.restarts,
+            self._restarts,
+            last,
+        )
+        i = self._agents.index(child.agent)
+        child.process = await self._spawn(child.agent, self._commands[i], self._envs[i])
+        # a failure message shows the stderr of the process that failed
+        child.stderr = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._follow_stderr(child)
+
+    async def _spawn(
+        self, agent: str, command: list[str], env: dict[str, str] | None
+    ) -> asyncio.subprocess.Process:
         try:
-            process = await asyncio.create_subprocess_exec(
+            return await asyncio.create_subprocess_exec(
                 *command,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
@@ -287,16 +370,25 @@ class Supervisor:
             )
         except OSError as exc:
             raise ScenarioError(f"cannot start agent {agent}: {exc}") from exc
-        child = _Child(agent, self._run.log(agent), process)
-        child.drain = asyncio.create_task(self._drain(child), name=f"{agent}.stderr")
-        self._children.append(child)
 
-    @staticmethod
-    async def _drain(child: _Child) -> None:
+    def _follow_stderr(self, child: _Child) -> None:
         stream = child.process.stderr
         assert stream is not None
+        name = f"{child.agent}.stderr.{child.process.pid}"
+        child.drain = asyncio.create_task(self._drain(stream, child.stderr), name=name)
+        self._drains.append(child.drain)
+
+    @staticmethod
+    async def _drain(stream: asyncio.StreamReader, tail: collections.deque[str]) -> None:
         while line := await stream.readline():
-            child.stderr.append(_shorten(line.decode(errors="replace").rstrip()))
+            tail.append(_shorten(line.decode(errors="replace").rstrip()))
+
+    @staticmethod
+    async def _settle(child: _Child) -> None:
+        """Let the stderr reader of ``child``'s exited process catch up (bounded)."""
+        if child.drain is not None:  # its stderr ends with the process
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(child.drain), timeout=1.0)
 
     async def _watch(self) -> None:
         waits = {
@@ -319,8 +411,16 @@ class Supervisor:
                 self._report_progress()
                 for task in done:
                     child = waits[task]
-                    if child.process.returncode != 0:
+                    if child.process.returncode == 0:
+                        continue
+                    if child.restarts >= self._restarts:
                         raise ScenarioError(await self._failure(child))
+                    await self._restart(child)
+                    again = asyncio.create_task(
+                        child.process.wait(), name=f"{child.agent}.wait.{child.restarts}"
+                    )
+                    waits[again] = child
+                    pending.add(again)
         finally:
             for task in pending:
                 task.cancel()
@@ -329,16 +429,12 @@ class Supervisor:
 
     def _report_progress(self) -> None:
         for child in self._children:
-            before = max(child.lines - 1, 0)  # the first line is the initial state (k = 0)
-            child.read_log()
-            steps = max(child.lines - 1, 0) - before
+            steps = child.read_log()
             if steps and self._progress is not None:
                 self._progress(steps)
 
     async def _failure(self, child: _Child) -> str:
-        if child.drain is not None:  # its stderr ends with the process; let the drain catch up
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(child.drain), timeout=1.0)
+        await self._settle(child)
         child.read_log()
         lines = [
             f"run failed: agent {child.agent} (pid {child.process.pid}) {child.exit_status()}; "
@@ -351,6 +447,8 @@ class Supervisor:
         if child.stderr:
             lines.append(f"stderr of {child.agent} ends with:")
             lines += [f"  {line}" for line in child.stderr]
+        if child.restarts:
+            lines.append(f"{child.agent} had been restarted {child.restarts} time(s): none left")
         return "\n".join(lines)
 
     async def _stop_all(self) -> None:
@@ -371,7 +469,7 @@ class Supervisor:
             for task in late:
                 task.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
-        drains = [c.drain for c in self._children if c.drain is not None]
+        drains = self._drains
         if drains:
             _, unfinished = await asyncio.wait(drains, timeout=STOP_TIMEOUT)
             for drain in unfinished:

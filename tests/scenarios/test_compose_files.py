@@ -104,6 +104,7 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
         assert host_path(scenario_mount, base) == RING8.parent
         assert logs_mount == f"logs:{CONTAINER_RUNS}"
         assert service["depends_on"] == {BROKER_SERVICE: {"condition": "service_healthy"}}
+        assert service["restart"] == "on-failure:3"  # resumes from its checkpoint in the volume
     assert "mosquitto_pub" in broker["healthcheck"]["test"]
 
 

@@ -7,14 +7,12 @@ spawned agent is a real ``python -m scenarios agent`` process on a real broker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import pytest
 from scenarios import Run, ScenarioError, find_runs, parse, read_log, run_scenario
 from scenarios._agent_process import BROKER_ENV, broker_url, load_scenario, plan_agent
 from tests._brokers import require_mosquitto
+from tests.scenarios.conftest import children_of
 from transport import BrokerAddress
 
 INSECURE_TEST_BITS = 256
@@ -168,42 +167,6 @@ def hemesh(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproce
         text=True,
         env=env,
     )
-
-
-def children_of(pid: int) -> dict[int, list[str]]:
-    """Processes whose parent is ``pid``, with their command lines (from /proc)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            found[int(entry.name)] = [c.decode() for c in cmdline if c]
-    return found
-
-
-@pytest.fixture
-def stopped_at_end() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test starts; stopped by PID (with their children) when it ends."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        leftovers = children_of(process.pid)
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        for pid in leftovers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def wait_for_lines(path: Path, lines: int, timeout: float) -> None:
