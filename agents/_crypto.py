@@ -8,7 +8,6 @@ workers' stdin/stdout, with big integers as bytes: nothing is pickled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import struct
 import sys
@@ -18,6 +17,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import msgpack
+
+from transport import stop_processes
 
 from . import _paillier
 from ._errors import CryptoError
@@ -215,13 +216,8 @@ class CryptoPool:
         for worker in self._workers:
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
-        for worker in self._workers:
-            try:
-                await asyncio.wait_for(worker.process.wait(), self._stop_timeout)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    worker.process.kill()
-                await worker.process.wait()
+        processes = [worker.process for worker in self._workers]
+        await stop_processes(processes, grace=self._stop_timeout, terminate=False)
 
     async def _call(self, request: dict[str, Any]) -> Any:
         if not self._workers:

@@ -33,6 +33,7 @@ from pathlib import Path
 import networkx as nx
 
 from agents import Algorithm
+from transport import settle_tasks, stop_processes
 
 from ._agent_process import BROKER_ENV, broker_url, refuse_in_process_only
 from ._assembly import agent_id
@@ -453,25 +454,5 @@ class Supervisor:
 
     async def _stop_all(self) -> None:
         """SIGTERM every child still running, wait a bounded time, SIGKILL the rest."""
-        running = [c for c in self._children if c.process.returncode is None]
-        for child in running:
-            with contextlib.suppress(ProcessLookupError):
-                child.process.terminate()
-        if running:
-            waits = [asyncio.create_task(c.process.wait()) for c in running]
-            _, late = await asyncio.wait(waits, timeout=STOP_TIMEOUT)
-            for child in running:
-                if child.process.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        child.process.kill()
-            if late:
-                await asyncio.wait(late, timeout=STOP_TIMEOUT)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-        drains = self._drains
-        if drains:
-            _, unfinished = await asyncio.wait(drains, timeout=STOP_TIMEOUT)
-            for drain in unfinished:
-                drain.cancel()
-            await asyncio.gather(*drains, return_exceptions=True)
+        await stop_processes([c.process for c in self._children], grace=STOP_TIMEOUT)
+        await settle_tasks(self._drains, grace=STOP_TIMEOUT)

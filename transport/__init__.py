@@ -25,6 +25,7 @@ from ._memory import MemoryBus, MemoryEndpoint
 from ._mosquitto import BrokerRights, ManagedMosquitto, MosquittoFiles, MosquittoSetup
 from ._mqtt import BrokerAddress, MqttEndpoint, MqttTransport
 from ._padding import PaddedEndpoint, PaddedTransport
+from ._processes import settle_tasks, stop_processes
 from ._topics import Topics, topic_matches
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "pack_floats",
     "pack_ints",
     "route",
+    "settle_tasks",
+    "stop_processes",
     "topic_matches",
     "unpack_floats",
     "unpack_ints",

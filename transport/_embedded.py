@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import ipaddress
 import logging
 import os
@@ -22,6 +21,7 @@ from typing import Self
 
 from ._errors import BrokerError
 from ._mqtt import BrokerAddress
+from ._processes import settle_tasks, stop_processes
 
 log = logging.getLogger("hemesh.transport.broker")
 
@@ -193,22 +193,9 @@ class EmbeddedBroker:
             return
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-            try:
-                async with asyncio.timeout(STOP_TIMEOUT):
-                    await process.wait()
-            except TimeoutError:
-                log.warning("embedded broker (pid %d) ignored SIGTERM; killing it", process.pid)
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+        if await stop_processes([process], grace=STOP_TIMEOUT):
+            log.warning("embedded broker (pid %d) ignored SIGTERM; killed it", process.pid)
         drains, self._drains = self._drains, []
-        if drains:
-            _, pending = await asyncio.wait(drains, timeout=STOP_TIMEOUT)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*drains, return_exceptions=True)
+        await settle_tasks(drains, grace=STOP_TIMEOUT)
         if process.returncode not in (0, None):
             log.warning("embedded broker (pid %d) exited with %d", process.pid, process.returncode)

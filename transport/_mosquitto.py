@@ -48,6 +48,7 @@ from urllib.parse import quote
 from ._envelope import MAX_ENVELOPE_BYTES, validate_id
 from ._errors import BrokerError, TransportError
 from ._mqtt import BrokerAddress
+from ._processes import stop_processes
 from ._topics import Topics
 
 CONFIG = "mosquitto.conf"
@@ -571,10 +572,7 @@ class ManagedMosquitto:
         process = self._process
         if process is None or process.returncode is not None:
             return
-        process.terminate()
-        if not await _exited(process, within=STOP_TIMEOUT):
-            process.kill()
-            await _exited(process, within=STOP_TIMEOUT)
+        await stop_processes([process], grace=STOP_TIMEOUT)
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of what mosquitto printed and logged."""
@@ -652,13 +650,4 @@ async def _accepts(host: str, port: int) -> bool:
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
-    return True
-
-
-async def _exited(process: asyncio.subprocess.Process, *, within: float) -> bool:
-    try:
-        async with asyncio.timeout(within):
-            await process.wait()
-    except TimeoutError:
-        return False
     return True

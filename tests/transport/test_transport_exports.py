@@ -40,6 +40,8 @@ EXPECTED = [
     "pack_floats",
     "pack_ints",
     "route",
+    "settle_tasks",
+    "stop_processes",
     "topic_matches",
     "unpack_floats",
     "unpack_ints",
