@@ -383,10 +383,12 @@ class Agent:
 
     def _lead(self, k: int) -> int:
         """The iteration to run instead of k: the furthest a neighbour has started, if
-        that is two or more ahead (it can no longer serve k), else k itself."""
-        ahead = max(
-            (self._began.get(n, -1) for n in self._neighbours if n not in self._gone), default=-1
-        )
+        that is two or more ahead (it can no longer serve k), else k itself. When every
+        neighbour has finished (a late restart), the last iteration."""
+        live = [n for n in self._neighbours if n not in self._gone]
+        if not live:
+            return max(k, self.config.iterations - 1)
+        ahead = max(self._began.get(n, -1) for n in live)
         return ahead if ahead >= k + 2 else k
 
     def _jump(self, k: int, target: int, x: FloatArray) -> None:

@@ -116,7 +116,8 @@ def route(topics: Topics, envelope: Envelope) -> tuple[str, bool]:
         return topics.key(envelope.sender), True
     if envelope.receiver == BROADCAST:
         raise EnvelopeError(f"a {envelope.kind} message needs one receiver, not '*'")
-    return topics.inbox(envelope.receiver, envelope.sender), False
+    # a goodbye stays: a neighbour restarted after this one left still learns it
+    return topics.inbox(envelope.receiver, envelope.sender), envelope.kind is Kind.BYE
 
 
 class EndpointBase(abc.ABC):

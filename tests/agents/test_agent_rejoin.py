@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,36 @@ async def test_crashed_agent_resumes_from_its_checkpoint_and_catches_up(
     start = np.mean([np.sum((states[a][0] - target) ** 2) for a in cfgs])
     end = np.mean([np.sum((np.array(last[a][ITERATIONS]) - target) ** 2) for a in cfgs])
     assert end < 0.05 * start, (start, end)
+
+
+@pytest.mark.asyncio
+async def test_agent_restarted_after_its_neighbours_finished_jumps_to_the_end(tmp_path):
+    """Their goodbyes are retained: a2 learns on restart that nobody is left to wait
+    for, and ends at once instead of waiting out a round timeout per iteration."""
+    cfgs = configs(unique_run(), ring(), "paillier", iterations=20, round_timeout=0.2)
+    bus = MemoryBus(cfgs["a0"].run)
+    objectives = problems(cfgs)
+    checkpoints = tmp_path / "checkpoints"
+
+    def agent(a: str, hook: Any = None) -> Agent:
+        return make_agent(
+            bus, cfgs[a], objectives[a], tmp_path, on_iteration=hook, checkpoints=checkpoints
+        )
+
+    async def a2_dies() -> None:
+        with pytest.raises(Crash):
+            await run_one(agent("a2", crashing_at(5)))
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(a2_dies(), *(run_one(agent(a)) for a in ("a0", "a1", "a3")))
+        started = time.monotonic()
+        report = await run_one(agent("a2"))
+    assert time.monotonic() - started < 5 * 0.2  # not 15 round timeouts
+    assert report.resumed_at == 5
+    assert report.jumped >= 15 - 2
+    lines = journal(tmp_path, "a2")
+    assert lines[-1]["k"] == 20
+    assert np.array_equal(lines[-1]["x"], report.x)
 
 
 @pytest.mark.asyncio

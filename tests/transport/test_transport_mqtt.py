@@ -222,6 +222,24 @@ async def test_retained_key_reaches_a_late_subscriber(broker: BrokerAddress, run
 
 
 @pytest.mark.asyncio
+async def test_a_goodbye_is_retained_and_a_request_is_not(
+    broker: BrokerAddress, run_id: str
+) -> None:
+    """An agent restarted after its neighbour left learns it from the retained goodbye."""
+    transport = MqttTransport(run_id, broker, connect_timeout=WAIT)
+    bye = Envelope(run=run_id, iteration=3, sender="a", receiver="b", kind=Kind.BYE, payload={})
+    async with transport.endpoint("a", neighbours=["b"]) as a:
+        await a.send(request_(run_id, 2, "a", "b"))
+        await a.send(bye)
+    async with transport.endpoint("b", neighbours=["a"]) as b:
+        async with asyncio.timeout(WAIT):
+            assert await b.receive() == bye
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await b.receive()
+
+
+@pytest.mark.asyncio
 async def test_status_is_online_while_open_and_offline_after(
     broker: BrokerAddress, run_id: str
 ) -> None:
