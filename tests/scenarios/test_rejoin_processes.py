@@ -126,3 +126,8 @@ def test_killed_agent_restarted_with_the_same_command_rejoins_and_the_run_conver
         return float(np.mean([np.sum((states[a][k] - problem.x_star) ** 2) for a in ids]))
 
     assert mse(ITERATIONS) < 0.05 * mse(0), (mse(0), mse(ITERATIONS))
+    skips = {n: sum("a2" in r["skipped"] for r in records[n]) for n in ("a1", "a3")}
+    print(
+        f"a2 killed at line {killed_at}, resumed at {a2['resumed_at']}, jumped {a2['jumped']};"
+        f" neighbours skipped it {skips}; MSE {mse(0):.3g} -> {mse(ITERATIONS):.3g}"
+    )
