@@ -215,8 +215,9 @@ def _print_summaries(summaries: list[dict[str, Any]]) -> None:
         ("wall time [s]", "wall_seconds", "{:.2f}"),
         ("messages sent", "messages_sent", "{:,d}"),
         ("bytes sent", "bytes_sent", "{:,d}"),
-        ("crypto time [s]", "crypto_seconds", "{:.2f}"),
+        ("crypto time, all agents [s]", "crypto_seconds", "{:.2f}"),
         ("skipped edges", "skipped_edges", "{:d}"),
+        ("jumped iterations", "jumped_iterations", "{:d}"),
     ]
     for label, key, fmt in rows:
         table.add_row(
@@ -228,6 +229,8 @@ def _print_summaries(summaries: list[dict[str, Any]]) -> None:
     for s in summaries:
         for agent, lines in s["bad_log_lines"].items():
             console.print(f"warning: {s['algorithm']}: log of {agent} has unreadable lines {lines}")
+        for agent, ks in s["resumed"].items():
+            console.print(f"note: {s['algorithm']}: {agent} resumed from its checkpoint at {ks}")
 
 
 @app.command()

@@ -162,6 +162,12 @@ class Run:
             "crypto_seconds": float(sum(r.get("crypto_s", 0.0) for r in records)),
             "wait_seconds": float(sum(r.get("wait_s", 0.0) for r in records)),
             "skipped_edges": int(sum(len(r.get("skipped", [])) for r in records)),
+            "jumped_iterations": int(sum(bool(r.get("jumped")) for r in records)),
+            "resumed": {
+                a: [r["k"] for r in lg.records if r.get("resumed")]
+                for a, lg in self.logs.items()
+                if any(r.get("resumed") for r in lg.records)
+            },
             "bad_log_lines": {a: lg.bad_lines for a, lg in self.logs.items() if lg.bad_lines},
             "audit": read_audit(self.dir),
         }

@@ -293,7 +293,11 @@ def test_run_survives_a_partition_that_heals(
     assert summary["skipped_edges"] > 0
     assert min(skipped) >= PARTITION_AT - 2
     assert max(skipped) < PARTITION_ITERATIONS - BACK_IN_STEP, sorted(skipped)
+    assert summary["jumped_iterations"] > 0  # how: the side left behind jumped ahead
     # the edge between the two agents cut off together kept working while nothing else did
     kept = {k for n, k in dropped_terms(run_dir)[CUT[0]] if n == CUT[1]}
     assert len(kept) < len(skipped)
-    print(f"partition {proxy.cuts[0]:.2f} s; skipped iterations {sorted(skipped)}")
+    print(
+        f"partition {proxy.cuts[0]:.2f} s; skipped iterations {sorted(skipped)}; "
+        f"jumped {summary['jumped_iterations']}"
+    )

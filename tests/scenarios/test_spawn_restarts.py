@@ -255,6 +255,8 @@ def test_a_real_agent_killed_mid_run_is_restarted_and_the_run_converges(
     assert sum(steps) == 5 * 60  # every agent's every iteration once, resumed lines not again
     assert result.summary["iterations"] == 60
     assert result.summary["mse_final"] < 0.05 * result.summary["mse_initial"]
+    (resumed_at,) = result.summary["resumed"]["a2"]  # and nobody else
+    assert result.summary["resumed"].keys() == {"a2"} and 13 <= resumed_at < 60
 
 
 def test_restarts_must_not_be_negative(tmp_path: Path) -> None:
