@@ -236,13 +236,18 @@ class Agent:
             return None
         cfg = self.config
         checkpoint = Checkpoint.load(self._checkpoint)
-        checkpoint.check(
-            run=cfg.run,
-            agent=cfg.agent_id,
-            algorithm=cfg.algorithm.value,
-            iterations=cfg.iterations,
-            dim=cfg.dim,
-        )
+        try:
+            checkpoint.check(
+                run=cfg.run,
+                agent=cfg.agent_id,
+                algorithm=cfg.algorithm.value,
+                iterations=cfg.iterations,
+                dim=cfg.dim,
+            )
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{self._checkpoint}: not this agent's checkpoint: {exc}; delete it to start over"
+            ) from None
         self._k = checkpoint.k - 1  # before the receive loop starts judging iterations
         return checkpoint
 
@@ -250,6 +255,10 @@ class Agent:
         cfg = self.config
         if cfg.algorithm is Algorithm.PAILLIER:
             resume = self._resume
+            if resume is not None and resume.key is None:
+                raise CheckpointError(
+                    f"{self._checkpoint}: a paillier agent's checkpoint without its key"
+                )
             if resume is not None and resume.key is not None:
                 try:
                     key = SecretKey(*resume.key)

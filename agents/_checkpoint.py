@@ -142,10 +142,7 @@ class Checkpoint:
         for name, value in expected.items():
             found = getattr(self, name)
             if found != value:
-                raise CheckpointError(
-                    f"checkpoint of {name} {found!r}, this agent runs {name} {value!r}; "
-                    "delete it to start over"
-                )
+                raise CheckpointError(f"its {name} is {found!r}, this agent's is {value!r}")
         if not 0 <= self.k <= iterations:
             raise CheckpointError(f"checkpoint at iteration {self.k}, outside 0..{iterations}")
         sizes = {len(self.x), len(self.correction)}

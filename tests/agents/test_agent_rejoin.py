@@ -295,7 +295,8 @@ async def test_checkpoint_of_another_run_is_refused_before_anything_starts(tmp_p
     agent = make_agent(
         other_bus, second["a0"], objectives["a0"], tmp_path / "second", checkpoints=folder
     )
-    with pytest.raises(AgentError, match=r"checkpoint of run .* delete it to start over"):
+    refused = r"a0.ckpt: not this agent's checkpoint: its run is .* delete it to start over"
+    with pytest.raises(AgentError, match=refused):
         await run_one(agent)
     assert not (tmp_path / "second" / "a0.jsonl").exists()
 
@@ -349,3 +350,25 @@ def test_a_torn_last_line_stays_apart_from_the_next(tmp_path):
     with Journal(path) as journal_:  # a whole last line: nothing added
         journal_.write({"k": 2})
     assert path.read_text().splitlines()[-2:] == ['{"k":1}', '{"k":2}']
+
+
+@pytest.mark.asyncio
+async def test_a_paillier_checkpoint_without_its_key_is_refused(tmp_path):
+    pair = {"a0": {"a1": 1}, "a1": {"a0": 1}}
+    cfg = configs(unique_run(), pair, "paillier")["a0"]
+    folder = tmp_path / "checkpoints"
+    rng = np.random.default_rng(1)
+    Checkpoint(
+        run=cfg.run,
+        agent="a0",
+        algorithm="paillier",
+        iterations=cfg.iterations,
+        k=2,
+        x=np.zeros(cfg.dim),
+        rng=dict(rng.bit_generator.state),
+        correction=np.zeros(cfg.dim),
+    ).save(folder / "a0.ckpt")
+    bus = MemoryBus(cfg.run)
+    agent = make_agent(bus, cfg, problems(pair)["a0"], tmp_path, checkpoints=folder)
+    with pytest.raises(CheckpointError, match="without its key"):
+        await run_one(agent)
