@@ -56,7 +56,9 @@ from transport import (
     Kind,
     TrafficCounters,
     pack_floats,
+    pack_ints,
     unpack_floats,
+    unpack_ints,
 )
 
 from ._checkpoint import Checkpoint, CheckpointError
@@ -71,8 +73,10 @@ from ._paillier import SecretKey
 
 log = logging.getLogger("hemesh.agent")
 NOTICE_REPEATS = 2
-"""A skip notice is sent again with each of the next two iterations' requests: a lost
-notice leaves a one-sided coupling term, so it is sent three times in all."""
+"""A skip notice is sent again with each of the next two iterations' requests (and the
+goodbye repeats the last ones): a lost notice leaves a one-sided coupling term."""
+NOTICE_BYTES = 4
+"""Width of an iteration number in a goodbye's list of repeated notices."""
 KEEP_APPLIED = 16
 """Iterations for which applied coupling terms are kept, to honour late skip notices: a
 neighbour that crashed mid-iteration and comes back within this many iterations undoes
@@ -248,7 +252,14 @@ class Agent:
             raise CheckpointError(
                 f"{self._checkpoint}: not this agent's checkpoint: {exc}; delete it to start over"
             ) from None
-        self._k = checkpoint.k - 1  # before the receive loop starts judging iterations
+        # before the receive loop starts: it judges iterations and may undo applied terms
+        self._k = checkpoint.k - 1
+        try:
+            self._rng.bit_generator.state = checkpoint.rng
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self._checkpoint}: bad random generator state: {exc}") from exc
+        self._correction = checkpoint.correction.copy()
+        self._applied = {k: dict(terms) for k, terms in checkpoint.applied.items()}
         return checkpoint
 
     async def _make_edge(self) -> EdgeProtocol:
@@ -354,12 +365,6 @@ class Agent:
             x = np.array(self.config.x0, dtype=np.float64)
             self._write(0, x)
             return 0, x
-        try:
-            self._rng.bit_generator.state = resume.rng
-        except (TypeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"{self._checkpoint}: bad random generator state: {exc}") from exc
-        self._correction = resume.correction.copy()
-        self._applied = {k: dict(terms) for k, terms in resume.applied.items()}
         log.warning(
             "agent %s resumed at iteration %d from its checkpoint %s",
             self.config.agent_id,
@@ -546,6 +551,11 @@ class Agent:
                 self._drop(envelope, exc)
         self._changed.notify_all()
 
+    async def _repeat_notices_to(self, neighbour: str) -> None:
+        for i in sorted(self._we_skipped):  # a copy: the sends below let it change
+            if neighbour in self._we_skipped.get(i, ()):
+                await self._send(Kind.SKIP, i, neighbour, {})
+
     async def _repeat_notices(self, k: int) -> None:
         for i in range(k - NOTICE_REPEATS, k):
             for n in sorted(self._we_skipped.get(i, ())):
@@ -566,16 +576,14 @@ class Agent:
         skipped_by = self._skipped_by.setdefault(k, set())
 
         def late() -> list[str]:
-            return [
-                n
-                for n in self._neighbours
-                if not arrived(n) and n not in self._gone and n not in skipped_by
-            ]
+            return [n for n in self._neighbours if not arrived(n) and n not in skipped_by]
 
-        def ahead(n: str) -> bool:  # it forgot round k: it cannot answer, do not wait
-            return self._began.get(n, -1) >= k + 2
+        def hopeless(n: str) -> bool:
+            # gone: it has said goodbye (and may wait for ours: it still hears the notice);
+            # ahead: it has forgotten round k. Neither can answer: do not wait for them.
+            return n in self._gone or self._began.get(n, -1) >= k + 2
 
-        await self._wait_for_neighbours(lambda: [n for n in late() if not ahead(n)])
+        await self._wait_for_neighbours(lambda: [n for n in late() if not hopeless(n)])
         missing = late()
         self._we_skipped[k] = set(missing)
         for n in missing:
@@ -626,9 +634,14 @@ class Agent:
                 log.warning(
                     "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
                 )
-        await self._repeat_notices(last + 1)  # the last notices' only repeat
         for n in self._neighbours:  # to all: one that said goodbye still waits for ours
-            await self._send(Kind.BYE, last + 1, n, {})
+            # the goodbye repeats the last notices: overtaking one, it must not outrun it
+            notices = [
+                i
+                for i in range(last - NOTICE_REPEATS, last + 1)
+                if n in self._we_skipped.get(i, ())
+            ]
+            await self._send(Kind.BYE, last + 1, n, {"skipped": pack_ints(notices, NOTICE_BYTES)})
         await self._wait_for_neighbours(
             lambda: [n for n in self._neighbours if n not in self._gone]
         )
@@ -733,7 +746,10 @@ class Agent:
                 raise ProtocolError(f"{envelope.kind} after its skip notice for iteration {k}")
             match envelope.kind:
                 case Kind.KEY:
+                    again = edge.knows(sender)
                     edge.learn(sender, envelope.payload)
+                    if again and self._k >= 0:  # it restarted: it missed our notices
+                        self._spawn(self._repeat_notices_to(sender), f"notices.{sender}")
                 case Kind.REQUEST | Kind.STATE:
                     self._take(envelope)
                 case Kind.REPLY:
@@ -749,8 +765,21 @@ class Agent:
                 case Kind.SKIP:
                     self._retract(sender, k)
                 case Kind.BYE:
+                    for i in self._notices_in(envelope.payload):
+                        self._retract(sender, i)
                     self._gone.add(sender)
             self._changed.notify_all()
+
+    def _notices_in(self, payload: Payload) -> list[int]:
+        """The iterations a goodbye repeats skip notices for."""
+        blob = payload.get("skipped", b"")
+        try:
+            notices = unpack_ints(blob, NOTICE_BYTES)
+        except EnvelopeError as exc:
+            raise ProtocolError(f"goodbye with malformed skip notices: {exc}") from exc
+        if len(notices) > NOTICE_REPEATS + 1 or any(i >= self.config.iterations for i in notices):
+            raise ProtocolError(f"goodbye with skip notices for iterations {notices}")
+        return notices
 
     def _retract(self, neighbour: str, k: int) -> None:
         """A neighbour dropped our term of iteration k: drop theirs, or undo it if applied.

@@ -149,6 +149,14 @@ CASES: dict[str, tuple[BadMessage, str]] = {
     ),
     "one ciphertext too many": (lambda c: c.reply([1] * (c.count + 1)), "integers"),
     "no ciphertext": (lambda c: c.pack(c.doc("reply", c=b"")), "integers"),
+    "goodbye with a torn notice list": (
+        lambda c: c.pack(c.doc("bye", skipped=b"\x00\x01\x02")),
+        "goodbye with malformed skip notices",
+    ),
+    "goodbye with too many notices": (
+        lambda c: c.pack(c.doc("bye", skipped=pack_ints([1, 2, 3, 4], 4))),
+        "goodbye with skip notices for iterations [1, 2, 3, 4]",
+    ),
 }
 
 

@@ -42,7 +42,7 @@ from tests.agents.test_agent import (
     trajectories,
     unique_run,
 )
-from transport import MemoryBus
+from transport import Envelope, Kind, MemoryBus, decode
 
 ITERATIONS = 40
 CRASH_AT = 10
@@ -79,6 +79,8 @@ async def crash_and_rejoin(tmp_path: Path, algorithm: str) -> dict[str, Any]:
     bus = MemoryBus(next(iter(cfgs.values())).run)
     objectives = problems(cfgs)
     checkpoints = tmp_path / "checkpoints"
+    traffic: list[Envelope] = []  # everything published, in order
+    bus.subscribe(bus.topics.everything, lambda _, data: traffic.append(decode(data)))
 
     def agent(a: str, hook: Any = None) -> Agent:
         return make_agent(
@@ -95,7 +97,7 @@ async def crash_and_rejoin(tmp_path: Path, algorithm: str) -> dict[str, Any]:
         async with asyncio.TaskGroup() as group:
             tasks = {a: group.create_task(run_one(agent(a))) for a in ("a0", "a1", "a3")}
             tasks["a2"] = group.create_task(a2_crashes_then_rejoins())
-    return {"cfgs": cfgs, "reports": {a: t.result() for a, t in tasks.items()}}
+    return {"cfgs": cfgs, "reports": {a: t.result() for a, t in tasks.items()}, "traffic": traffic}
 
 
 @pytest.mark.asyncio
@@ -117,8 +119,18 @@ async def test_crashed_agent_resumes_from_its_checkpoint_and_catches_up(
     assert any("a2 resumed at iteration" in r.getMessage() for r in caplog.records)
     assert not any("different public key" in r.getMessage() for r in caplog.records)
 
-    # its neighbours skipped it while it was down, and only for a while
+    # its neighbours skipped it while it was down, and only for a while; hearing its key
+    # again, they repeated the skip notices it missed
+    keys = [i for i, e in enumerate(outcome["traffic"]) if (e.kind, e.sender) == (Kind.KEY, "a2")]
+    assert len(keys) == 2
     for n in ("a1", "a3"):
+        down = {line["k"] - 1 for line in journal(tmp_path, n) if "a2" in line["skipped"]}
+        repeated = {
+            e.iteration
+            for e in outcome["traffic"][keys[1] :]
+            if (e.kind, e.sender, e.receiver) == (Kind.SKIP, n, "a2")
+        }
+        assert repeated & {k for k in down if k < CRASH_AT + a2.jumped}, (n, down, repeated)
         skipped = [line["k"] - 1 for line in journal(tmp_path, n) if "a2" in line["skipped"]]
         assert len(skipped) >= 3, (n, skipped)
         # back in step: the last third of the run has no skips at all

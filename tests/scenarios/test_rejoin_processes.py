@@ -97,7 +97,9 @@ def test_killed_agent_restarted_with_the_same_command_rejoins_and_the_run_conver
         assert process.returncode == 0, (agent, stderr[-2000:])
         outcomes[agent] = json.loads(stdout)
     a2 = outcomes["a2"]
-    assert a2["resumed_at"] is not None and killed_at - 1 <= a2["resumed_at"] <= killed_at
+    # the checkpoint is written just before its log line: killed between the two, it
+    # resumes one past the last line
+    assert a2["resumed_at"] is not None and killed_at <= a2["resumed_at"] <= killed_at + 1
     assert a2["jumped"] > 0  # its neighbours went on without it: it caught up by jumping
 
     records = {a: journal(run, a) for a in ids}
