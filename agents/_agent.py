@@ -321,7 +321,7 @@ class Agent:
             await self._finish(start - 1, serve=False)
         while k < cfg.iterations:
             if (target := self._lead(k)) > k:
-                self._jump(k, target, x)
+                await self._jump(k, target, x)
                 k = target
             before = _copy(self._endpoint.counters)
             crypto0, wait0 = self._crypto_s, self._wait_s
@@ -333,7 +333,7 @@ class Agent:
             crypto, wait = self._crypto_s - crypto0, self._wait_s - wait0
             traffic = _minus(self._endpoint.counters, before)
             k += 1
-            self._save(k, x)  # first: a crash after it resumes at k and logs x(k) again
+            await self._save(k, x)  # first: a crash after it resumes at k and logs x(k) again
             self._write(
                 k,
                 x,
@@ -374,26 +374,32 @@ class Agent:
         self._write(resume.k, resume.x, resumed=True)
         return resume.k, resume.x.copy()
 
-    def _save(self, k: int, x: FloatArray) -> None:
-        """Checkpoint after iteration k - 1 (state x(k)), every ``checkpoint_every``."""
+    async def _save(self, k: int, x: FloatArray) -> None:
+        """Checkpoint after iteration k - 1 (state x(k)), every ``checkpoint_every``.
+
+        The snapshot is taken here, on the loop (copies: skip notices keep changing the
+        correction and the applied terms); writing and fsync run in a thread."""
         if self._checkpoint is None:
             return
         if k % self._checkpoint_every and k != self.config.iterations:
             return
         secret = self._secret
-        Checkpoint(
+        snapshot = Checkpoint(
             run=self.config.run,
             agent=self.config.agent_id,
             algorithm=self.config.algorithm.value,
             iterations=self.config.iterations,
             k=k,
-            x=x,
+            x=x.copy(),
             rng=dict(self._rng.bit_generator.state),
             key=None if secret is None else (secret.p, secret.q),
             base=self._base,
-            correction=self._correction,
-            applied={i: terms for i, terms in self._applied.items() if i >= k - CHECKPOINT_APPLIED},
-        ).save(self._checkpoint)
+            correction=self._correction.copy(),
+            applied={
+                i: dict(terms) for i, terms in self._applied.items() if i >= k - CHECKPOINT_APPLIED
+            },
+        )
+        await asyncio.to_thread(snapshot.save, self._checkpoint)
 
     def _lead(self, k: int) -> int:
         """The iteration to run instead of k: the furthest a neighbour has started, if
@@ -405,7 +411,7 @@ class Agent:
         ahead = max(self._began.get(n, -1) for n in live)
         return ahead if ahead >= k + 2 else k
 
-    def _jump(self, k: int, target: int, x: FloatArray) -> None:
+    async def _jump(self, k: int, target: int, x: FloatArray) -> None:
         """Skip iterations k .. target - 1: the state stays, each gets its log line."""
         log.warning(
             "agent %s: neighbours are at iteration %d, jumping there from %d",
@@ -415,7 +421,7 @@ class Agent:
         )
         self._jumps = [*self._jumps[-KEEP_APPLIED:], (k, target)]
         self._jumped += target - k
-        self._save(target, x)
+        await self._save(target, x)
         for i in range(k + 1, target + 1):
             self._write(i, x, skipped=self._neighbours, jumped=True)
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-import numpy as np
 
 from transport import EnvelopeError, pack_floats, unpack_floats
 
@@ -48,12 +47,12 @@ class Checkpoint:
     x: FloatArray
     rng: dict[str, Any]
     """``numpy.random.Generator.bit_generator.state``."""
+    correction: FloatArray
+    """Terms undone by skip notices, not yet subtracted from x."""
     key: tuple[int, int] | None = None
     """The Paillier primes (p, q); None for algorithms without a key."""
     base: int | None = None
     """The published fixed base h, if the agent uses one."""
-    correction: FloatArray = field(default_factory=lambda: np.zeros(0))
-    """Terms undone by skip notices, not yet subtracted from x."""
     applied: dict[int, dict[str, FloatArray]] = field(default_factory=dict)
     """Coupling terms applied in the last few iterations, by iteration and neighbour."""
 

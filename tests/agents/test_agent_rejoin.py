@@ -13,6 +13,7 @@ import logging
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def dropped_terms(tmp_path: Path, agent: str) -> set[tuple[str, int]]:
     return out | {(n, k) for line in lines for n, k in line["compensated"]}
 
 
-def crashing_at(k: int):  # type: ignore[no-untyped-def]
+def crashing_at(k: int) -> Callable[[int], None]:
     def hook(done: int) -> None:
         if done == k:
             raise Crash
