@@ -7,15 +7,28 @@ from ._agent import Agent, AgentReport, Observer
 from ._checkpoint import Checkpoint, CheckpointError
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, InlineCrypto
-from ._edge import ClearEdge, EdgeProtocol, PaillierEdge
+from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge
 from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
 from ._journal import Journal, digest
 from ._objectives import LeastSquares, Logistic, Objective
-from ._paillier import MIN_SECURE_BITS, PublicKey, SecretKey, keygen
-from ._quantize import Quantizer, Rounding, from_residue, to_residue
+from ._packing import SlotLayout, layout_for
+from ._paillier import (
+    MIN_SECURE_BITS,
+    PublicKey,
+    SecretKey,
+    decrypt,
+    encrypt,
+    fixed_base,
+    keygen,
+    serve,
+    serve_packed,
+)
+from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
 from ._schedules import Attenuation, Stepsize
 
 __all__ = [
+    "CLEAR_INT_BYTES",
+    "FLOAT_EXACT",
     "MIN_SECURE_BITS",
     "Agent",
     "AgentConfig",
@@ -45,11 +58,18 @@ __all__ = [
     "Record",
     "Rounding",
     "SecretKey",
+    "SlotLayout",
     "Stepsize",
     "StepsizeMode",
     "WeightMode",
+    "decrypt",
     "digest",
+    "encrypt",
+    "fixed_base",
     "from_residue",
     "keygen",
+    "layout_for",
+    "serve",
+    "serve_packed",
     "to_residue",
 ]

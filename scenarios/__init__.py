@@ -8,7 +8,7 @@ from ._audit import attack, audit_run, score
 from ._cli import app, main
 from ._compose import ComposeFiles, write_compose
 from ._dashboard import write_dashboard
-from ._errors import ScenarioError
+from ._errors import BadInput, RunFailed, ScenarioError
 from ._live import LiveDashboard
 from ._metrics import AgentLog, Run, Series, read_log
 from ._problems import Problem, least_squares, logistic, logistic_csv
@@ -21,6 +21,7 @@ __all__ = [
     "AdversarySpec",
     "AgentLog",
     "AgentPlan",
+    "BadInput",
     "ColludersSpec",
     "ComposeFiles",
     "EavesdropperSpec",
@@ -30,6 +31,7 @@ __all__ = [
     "PublicParams",
     "Run",
     "RunDir",
+    "RunFailed",
     "RunResult",
     "Scenario",
     "ScenarioError",

@@ -7,6 +7,8 @@ import types
 import agents
 
 EXPECTED = [
+    "CLEAR_INT_BYTES",
+    "FLOAT_EXACT",
     "MIN_SECURE_BITS",
     "Agent",
     "AgentConfig",
@@ -36,12 +38,19 @@ EXPECTED = [
     "Record",
     "Rounding",
     "SecretKey",
+    "SlotLayout",
     "Stepsize",
     "StepsizeMode",
     "WeightMode",
+    "decrypt",
     "digest",
+    "encrypt",
+    "fixed_base",
     "from_residue",
     "keygen",
+    "layout_for",
+    "serve",
+    "serve_packed",
     "to_residue",
 ]
 
