@@ -3,14 +3,14 @@
 Imports only :mod:`transport`; an agent is given everything as plain values.
 """
 
-from ._agent import Agent, AgentReport, Observer
+from ._agent import Agent
 from ._checkpoint import Checkpoint, CheckpointError
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
-from ._crypto import CryptoBackend, CryptoPool, InlineCrypto
-from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge
+from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
+from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
 from ._journal import Journal, digest
-from ._objectives import LeastSquares, Logistic, Objective
+from ._objectives import FloatArray, LeastSquares, Logistic, Objective
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
@@ -24,6 +24,7 @@ from ._paillier import (
     serve_packed,
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
+from ._report import AgentReport, Observer
 from ._schedules import Attenuation, Stepsize
 
 __all__ = [
@@ -43,7 +44,9 @@ __all__ = [
     "CryptoBackend",
     "CryptoError",
     "CryptoPool",
+    "CryptoStats",
     "EdgeProtocol",
+    "FloatArray",
     "InlineCrypto",
     "Journal",
     "LeastSquares",
@@ -51,6 +54,7 @@ __all__ = [
     "Objective",
     "Observer",
     "PaillierEdge",
+    "Payload",
     "ProtocolError",
     "PublicKey",
     "QuantizationOverflow",

@@ -8,15 +8,10 @@ starts the receive loop in a TaskGroup; ``run()`` announces the key, waits for
 the neighbours' (bounded), iterates, and serves the neighbours' last requests;
 leaving cancels the loops and closes everything. Constructing does nothing.
 
-Iteration k, for the edge-protocol algorithms (paillier, clear)::
-
-    x_i(k+1) = x_i(k) + gamma(k) sum_j a_ij(k) ([x_j(k)] - [x_i(k)]) - lambda_i(k) g_i(x_i(k))
-
-and for the baselines (plain, dp)::
-
-    x_i(k+1) = x_i(k) + sum_j w_ij (x~_j(k) - x_i(k)) - lambda(k) g_i(x_i(k))
-
-with Metropolis weights w_ij and x~_j = x_j (+ Laplace noise for dp).
+The agent does the lifecycle, the loops, the waits and the messages; the rest is
+in its collaborators: the update rule (:mod:`._update`, pure functions), the round
+table (:mod:`._rounds`), the coupling ledger of applied terms and skip notices
+(:mod:`._ledger`), the checkpointer (:mod:`._checkpoint`) and the journal.
 
 Every inbound message is checked (neighbour, iteration window, duplicates,
 sizes, ciphertext range); a bad one costs a log line and changes nothing.
@@ -38,89 +33,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 
-from transport import (
-    BROADCAST,
-    Endpoint,
-    Envelope,
-    EnvelopeError,
-    Kind,
-    TrafficCounters,
-    pack_floats,
-    pack_ints,
-    unpack_floats,
-    unpack_ints,
+from transport import BROADCAST, Endpoint, Envelope, EnvelopeError, Kind, pack_floats
+
+from ._checkpoint import Checkpoint, Checkpointer
+from ._config import AgentConfig, Algorithm
+from ._crypto import CryptoBackend, InlineCrypto
+from ._edge import EdgeProtocol, Payload
+from ._errors import AgentError, ProtocolError
+from ._journal import Journal
+from ._keys import open_edge
+from ._ledger import CouplingLedger
+from ._objectives import FloatArray, Objective
+from ._paillier import SecretKey
+from ._report import AgentReport, AgentStats, Observer
+from ._rounds import Admission, RoundTable
+from ._update import (
+    baseline_observation,
+    baseline_update,
+    coupling_scale,
+    draw_baseline,
+    draw_edge,
+    edge_coupling,
+    edge_observation,
+    edge_terms,
+    edge_update,
+    listify,
+    mixing_terms,
+    shared_state,
+    weighted,
 )
 
-from ._checkpoint import Checkpoint, CheckpointError
-from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
-from ._crypto import CryptoBackend, InlineCrypto
-from ._edge import ClearEdge, EdgeProtocol, PaillierEdge, Payload
-from ._errors import AgentError, ProtocolError
-from ._journal import Journal, digest
-from ._objectives import FloatArray, Objective
-from ._packing import layout_for
-from ._paillier import SecretKey
-
 log = logging.getLogger("hemesh.agent")
-NOTICE_REPEATS = 2
-"""A skip notice is sent again with each of the next two iterations' requests (and the
-goodbye repeats the last ones): a lost notice leaves a one-sided coupling term."""
-NOTICE_BYTES = 4
-"""Width of an iteration number in a goodbye's list of repeated notices."""
-KEEP_APPLIED = 16
-"""Iterations for which applied coupling terms are kept, to honour late skip notices: a
-neighbour that crashed mid-iteration and comes back within this many iterations undoes
-the half of that iteration's coupling its neighbours already applied."""
-CHECKPOINT_APPLIED = NOTICE_REPEATS + 2
-"""Iterations of applied terms a checkpoint keeps (notices repeated after a restart)."""
-
 T = TypeVar("T")
-
-
-class Observer(Protocol):
-    """Receives, each iteration, everything the agent itself knows or decrypted: its
-    state, quantized state and weight halves, and per neighbour the decrypted reply
-    ``[a_ji]([x_j] - [x_i])`` (edge protocol) or the state received (baselines). Honest
-    agents have none; colluders record it (see the adversaries of :mod:`scenarios`)."""
-
-    def __call__(self, record: dict[str, Any]) -> None: ...
-
-
-@dataclass(slots=True)
-class _Round:
-    """What this agent keeps of its iteration k until every neighbour was served."""
-
-    quantized: list[int]
-    weights: dict[str, list[int]]
-    served: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AgentReport:
-    """What an agent hands back when its run is over."""
-
-    agent_id: str
-    iterations: int
-    x: FloatArray
-    traffic: TrafficCounters
-    skipped: int
-    dropped: int
-    crypto_seconds: float
-    wait_seconds: float
-    jumped: int = 0
-    """Iterations jumped over to catch up with neighbours (state unchanged)."""
-    resumed_at: int | None = None
-    """The iteration this agent resumed at from its checkpoint, if it did."""
+Step = tuple[FloatArray, float | list[float], float, list[str]]
+"""x(k+1), the stepsize and gamma of iteration k, and the neighbours skipped in it."""
 
 
 class Agent:
@@ -139,8 +93,7 @@ class Agent:
         checkpoint: Path | None = None,
         checkpoint_every: int = 1,
     ) -> None:
-        if checkpoint_every < 1:
-            raise AgentError(f"checkpoint_every must be at least 1, not {checkpoint_every}")
+        self._checkpointer = Checkpointer(checkpoint, every=checkpoint_every, config=config)
         if objective.dim != config.dim:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
         if endpoint.agent_id != config.agent_id:
@@ -152,8 +105,6 @@ class Agent:
         self._journal = Journal(journal)
         self._on_iteration = on_iteration
         self._observer = observer
-        self._checkpoint = checkpoint
-        self._checkpoint_every = checkpoint_every
         self._resume: Checkpoint | None = None
         self._secret: SecretKey | None = None
         self._base: int | None = None
@@ -163,31 +114,25 @@ class Agent:
         self._edge: EdgeProtocol | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._entered = False
-        # protocol state, all guarded by _changed
-        self._changed = asyncio.Condition()
-        self._k = -1  # iteration in progress (-1: not started)
-        self._rounds: dict[int, _Round] = {}
-        self._replies: dict[int, dict[str, Payload]] = {}
-        self._states: dict[int, dict[str, FloatArray]] = {}
-        self._seen_requests: dict[int, set[str]] = {}
-        self._gone: set[str] = set()
-        self._heard: dict[str, float] = {}  # monotonic time of each neighbour's last message
-        self._skipped_by: dict[int, set[str]] = {}  # their skip notices, by iteration
-        self._applied: dict[int, dict[str, FloatArray]] = {}  # coupling terms, by iteration
-        self._we_skipped: dict[int, set[str]] = {}  # our skip notices, by iteration
-        self._correction = np.zeros(config.dim)
-        self._compensated: list[tuple[str, int]] = []  # undone terms not yet in an update
-        self._compensated_now: list[tuple[str, int]] = []  # undone in the current update
-        self._began: dict[str, int] = {}  # the latest iteration each neighbour started
-        self._early: dict[str, Envelope] = {}  # a request/state from beyond k + 1, held
-        self._jumps: list[tuple[int, int]] = []  # iterations [from, to) jumped over
-        self._jumped = 0
         self._tasks: asyncio.TaskGroup | None = None
         self._loops: set[asyncio.Task[None]] = set()
-        self._dropped = 0
-        self._skipped = 0
-        self._crypto_s = 0.0
-        self._wait_s = 0.0
+        self._stats = AgentStats()
+        # Everything runs on the event loop, so no state needs a lock for mutual
+        # exclusion: code between two awaits is atomic. _changed is the condition the
+        # waits (_wait_for*, _serve) sleep on; every message handled and every
+        # iteration begun notifies it. The receive loop updates the table and ledger
+        # under it; the iteration loop also reads and writes them outside it (sends,
+        # skip notices, the lead, checkpoints), which is safe for the same reason.
+        self._changed = asyncio.Condition()
+        self._table = RoundTable(
+            neighbours=config.neighbours,
+            algorithm=config.algorithm,
+            iterations=config.iterations,
+            dim=config.dim,
+        )
+        self._ledger = CouplingLedger(
+            owner=config.agent_id, dim=config.dim, iterations=config.iterations
+        )
 
     # lifecycle -----------------------------------------------------------------
 
@@ -195,7 +140,7 @@ class Agent:
         if self._entered:
             raise AgentError(f"agent {self.config.agent_id!r} cannot be entered twice")
         self._entered = True
-        self._resume = self._load_checkpoint()
+        self._resume = self._restore()
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._endpoint)
             stack.enter_context(self._journal)
@@ -235,76 +180,28 @@ class Agent:
         self._loops.add(task)
         task.add_done_callback(self._loops.discard)
 
-    def _load_checkpoint(self) -> Checkpoint | None:
-        if self._checkpoint is None or not self._checkpoint.exists():
+    def _restore(self) -> Checkpoint | None:
+        checkpoint = self._checkpointer.load()
+        if checkpoint is None:
             return None
-        cfg = self.config
-        checkpoint = Checkpoint.load(self._checkpoint)
-        try:
-            checkpoint.check(
-                run=cfg.run,
-                agent=cfg.agent_id,
-                algorithm=cfg.algorithm.value,
-                iterations=cfg.iterations,
-                dim=cfg.dim,
-            )
-        except CheckpointError as exc:
-            raise CheckpointError(
-                f"{self._checkpoint}: not this agent's checkpoint: {exc}; delete it to start over"
-            ) from None
         # before the receive loop starts: it judges iterations and may undo applied terms
-        self._k = checkpoint.k - 1
-        try:
-            self._rng.bit_generator.state = checkpoint.rng
-        except (TypeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"{self._checkpoint}: bad random generator state: {exc}") from exc
-        self._correction = checkpoint.correction.copy()
-        self._applied = {k: dict(terms) for k, terms in checkpoint.applied.items()}
+        self._table.k = checkpoint.k - 1
+        self._checkpointer.restore_rng(checkpoint, self._rng)
+        self._ledger.restore(correction=checkpoint.correction, applied=checkpoint.applied)
         return checkpoint
 
     async def _make_edge(self) -> EdgeProtocol:
-        cfg = self.config
-        if cfg.algorithm is Algorithm.PAILLIER:
-            resume = self._resume
-            if resume is not None and resume.key is None:
-                raise CheckpointError(
-                    f"{self._checkpoint}: a paillier agent's checkpoint without its key"
-                )
-            if resume is not None and resume.key is not None:
-                try:
-                    key = SecretKey(*resume.key)
-                except AgentError as exc:
-                    raise CheckpointError(f"{self._checkpoint}: {exc}") from exc
-                if key.public.bits != cfg.key_bits:
-                    raise CheckpointError(
-                        f"{self._checkpoint}: a {key.public.bits}-bit key, the run uses "
-                        f"{cfg.key_bits} bits"
-                    )
-            else:
-                started = time.perf_counter()
-                key = await self._crypto.keygen(cfg.key_bits, insecure=cfg.insecure_keys)
-                self._crypto_s += time.perf_counter() - started
-            self._secret = key
-            layout = None
-            if cfg.packing:
-                layout = layout_for(
-                    value_bound=self._quantizer.bound,
-                    weight_bound=cfg.weight_range[1],
-                    modulus_bits=key.public.bits - 1,
-                )
-            base = resume.base if resume is not None else None
-            if cfg.fixed_base and base is None:
-                (base,) = await self._timed_crypto(self._crypto.encrypt(key, [0]))
-            self._base = base
-            return PaillierEdge(
-                key,
-                self._crypto,
-                dim=cfg.dim,
-                layout=layout,
-                per_coordinate=cfg.weight_mode is WeightMode.PER_COORDINATE,
-                base=base,
-            )
-        return ClearEdge(dim=cfg.dim)
+        resume, paillier = self._resume, self.config.algorithm is Algorithm.PAILLIER
+        opened = await open_edge(
+            self.config,
+            self._crypto,
+            value_bound=self._quantizer.bound,
+            key=self._checkpointer.restore_key(resume) if resume is not None and paillier else None,
+            base=resume.base if resume is not None else None,
+            stats=self._stats,
+        )
+        self._secret, self._base = opened.key, opened.base
+        return opened.edge
 
     # the run -------------------------------------------------------------------
 
@@ -312,7 +209,7 @@ class Agent:
         """Iterate ``config.iterations`` times; returns the final state and counters."""
         if self._edge is None or self._tasks is None:
             raise AgentError("use the agent as 'async with Agent(...) as agent'")
-        cfg = self.config
+        cfg, stats = self.config, self._stats
         await self._announce()
         start, x = self._start()
         step = self._step_edge if cfg.algorithm.uses_edge_protocol else self._step_baseline
@@ -320,41 +217,22 @@ class Agent:
         if start == cfg.iterations:  # it had finished: only the goodbyes may be missing
             await self._finish(start - 1, serve=False)
         while k < cfg.iterations:
-            if (target := self._lead(k)) > k:
+            if (target := self._table.lead(k)) > k:
                 await self._jump(k, target, x)
                 k = target
-            before = _copy(self._endpoint.counters)
-            crypto0, wait0 = self._crypto_s, self._wait_s
-            started = time.perf_counter()
+            meter = stats.meter(self._endpoint.counters)
             x, stepsize, gamma, skipped = await step(k, x)
             if k == cfg.iterations - 1:
                 x = x - await self._finish(k)
-            elapsed = time.perf_counter() - started
-            crypto, wait = self._crypto_s - crypto0, self._wait_s - wait0
-            traffic = _minus(self._endpoint.counters, before)
+            measured = meter.read(stats, self._endpoint.counters)
             k += 1
             await self._save(k, x)  # first: a crash after it resumes at k and logs x(k) again
-            self._write(
-                k,
-                x,
-                stepsize=stepsize,
-                gamma=gamma,
-                skipped=skipped,
-                traffic=traffic,
-                crypto=crypto,
-                wait=wait,
-                elapsed=elapsed,
-            )
-        return AgentReport(
+            self._write(k, x, stepsize=stepsize, gamma=gamma, skipped=skipped, **measured)
+        return stats.report(
             agent_id=cfg.agent_id,
             iterations=cfg.iterations,
             x=x,
-            traffic=_copy(self._endpoint.counters),
-            skipped=self._skipped,
-            dropped=self._dropped + self._endpoint.counters.dropped,
-            crypto_seconds=self._crypto_s,
-            wait_seconds=self._wait_s,
-            jumped=self._jumped,
+            traffic=self._endpoint.counters,
             resumed_at=start if self._resume is not None else None,
         )
 
@@ -365,51 +243,14 @@ class Agent:
             x = np.array(self.config.x0, dtype=np.float64)
             self._write(0, x)
             return 0, x
-        log.warning(
-            "agent %s resumed at iteration %d from its checkpoint %s",
-            self.config.agent_id,
-            resume.k,
-            self._checkpoint,
-        )
+        self._checkpointer.resumed(resume)
         self._write(resume.k, resume.x, resumed=True)
         return resume.k, resume.x.copy()
 
     async def _save(self, k: int, x: FloatArray) -> None:
-        """Checkpoint after iteration k - 1 (state x(k)), every ``checkpoint_every``.
-
-        The snapshot is taken here, on the loop (copies: skip notices keep changing the
-        correction and the applied terms); writing and fsync run in a thread."""
-        if self._checkpoint is None:
-            return
-        if k % self._checkpoint_every and k != self.config.iterations:
-            return
-        secret = self._secret
-        snapshot = Checkpoint(
-            run=self.config.run,
-            agent=self.config.agent_id,
-            algorithm=self.config.algorithm.value,
-            iterations=self.config.iterations,
-            k=k,
-            x=x.copy(),
-            rng=dict(self._rng.bit_generator.state),
-            key=None if secret is None else (secret.p, secret.q),
-            base=self._base,
-            correction=self._correction.copy(),
-            applied={
-                i: dict(terms) for i, terms in self._applied.items() if i >= k - CHECKPOINT_APPLIED
-            },
+        await self._checkpointer.save(
+            k, x, rng=self._rng, key=self._secret, base=self._base, ledger=self._ledger
         )
-        await asyncio.to_thread(snapshot.save, self._checkpoint)
-
-    def _lead(self, k: int) -> int:
-        """The iteration to run instead of k: the furthest a neighbour has started, if
-        that is two or more ahead (it can no longer serve k), else k itself. When every
-        neighbour has finished (a late restart), the last iteration."""
-        live = [n for n in self._neighbours if n not in self._gone]
-        if not live:
-            return max(k, self.config.iterations - 1)
-        ahead = max(self._began.get(n, -1) for n in live)
-        return ahead if ahead >= k + 2 else k
 
     async def _jump(self, k: int, target: int, x: FloatArray) -> None:
         """Skip iterations k .. target - 1: the state stays, each gets its log line."""
@@ -419,8 +260,8 @@ class Agent:
             target,
             k,
         )
-        self._jumps = [*self._jumps[-KEEP_APPLIED:], (k, target)]
-        self._jumped += target - k
+        self._ledger.jumped(k, target)
+        self._stats.jumped += target - k
         await self._save(target, x)
         for i in range(k + 1, target + 1):
             self._write(i, x, skipped=self._neighbours, jumped=True)
@@ -439,118 +280,78 @@ class Agent:
                 f"within {self.config.startup_timeout} s"
             )
 
-    async def _step_edge(
-        self, k: int, x: FloatArray
-    ) -> tuple[FloatArray, float | list[float], float, list[str]]:
-        cfg, edge = self.config, self._edge
+    async def _step_edge(self, k: int, x: FloatArray) -> Step:
+        cfg, edge, ledger = self.config, self._edge, self._ledger
         assert edge is not None
-        # every private draw of iteration k, in a fixed order
-        quantized = self._quantizer.quantize(x, self._rng)
-        low, high = cfg.weight_range
-        per = 1 if cfg.weight_mode is WeightMode.PER_EDGE else cfg.dim
-        weights = {
-            n: [int(w) for w in np.broadcast_to(self._rng.integers(low, high + 1, per), cfg.dim)]
-            for n in self._neighbours
-        }
-        theta, batch = self._draw_step()
+        draws = draw_edge(self._rng, cfg, self._quantizer, x, self._objective.samples)
         async with self._changed:
-            self._rounds[k] = _Round(quantized, weights)
+            self._table.open_round(k, draws.quantized, draws.weights)
             self._begin(k)
         await self._repeat_notices(k)
-        request = await self._timed_crypto(edge.request(quantized))
+        request = await self._stats.timed(edge.request(draws.quantized))
         for n in self._neighbours:
-            if n not in self._gone:
+            if not self._table.gone(n):
                 await self._send(Kind.REQUEST, k, n, request)
-        replies = self._replies.setdefault(k, {})
+        replies = self._table.replies(k)
         await self._gather(k, lambda n: n in replies)
         decrypted, opened = {}, {}
         for n in sorted(replies):
             try:
-                decrypted[n] = await self._timed_crypto(edge.open(replies[n]))
+                decrypted[n] = await self._stats.timed(edge.open(replies[n]))
             except ProtocolError as exc:  # in range, but not a reply we can read: skip it
-                self._dropped += 1
+                self._stats.dropped += 1
                 log.warning(
                     "agent %s dropped reply from %s at iteration %d: %s", cfg.agent_id, n, k, exc
                 )
-                self._we_skipped.setdefault(k, set()).add(n)
+                ledger.skip(k, n)
                 await self._send(Kind.SKIP, k, n, {})
                 continue
-            opened[n] = [a * v for a, v in zip(weights[n], decrypted[n], strict=True)]
-        scale = 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
-        gamma = cfg.attenuation(k)
+            opened[n] = weighted(draws.weights[n], decrypted[n])
+        scale, gamma = coupling_scale(cfg), cfg.attenuation(k)
         async with self._changed:
-            used = self._usable(k, opened)
-            total = [sum(column) for column in zip(*(opened[n] for n in used), strict=True)]
-            coupling = np.array(total or [0] * cfg.dim, dtype=np.float64) / scale
-            self._applied[k] = {
-                n: gamma * (np.array(opened[n], dtype=np.float64) / scale) for n in used
-            }
-            correction = self._take_correction()
-        stepsize = cfg.stepsize.base(k) * theta
-        gradient = self._objective.gradient(x, batch)
-        x_next = x + gamma * coupling - stepsize * gradient - correction
+            used = ledger.usable(k, opened)
+            coupling = edge_coupling(opened, used, scale=scale, dim=cfg.dim)
+            ledger.apply(k, edge_terms(opened, used, scale=scale, gamma=gamma))
+            correction = ledger.take_correction()
+        stepsize = cfg.stepsize.base(k) * draws.theta
+        gradient = self._objective.gradient(x, draws.batch)
+        x_next = edge_update(x, coupling, correction, gamma=gamma, step=stepsize, gradient=gradient)
         if self._observer is not None:
             self._observer(
-                {
-                    "k": k,
-                    "agent": cfg.agent_id,
-                    "x": x.tolist(),
-                    "quantized": quantized,
-                    "weights": {n: weights[n] for n in self._neighbours},
-                    "decrypted": decrypted,
-                    "used": used,
-                    "gamma": gamma,
-                }
+                edge_observation(k, cfg, x, draws, decrypted=decrypted, used=used, gamma=gamma)
             )
-        return x_next, _listify(stepsize), gamma, self._note_skipped(k, used)
+        return x_next, listify(stepsize), gamma, self._note_skipped(k, used)
 
-    async def _step_baseline(
-        self, k: int, x: FloatArray
-    ) -> tuple[FloatArray, float | list[float], float, list[str]]:
+    async def _step_baseline(self, k: int, x: FloatArray) -> Step:
         cfg = self.config
-        _, batch = self._draw_step()
-        noise = self._rng.laplace(0.0, cfg.dp_noise, cfg.dim) if cfg.dp_noise > 0 else 0.0
-        shared = x + noise if cfg.algorithm is Algorithm.DP else x
+        draws = draw_baseline(self._rng, cfg, self._objective.samples)
+        shared = shared_state(cfg, x, draws.noise)
         async with self._changed:
             self._begin(k)
         await self._repeat_notices(k)
         for n in self._neighbours:
-            if n not in self._gone:
+            if not self._table.gone(n):
                 await self._send(Kind.STATE, k, n, {"x": pack_floats(shared)})
-        states = self._states.setdefault(k, {})
+        states = self._table.states(k)
         await self._gather(k, lambda n: n in states)
-        degree = len(self._neighbours)
-        terms = {n: (states[n] - x) / (1 + max(degree, cfg.neighbours[n])) for n in sorted(states)}
+        terms = mixing_terms(cfg, x, states)
         async with self._changed:
-            used = self._usable(k, terms)
-            self._applied[k] = {n: terms[n] for n in used}
-            correction = self._take_correction()
-        mixing = np.zeros(cfg.dim)
-        for n in used:
-            mixing += terms[n]
+            used = self._ledger.usable(k, terms)
+            self._ledger.apply(k, {n: terms[n] for n in used})
+            correction = self._ledger.take_correction()
         stepsize = cfg.stepsize.base(k)
-        x_next = x + mixing - stepsize * self._objective.gradient(x, batch) - correction
+        gradient = self._objective.gradient(x, draws.batch)
+        x_next = baseline_update(x, terms, used, correction, step=stepsize, gradient=gradient)
         if self._observer is not None:
-            self._observer(
-                {
-                    "k": k,
-                    "agent": cfg.agent_id,
-                    "x": x.tolist(),
-                    "states": {n: states[n].tolist() for n in sorted(states)},
-                    "used": used,
-                }
-            )
+            self._observer(baseline_observation(k, cfg, x, states, used))
         return x_next, stepsize, 1.0, self._note_skipped(k, used)
 
     def _begin(self, k: int) -> None:
         """Enter iteration k (under the lock): forget old rounds, take in what a
         neighbour sent for k or k + 1 while this agent was further behind."""
-        self._k = k
-        self._prune(k)
-        for sender, envelope in sorted(self._early.items()):
-            if envelope.iteration > k + 1:
-                continue
-            del self._early[sender]
+        released = self._table.begin(k)
+        self._ledger.prune(k)
+        for envelope in released:
             try:
                 self._take(envelope)
             except AgentError as exc:
@@ -558,60 +359,34 @@ class Agent:
         self._changed.notify_all()
 
     async def _repeat_notices_to(self, neighbour: str) -> None:
-        for i in sorted(self._we_skipped):  # a copy: the sends below let it change
-            if neighbour in self._we_skipped.get(i, ()):
-                await self._send(Kind.SKIP, i, neighbour, {})
+        for i in self._ledger.notices_to(neighbour):
+            await self._send(Kind.SKIP, i, neighbour, {})
 
     async def _repeat_notices(self, k: int) -> None:
-        for i in range(k - NOTICE_REPEATS, k):
-            for n in sorted(self._we_skipped.get(i, ())):
-                await self._send(Kind.SKIP, i, n, {})
-
-    def _draw_step(self) -> tuple[float | FloatArray, np.ndarray | None]:
-        cfg = self.config
-        size = cfg.dim if cfg.stepsize_mode is StepsizeMode.PER_COORDINATE else None
-        theta = cfg.stepsize.draw_factor(self._rng, size)
-        samples = self._objective.samples
-        if cfg.batch_size >= samples:
-            return theta, None
-        return theta, self._rng.choice(samples, size=cfg.batch_size, replace=False)
+        for i, n in self._ledger.notices_due(k):
+            await self._send(Kind.SKIP, i, n, {})
 
     async def _gather(self, k: int, arrived: Callable[[str], bool]) -> None:
         """Wait for every live neighbour's message of iteration k; tell the late ones
         that their term is dropped, so they drop ours (the coupling stays symmetric)."""
-        skipped_by = self._skipped_by.setdefault(k, set())
+        skipped_by = self._ledger.notices_from(k)
 
         def late() -> list[str]:
             return [n for n in self._neighbours if not arrived(n) and n not in skipped_by]
 
-        def hopeless(n: str) -> bool:
-            # gone: it has said goodbye (and may wait for ours: it still hears the notice);
-            # ahead: it has forgotten round k. Neither can answer: do not wait for them.
-            return n in self._gone or self._began.get(n, -1) >= k + 2
-
-        await self._wait_for_neighbours(lambda: [n for n in late() if not hopeless(n)])
+        await self._wait_for_neighbours(
+            lambda: [n for n in late() if not self._table.hopeless(n, k)]
+        )
         missing = late()
-        self._we_skipped[k] = set(missing)
+        self._ledger.skipping(k, missing)
         for n in missing:
             await self._send(Kind.SKIP, k, n, {})
-
-    def _usable(self, k: int, terms: Mapping[str, object]) -> list[str]:
-        """The neighbours whose term of iteration k is applied: arrived, not retracted."""
-        dropped = self._skipped_by.get(k, set()) | self._we_skipped.get(k, set())
-        return [n for n in sorted(terms) if n not in dropped]
-
-    def _take_correction(self) -> FloatArray:
-        """The terms undone since the last update, to subtract in this one."""
-        correction, self._correction = self._correction, np.zeros(self.config.dim)
-        # extend: the last iteration takes a correction twice (its update, then _finish)
-        self._compensated_now, self._compensated = self._compensated_now + self._compensated, []
-        return correction
 
     def _note_skipped(self, k: int, used: list[str]) -> list[str]:
         # a neighbour that said goodbye did run iteration k: its unused term is a skip too
         skipped = [n for n in self._neighbours if n not in used]
         if skipped:
-            self._skipped += len(skipped)
+            self._stats.skipped += len(skipped)
             log.warning(
                 "agent %s skipped %s at iteration %d (silent for %.1f s or retracted)",
                 self.config.agent_id,
@@ -626,14 +401,16 @@ class Agent:
         a skip notice for the last iteration comes before its sender's goodbye, so the
         returned correction (to subtract from the final state) keeps the last coupling
         symmetric too. ``serve=False``: resumed after the end, only say goodbye."""
+        table = self._table
         if serve and self.config.algorithm.uses_edge_protocol:
-            served = self._rounds[last].served
-            skipped_by = self._skipped_by.get(last, set())
+            round_ = table.round(last)
+            assert round_ is not None
+            served, skipped_by = round_.served, self._ledger.notices_from(last)
             missing = await self._wait_for_neighbours(
                 lambda: [
                     n
                     for n in self._neighbours
-                    if n not in served and n not in self._gone and n not in skipped_by
+                    if n not in served and not table.gone(n) and n not in skipped_by
                 ]
             )
             if missing:
@@ -641,18 +418,10 @@ class Agent:
                     "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
                 )
         for n in self._neighbours:  # to all: one that said goodbye still waits for ours
-            # the goodbye repeats the last notices: overtaking one, it must not outrun it
-            notices = [
-                i
-                for i in range(last - NOTICE_REPEATS, last + 1)
-                if n in self._we_skipped.get(i, ())
-            ]
-            await self._send(Kind.BYE, last + 1, n, {"skipped": pack_ints(notices, NOTICE_BYTES)})
-        await self._wait_for_neighbours(
-            lambda: [n for n in self._neighbours if n not in self._gone]
-        )
+            await self._send(Kind.BYE, last + 1, n, self._ledger.goodbye(n, last))
+        await self._wait_for_neighbours(table.live)
         async with self._changed:
-            return self._take_correction()
+            return self._ledger.take_correction()
 
     async def _wait_for_neighbours(self, missing: Callable[[], list[str]]) -> list[str]:
         """Wait for the neighbours in ``missing()``, each for ``round_timeout`` from now or
@@ -668,7 +437,7 @@ class Agent:
         cap = started + 3 * bound
         async with self._changed:
             while waiting := missing():
-                last_heard = max(self._heard.get(n, -math.inf) for n in waiting)
+                last_heard = self._table.last_heard(waiting)
                 deadline = min(cap, max(started + bound, last_heard + 2 * bound))
                 now = time.monotonic()
                 if now >= deadline:
@@ -676,7 +445,7 @@ class Agent:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(deadline - now):
                         await self._changed.wait()
-        self._wait_s += time.monotonic() - started
+        self._stats.wait_seconds += time.monotonic() - started
         return missing()
 
     async def _wait_for(self, missing: Callable[[], list[str]], bound: float) -> list[str]:
@@ -687,26 +456,8 @@ class Agent:
                 await self._changed.wait_for(lambda: not missing())
         except TimeoutError:
             pass
-        self._wait_s += time.perf_counter() - started
+        self._stats.wait_seconds += time.perf_counter() - started
         return missing()
-
-    async def _timed_crypto(self, operation: Awaitable[T]) -> T:
-        started = time.perf_counter()
-        try:
-            return await operation
-        finally:
-            self._crypto_s += time.perf_counter() - started
-
-    def _prune(self, k: int) -> None:
-        """Forget what no neighbour can still ask for: a neighbour is at most one
-        iteration behind unless it was skipped, and then its request is stale.
-        Applied terms are kept a little longer, for late skip notices."""
-        for table in (self._rounds, self._replies, self._states, self._seen_requests):
-            for old in [i for i in table if i < k - 1]:
-                del table[old]
-        for kept in (self._applied, self._skipped_by, self._we_skipped):
-            for old in [i for i in kept if i < k - KEEP_APPLIED]:
-                del kept[old]
 
     # messages ------------------------------------------------------------------
 
@@ -730,7 +481,7 @@ class Agent:
                 self._drop(envelope, exc)
 
     def _drop(self, envelope: Envelope, reason: Exception) -> None:
-        self._dropped += 1
+        self._stats.dropped += 1
         log.warning(
             "agent %s dropped %s from %s at iteration %d: %s",
             self.config.agent_id,
@@ -744,103 +495,41 @@ class Agent:
         sender, k = envelope.sender, envelope.iteration
         if sender not in self.config.neighbours:
             raise ProtocolError(f"{sender!r} is not a neighbour")
-        edge = self._edge
+        edge, table = self._edge, self._table
         assert edge is not None and self._tasks is not None
         async with self._changed:
-            self._heard[sender] = time.monotonic()
-            if envelope.kind in (Kind.REPLY, Kind.STATE) and sender in self._skipped_by.get(k, ()):
+            table.hear(sender, time.monotonic())
+            if envelope.kind in (Kind.REPLY, Kind.STATE) and self._ledger.retracted(sender, k):
                 raise ProtocolError(f"{envelope.kind} after its skip notice for iteration {k}")
             match envelope.kind:
                 case Kind.KEY:
                     again = edge.knows(sender)
                     edge.learn(sender, envelope.payload)
-                    if again and self._k >= 0:  # it restarted: it missed our notices
+                    if again and table.k >= 0:  # it restarted: it missed our notices
                         self._spawn(self._repeat_notices_to(sender), f"notices.{sender}")
                 case Kind.REQUEST | Kind.STATE:
                     self._take(envelope)
                 case Kind.REPLY:
-                    if not self.config.algorithm.uses_edge_protocol:
-                        raise ProtocolError(f"{self.config.algorithm} runs exchange no replies")
-                    if k != self._k:
-                        raise ProtocolError(f"reply for iteration {k}, waiting for {self._k}")
-                    replies = self._replies.setdefault(k, {})
-                    if sender in replies:
-                        raise ProtocolError("duplicate reply")
-                    edge.check_reply(envelope.payload)
-                    replies[sender] = envelope.payload
+                    table.admit_reply(envelope, edge.check_reply)
                 case Kind.SKIP:
                     self._retract(sender, k)
                 case Kind.BYE:
-                    for i in self._notices_in(envelope.payload):
+                    for i in self._ledger.read_goodbye(envelope.payload):
                         self._retract(sender, i)
-                    self._gone.add(sender)
+                    table.leave(sender)
             self._changed.notify_all()
 
-    def _notices_in(self, payload: Payload) -> list[int]:
-        """The iterations a goodbye repeats skip notices for."""
-        blob = payload.get("skipped", b"")
-        try:
-            notices = unpack_ints(blob, NOTICE_BYTES)
-        except EnvelopeError as exc:
-            raise ProtocolError(f"goodbye with malformed skip notices: {exc}") from exc
-        if len(notices) > NOTICE_REPEATS + 1 or any(i >= self.config.iterations for i in notices):
-            raise ProtocolError(f"goodbye with skip notices for iterations {notices}")
-        return notices
-
     def _retract(self, neighbour: str, k: int) -> None:
-        """A neighbour dropped our term of iteration k: drop theirs, or undo it if applied.
-        A notice from ahead is kept: this agent may yet jump to that iteration."""
-        if any(start <= k < end for start, end in self._jumps):
-            return  # an iteration this agent jumped over: it applied nothing
-        if not self._k - KEEP_APPLIED <= k < self.config.iterations:
-            raise ProtocolError(f"skip notice for iteration {k}, at {self._k}")
-        self._began[neighbour] = max(self._began.get(neighbour, -1), k)
-        applied = self._applied.get(k, {})
-        if neighbour in applied:
-            self._correction += applied.pop(neighbour)
-            self._compensated.append((neighbour, k))
-            log.info("agent %s undid %s's term of iteration %d", self.config.agent_id, neighbour, k)
-        else:
-            self._skipped_by.setdefault(k, set()).add(neighbour)
+        """A neighbour's skip notice for iteration k (it has started k, unless this agent
+        jumped over k)."""
+        if self._ledger.retract(neighbour, k, current=self._table.k):
+            self._table.began(neighbour, k)
 
     def _take(self, envelope: Envelope) -> None:
-        """A neighbour's request or state (under the lock): served or stored if it is
-        for this iteration or the next, held if it is from further ahead (this agent
-        is behind and will jump there), refused if stale or invalid."""
-        sender, k = envelope.sender, envelope.iteration
+        """A neighbour's request or state (under the lock): see :meth:`RoundTable.admit`."""
         assert self._edge is not None
-        kind = envelope.kind
-        edge_protocol = self.config.algorithm.uses_edge_protocol
-        if edge_protocol != (kind is Kind.REQUEST):
-            raise ProtocolError(f"{self.config.algorithm} runs exchange no {kind} messages")
-        if k >= self.config.iterations:
-            raise ProtocolError(
-                f"{kind} for iteration {k}, too far ahead: the run has {self.config.iterations}"
-            )
-        if k < self._k - 1 or (k < self._k and (k not in self._rounds or not edge_protocol)):
-            raise ProtocolError(f"stale {kind} for iteration {k}, at {self._k}")
-        seen = self._seen_requests.setdefault(k, set()) if k <= self._k + 1 else set()
-        if sender in seen:
-            raise ProtocolError(f"duplicate {kind}")
-        if edge_protocol:
-            self._edge.check_request(sender, envelope.payload)
-            state = None
-        else:
-            blob = envelope.payload.get("x")
-            if not isinstance(blob, bytes):
-                raise ProtocolError("state payload without 'x'")
-            state = unpack_floats(blob, count=self.config.dim)
-        self._began[sender] = max(self._began.get(sender, -1), k)
-        if k > self._k + 1:  # hold its newest only: one per neighbour
-            held = self._early.get(sender)
-            if held is None or held.iteration <= k:
-                self._early[sender] = envelope
-            return
-        seen.add(sender)
-        if state is None:
-            self._spawn(self._serve(envelope), f"serve.{sender}.{k}")
-        else:
-            self._states.setdefault(k, {})[sender] = state
+        if self._table.admit(envelope, self._edge.check_request) is Admission.SERVE:
+            self._spawn(self._serve(envelope), f"serve.{envelope.sender}.{envelope.iteration}")
 
     async def _serve(self, envelope: Envelope) -> None:
         sender, k = envelope.sender, envelope.iteration
@@ -849,8 +538,8 @@ class Agent:
             # we may be a round behind, waiting out a neighbour for up to 3 round timeouts
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(3 * self.config.round_timeout):
-                    await self._changed.wait_for(lambda: k in self._rounds or k < self._k - 1)
-            round_ = self._rounds.get(k)
+                    await self._changed.wait_for(lambda: self._table.settled(k))
+            round_ = self._table.round(k)
         if round_ is None:
             log.warning(
                 "agent %s: request of %s for iteration %d expired unserved",
@@ -859,7 +548,7 @@ class Agent:
                 k,
             )
             return
-        reply = await self._timed_crypto(
+        reply = await self._stats.timed(
             self._edge.serve(sender, envelope.payload, round_.quantized, round_.weights[sender])
         )
         await self._send(Kind.REPLY, k, sender, reply)
@@ -867,72 +556,16 @@ class Agent:
             round_.served.add(sender)
             self._changed.notify_all()
 
-    # journal -------------------------------------------------------------------
-
-    def _write(
-        self,
-        k: int,
-        x: FloatArray,
-        *,
-        stepsize: float | list[float] | None = None,
-        gamma: float | None = None,
-        skipped: list[str] | None = None,
-        traffic: TrafficCounters | None = None,
-        crypto: float = 0.0,
-        wait: float = 0.0,
-        elapsed: float = 0.0,
-        jumped: bool = False,
-        resumed: bool = False,
-    ) -> None:
-        """Log x(k); ``jumped``: iteration k - 1 was jumped over, ``resumed``: the agent
-        restarted from its checkpoint at k (a line for k may already be in the log)."""
-        traffic = traffic or TrafficCounters()
-        record = {
-            "k": k,
-            "t": time.time(),
-            "agent": self.config.agent_id,
-            "objective": self._objective.value(x),
-            "stepsize": stepsize,
-            "gamma": gamma,
-            "bytes_in": traffic.bytes_received,
-            "bytes_out": traffic.bytes_sent,
-            "msgs_in": traffic.messages_received,
-            "msgs_out": traffic.messages_sent,
-            "crypto_s": round(crypto, 6),
-            "wait_s": round(wait, 6),
-            "compute_s": round(max(0.0, elapsed - crypto - wait), 6),
-            "skipped": skipped or [],
-            "compensated": [[n, i] for n, i in self._compensated_now],
-        }
-        self._compensated_now = []
-        if jumped:
-            record["jumped"] = True
-        if resumed:
-            record["resumed"] = True
-        if self.config.record is Record.STATE:
-            record["x"] = x.tolist()
-        else:
-            record["digest"] = digest(x)
-        self._journal.write(record)
-        if k > 0 and not resumed and self._on_iteration is not None:
+    def _write(self, k: int, x: FloatArray, **line: Any) -> None:
+        """Log x(k) (see :meth:`Journal.write_iteration` for ``line``)."""
+        self._journal.write_iteration(
+            k,
+            x,
+            agent=self.config.agent_id,
+            objective=self._objective.value(x),
+            record=self.config.record,
+            compensated=self._ledger.take_compensated(),
+            **line,
+        )
+        if k > 0 and not line.get("resumed") and self._on_iteration is not None:
             self._on_iteration(k)
-
-
-def _copy(c: TrafficCounters) -> TrafficCounters:
-    return TrafficCounters(
-        c.messages_sent, c.bytes_sent, c.messages_received, c.bytes_received, c.dropped
-    )
-
-
-def _minus(a: TrafficCounters, b: TrafficCounters) -> TrafficCounters:
-    return TrafficCounters(
-        a.messages_sent - b.messages_sent,
-        a.bytes_sent - b.bytes_sent,
-        a.messages_received - b.messages_received,
-        a.bytes_received - b.bytes_received,
-        a.dropped - b.dropped,
-    )
-
-
-def _listify(value: float | FloatArray) -> float | list[float]:
-    return value.tolist() if isinstance(value, np.ndarray) else float(value)

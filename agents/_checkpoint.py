@@ -14,19 +14,27 @@ is as secret as the agent itself.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgpack
+import numpy as np
 
 from transport import EnvelopeError, pack_floats, unpack_floats
 
+from ._config import AgentConfig
 from ._crypto import bytes_int, int_bytes
 from ._errors import AgentError
+from ._ledger import CHECKPOINT_APPLIED, CouplingLedger
 from ._objectives import FloatArray
+from ._paillier import SecretKey
+
+log = logging.getLogger("hemesh.agent")
 
 FORMAT = "hemesh-checkpoint/1"
 
@@ -148,6 +156,104 @@ class Checkpoint:
         sizes |= {len(t) for terms in self.applied.values() for t in terms.values()}
         if sizes != {dim}:
             raise CheckpointError(f"checkpoint vectors of sizes {sorted(sizes)}, dimension {dim}")
+
+
+class Checkpointer:
+    """Saves and restores what one agent needs to resume: its checkpoint file at
+    ``path`` (None: no checkpoints), written after every ``every`` iterations and
+    after the last one."""
+
+    def __init__(self, path: Path | None, *, every: int, config: AgentConfig) -> None:
+        if every < 1:
+            raise AgentError(f"checkpoint_every must be at least 1, not {every}")
+        self._path = path
+        self._every = every
+        self._config = config
+
+    def load(self) -> Checkpoint | None:
+        """This agent's checkpoint, if it left one; refused if it is another's."""
+        if self._path is None or not self._path.exists():
+            return None
+        cfg = self._config
+        checkpoint = Checkpoint.load(self._path)
+        try:
+            checkpoint.check(
+                run=cfg.run,
+                agent=cfg.agent_id,
+                algorithm=cfg.algorithm.value,
+                iterations=cfg.iterations,
+                dim=cfg.dim,
+            )
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{self._path}: not this agent's checkpoint: {exc}; delete it to start over"
+            ) from None
+        return checkpoint
+
+    def restore_rng(self, checkpoint: Checkpoint, rng: np.random.Generator) -> None:
+        """Put the private generator back where the checkpoint left it."""
+        try:
+            rng.bit_generator.state = checkpoint.rng
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{self._path}: bad random generator state: {exc}") from exc
+
+    def restore_key(self, checkpoint: Checkpoint) -> SecretKey:
+        """The paillier agent's key pair, as the checkpoint kept it."""
+        if checkpoint.key is None:
+            raise CheckpointError(f"{self._path}: a paillier agent's checkpoint without its key")
+        try:
+            key = SecretKey(*checkpoint.key)
+        except AgentError as exc:
+            raise CheckpointError(f"{self._path}: {exc}") from exc
+        if key.public.bits != self._config.key_bits:
+            raise CheckpointError(
+                f"{self._path}: a {key.public.bits}-bit key, the run uses "
+                f"{self._config.key_bits} bits"
+            )
+        return key
+
+    def resumed(self, checkpoint: Checkpoint) -> None:
+        log.warning(
+            "agent %s resumed at iteration %d from its checkpoint %s",
+            self._config.agent_id,
+            checkpoint.k,
+            self._path,
+        )
+
+    async def save(
+        self,
+        k: int,
+        x: FloatArray,
+        *,
+        rng: np.random.Generator,
+        key: SecretKey | None,
+        base: int | None,
+        ledger: CouplingLedger,
+    ) -> None:
+        """Checkpoint after iteration k - 1 (state x(k)), every ``every`` iterations.
+
+        The snapshot is taken here, on the loop (copies: skip notices keep changing the
+        correction and the applied terms); writing and fsync run
+        in a thread."""
+        if self._path is None:
+            return
+        if k % self._every and k != self._config.iterations:
+            return
+        cfg = self._config
+        snapshot = Checkpoint(
+            run=cfg.run,
+            agent=cfg.agent_id,
+            algorithm=cfg.algorithm.value,
+            iterations=cfg.iterations,
+            k=k,
+            x=x.copy(),
+            rng=dict(rng.bit_generator.state),
+            key=None if key is None else (key.p, key.q),
+            base=base,
+            correction=ledger.correction(),
+            applied=ledger.applied_since(k - CHECKPOINT_APPLIED),
+        )
+        await asyncio.to_thread(snapshot.save, self._path)
 
 
 def _typed(value: Any, kind: type) -> Any:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
 import numpy as np
+
+from transport import TrafficCounters
+
+from ._config import Record
 
 
 def digest(x: np.ndarray) -> str:
@@ -46,6 +52,59 @@ class Journal:
         if self._file is not None:
             self._file.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
             self._file.flush()
+
+    def write_iteration(
+        self,
+        k: int,
+        x: np.ndarray,
+        *,
+        agent: str,
+        objective: float,
+        record: Record,
+        stepsize: float | list[float] | None = None,
+        gamma: float | None = None,
+        skipped: Sequence[str] = (),
+        traffic: TrafficCounters | None = None,
+        crypto: float = 0.0,
+        wait: float = 0.0,
+        elapsed: float = 0.0,
+        compensated: Sequence[tuple[str, int]] = (),
+        jumped: bool = False,
+        resumed: bool = False,
+    ) -> None:
+        """One iteration's line: x(k), f_i(x(k)) as ``objective``, the stepsize and
+        gamma of the iteration that led to it, its traffic and times, the neighbours
+        skipped and the (neighbour, iteration) terms undone in it; ``jumped``:
+        iteration k - 1 was jumped over, ``resumed``: the agent restarted from its
+        checkpoint at k (a line for k may already be in the log). ``record`` says
+        whether the line holds x itself or its :func:`digest`."""
+        traffic = traffic or TrafficCounters()
+        line: dict[str, Any] = {
+            "k": k,
+            "t": time.time(),
+            "agent": agent,
+            "objective": objective,
+            "stepsize": stepsize,
+            "gamma": gamma,
+            "bytes_in": traffic.bytes_received,
+            "bytes_out": traffic.bytes_sent,
+            "msgs_in": traffic.messages_received,
+            "msgs_out": traffic.messages_sent,
+            "crypto_s": round(crypto, 6),
+            "wait_s": round(wait, 6),
+            "compute_s": round(max(0.0, elapsed - crypto - wait), 6),
+            "skipped": list(skipped),
+            "compensated": [[n, i] for n, i in compensated],
+        }
+        if jumped:
+            line["jumped"] = True
+        if resumed:
+            line["resumed"] = True
+        if record is Record.STATE:
+            line["x"] = x.tolist()
+        else:
+            line["digest"] = digest(x)
+        self.write(line)
 
 
 def _ends_mid_line(path: Path) -> bool:

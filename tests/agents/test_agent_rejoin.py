@@ -30,7 +30,7 @@ from agents import (
     CheckpointError,
     Journal,
 )
-from tests.agents.test_agent import (
+from tests.agents.agent_support import (
     Crash,
     assert_same_trajectories,
     configs,

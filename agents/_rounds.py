@@ -1,0 +1,205 @@
+"""The per-iteration round table: what an agent holds of iteration k and its neighbours.
+
+An agent serves a neighbour's iteration-k request with its own iteration-k state,
+so it keeps each round (quantized state and weight halves) until every neighbour
+was served; it collects the replies (edge protocol) or states (baselines) of the
+iteration in progress; it admits a neighbour's request or state for this
+iteration or the next, holds the newest one from further ahead (this agent is
+behind and will jump there), and refuses stale, duplicate or invalid ones. It
+tracks how far each neighbour has got, who said goodbye and when each was last
+heard from, which says when to stop waiting and where to jump.
+
+:class:`RoundTable` is that bookkeeping as a plain synchronous class: the agent
+feeds it envelopes and asks it questions; it never waits and never sends.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from transport import Envelope, Kind, unpack_floats
+
+from ._config import Algorithm
+from ._edge import Payload
+from ._errors import ProtocolError
+from ._objectives import FloatArray
+
+
+@dataclass(slots=True)
+class Round:
+    """What this agent keeps of its iteration k until every neighbour was served."""
+
+    quantized: list[int]
+    weights: dict[str, list[int]]
+    served: set[str] = field(default_factory=set)
+
+
+class Admission(enum.Enum):
+    """What became of an admitted request or state."""
+
+    SERVE = "serve"
+    """A request for this iteration or the next: to be served."""
+    STORED = "stored"
+    """A state for this iteration or the next: kept for the update."""
+    HELD = "held"
+    """From beyond the next iteration: held until this agent gets there."""
+
+
+class RoundTable:
+    """One agent's rounds, inbound messages by iteration, and its neighbours' progress."""
+
+    def __init__(
+        self, *, neighbours: Iterable[str], algorithm: Algorithm, iterations: int, dim: int
+    ) -> None:
+        self._neighbours = sorted(neighbours)
+        self._dim = dim
+        self._algorithm = algorithm
+        self._iterations = iterations
+        self.k = -1
+        """The iteration in progress (-1: not started)."""
+        self._rounds: dict[int, Round] = {}
+        self._replies: dict[int, dict[str, Payload]] = {}
+        self._states: dict[int, dict[str, FloatArray]] = {}
+        self._seen_requests: dict[int, set[str]] = {}
+        self._early: dict[str, Envelope] = {}  # a request/state from beyond k + 1, held
+        self._began: dict[str, int] = {}  # the latest iteration each neighbour started
+        self._gone: set[str] = set()
+        self._heard: dict[str, float] = {}  # monotonic time of each neighbour's last message
+
+    # this agent's iterations -----------------------------------------------------
+
+    def begin(self, k: int) -> list[Envelope]:
+        """Enter iteration k: forget old rounds; returns what a neighbour sent for k or
+        k + 1 while this agent was further behind, to admit now."""
+        self.k = k
+        self.prune(k)
+        released = []
+        for sender, envelope in sorted(self._early.items()):
+            if envelope.iteration <= k + 1:
+                del self._early[sender]
+                released.append(envelope)
+        return released
+
+    def open_round(self, k: int, quantized: list[int], weights: dict[str, list[int]]) -> None:
+        self._rounds[k] = Round(quantized, weights)
+
+    def round(self, k: int) -> Round | None:
+        return self._rounds.get(k)
+
+    def settled(self, k: int) -> bool:
+        """Whether a request for k can be decided: its round is open, or long gone."""
+        return k in self._rounds or k < self.k - 1
+
+    def replies(self, k: int) -> dict[str, Payload]:
+        """The replies of iteration k so far (a live dict)."""
+        return self._replies.setdefault(k, {})
+
+    def states(self, k: int) -> dict[str, FloatArray]:
+        """The states of iteration k so far (a live dict)."""
+        return self._states.setdefault(k, {})
+
+    def prune(self, k: int) -> None:
+        """Forget what no neighbour can still ask for: a neighbour is at most one
+        iteration behind unless it was skipped, and then its request is stale."""
+        for table in (self._rounds, self._replies, self._states, self._seen_requests):
+            for old in [i for i in table if i < k - 1]:
+                del table[old]
+
+    # inbound messages ------------------------------------------------------------
+
+    def admit(self, envelope: Envelope, check_request: Callable[[str, Payload], None]) -> Admission:
+        """A neighbour's request or state: admitted if it is for this iteration or the
+        next, held if it is from further ahead, refused (ProtocolError) if stale,
+        duplicate or invalid. ``check_request(sender, payload)`` checks a request's
+        payload (the edge protocol's), raising ProtocolError if it is invalid."""
+        sender, k, kind = envelope.sender, envelope.iteration, envelope.kind
+        edge_protocol = self._algorithm.uses_edge_protocol
+        if edge_protocol != (kind is Kind.REQUEST):
+            raise ProtocolError(f"{self._algorithm} runs exchange no {kind} messages")
+        if k >= self._iterations:
+            raise ProtocolError(
+                f"{kind} for iteration {k}, too far ahead: the run has {self._iterations}"
+            )
+        if k < self.k - 1 or (k < self.k and (k not in self._rounds or not edge_protocol)):
+            raise ProtocolError(f"stale {kind} for iteration {k}, at {self.k}")
+        seen = self._seen_requests.setdefault(k, set()) if k <= self.k + 1 else set()
+        if sender in seen:
+            raise ProtocolError(f"duplicate {kind}")
+        if edge_protocol:
+            check_request(sender, envelope.payload)
+            state = None
+        else:
+            state = self._state(envelope.payload)
+        self.began(sender, k)
+        if k > self.k + 1:  # hold its newest only: one per neighbour
+            held = self._early.get(sender)
+            if held is None or held.iteration <= k:
+                self._early[sender] = envelope
+            return Admission.HELD
+        seen.add(sender)
+        if state is None:
+            return Admission.SERVE
+        self._states.setdefault(k, {})[sender] = state
+        return Admission.STORED
+
+    def _state(self, payload: Payload) -> FloatArray:
+        blob = payload.get("x")
+        if not isinstance(blob, bytes):
+            raise ProtocolError("state payload without 'x'")
+        return unpack_floats(blob, count=self._dim)
+
+    def admit_reply(self, envelope: Envelope, check: Callable[[Payload], None]) -> None:
+        """A neighbour's reply for the iteration in progress (ProtocolError otherwise)."""
+        sender, k = envelope.sender, envelope.iteration
+        if not self._algorithm.uses_edge_protocol:
+            raise ProtocolError(f"{self._algorithm} runs exchange no replies")
+        if k != self.k:
+            raise ProtocolError(f"reply for iteration {k}, waiting for {self.k}")
+        replies = self._replies.setdefault(k, {})
+        if sender in replies:
+            raise ProtocolError("duplicate reply")
+        check(envelope.payload)
+        replies[sender] = envelope.payload
+
+    # the neighbours --------------------------------------------------------------
+
+    def hear(self, neighbour: str, now: float) -> None:
+        self._heard[neighbour] = now
+
+    def last_heard(self, neighbours: Iterable[str]) -> float:
+        """The latest time any of these neighbours was heard from (-inf: never)."""
+        return max(self._heard.get(n, -math.inf) for n in neighbours)
+
+    def began(self, neighbour: str, k: int) -> None:
+        """The neighbour has started iteration k (a request, state or notice for it)."""
+        self._began[neighbour] = max(self._began.get(neighbour, -1), k)
+
+    def leave(self, neighbour: str) -> None:
+        """The neighbour said goodbye."""
+        self._gone.add(neighbour)
+
+    def gone(self, neighbour: str) -> bool:
+        return neighbour in self._gone
+
+    def live(self) -> list[str]:
+        """The neighbours that have not said goodbye."""
+        return [n for n in self._neighbours if n not in self._gone]
+
+    def hopeless(self, neighbour: str, k: int) -> bool:
+        """Whether the neighbour can no longer answer for iteration k: gone (it said
+        goodbye, and may wait for ours: it still hears a notice) or ahead (it has
+        forgotten round k)."""
+        return neighbour in self._gone or self._began.get(neighbour, -1) >= k + 2
+
+    def lead(self, k: int) -> int:
+        """The iteration to run instead of k: the furthest a neighbour has started, if
+        that is two or more ahead (it can no longer serve k), else k itself. When every
+        neighbour has finished (a late restart), the last iteration."""
+        live = self.live()
+        if not live:
+            return max(k, self._iterations - 1)
+        ahead = max(self._began.get(n, -1) for n in live)
+        return ahead if ahead >= k + 2 else k
