@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Container, Coroutine
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -52,7 +52,6 @@ from ._journal import Journal
 from ._keys import open_edge
 from ._ledger import CouplingLedger
 from ._objectives import FloatArray, Objective
-from ._paillier import SecretKey
 from ._report import AgentReport, AgentStats, Observer
 from ._rounds import Admission, RoundTable
 from ._update import (
@@ -106,8 +105,6 @@ class Agent:
         self._on_iteration = on_iteration
         self._observer = observer
         self._resume: Checkpoint | None = None
-        self._secret: SecretKey | None = None
-        self._base: int | None = None
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
         self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
@@ -124,15 +121,8 @@ class Agent:
         # under it; the iteration loop also reads and writes them outside it (sends,
         # skip notices, the lead, checkpoints), which is safe for the same reason.
         self._changed = asyncio.Condition()
-        self._table = RoundTable(
-            neighbours=config.neighbours,
-            algorithm=config.algorithm,
-            iterations=config.iterations,
-            dim=config.dim,
-        )
-        self._ledger = CouplingLedger(
-            owner=config.agent_id, dim=config.dim, iterations=config.iterations
-        )
+        self._table = RoundTable.for_agent(config)
+        self._ledger = CouplingLedger.for_agent(config)
 
     # lifecycle -----------------------------------------------------------------
 
@@ -140,7 +130,9 @@ class Agent:
         if self._entered:
             raise AgentError(f"agent {self.config.agent_id!r} cannot be entered twice")
         self._entered = True
-        self._resume = self._restore()
+        self._resume = self._checkpointer.restore(self._rng, self._ledger)
+        if self._resume is not None:  # before the receive loop: it judges iterations
+            self._table.k = self._resume.k - 1
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._endpoint)
             stack.enter_context(self._journal)
@@ -180,16 +172,6 @@ class Agent:
         self._loops.add(task)
         task.add_done_callback(self._loops.discard)
 
-    def _restore(self) -> Checkpoint | None:
-        checkpoint = self._checkpointer.load()
-        if checkpoint is None:
-            return None
-        # before the receive loop starts: it judges iterations and may undo applied terms
-        self._table.k = checkpoint.k - 1
-        self._checkpointer.restore_rng(checkpoint, self._rng)
-        self._ledger.restore(correction=checkpoint.correction, applied=checkpoint.applied)
-        return checkpoint
-
     async def _make_edge(self) -> EdgeProtocol:
         resume, paillier = self._resume, self.config.algorithm is Algorithm.PAILLIER
         opened = await open_edge(
@@ -200,7 +182,7 @@ class Agent:
             base=resume.base if resume is not None else None,
             stats=self._stats,
         )
-        self._secret, self._base = opened.key, opened.base
+        self._checkpointer.keep(key=opened.key, base=opened.base)
         return opened.edge
 
     # the run -------------------------------------------------------------------
@@ -248,9 +230,7 @@ class Agent:
         return resume.k, resume.x.copy()
 
     async def _save(self, k: int, x: FloatArray) -> None:
-        await self._checkpointer.save(
-            k, x, rng=self._rng, key=self._secret, base=self._base, ledger=self._ledger
-        )
+        await self._checkpointer.save(k, x, rng=self._rng, ledger=self._ledger)
 
     async def _jump(self, k: int, target: int, x: FloatArray) -> None:
         """Skip iterations k .. target - 1: the state stays, each gets its log line."""
@@ -289,11 +269,8 @@ class Agent:
             self._begin(k)
         await self._repeat_notices(k)
         request = await self._stats.timed(edge.request(draws.quantized))
-        for n in self._neighbours:
-            if not self._table.gone(n):
-                await self._send(Kind.REQUEST, k, n, request)
         replies = self._table.replies(k)
-        await self._gather(k, lambda n: n in replies)
+        await self._exchange(k, Kind.REQUEST, request, replies)
         decrypted, opened = {}, {}
         for n in sorted(replies):
             try:
@@ -329,11 +306,8 @@ class Agent:
         async with self._changed:
             self._begin(k)
         await self._repeat_notices(k)
-        for n in self._neighbours:
-            if not self._table.gone(n):
-                await self._send(Kind.STATE, k, n, {"x": pack_floats(shared)})
         states = self._table.states(k)
-        await self._gather(k, lambda n: n in states)
+        await self._exchange(k, Kind.STATE, {"x": pack_floats(shared)}, states)
         terms = mixing_terms(cfg, x, states)
         async with self._changed:
             used = self._ledger.usable(k, terms)
@@ -366,13 +340,19 @@ class Agent:
         for i, n in self._ledger.notices_due(k):
             await self._send(Kind.SKIP, i, n, {})
 
-    async def _gather(self, k: int, arrived: Callable[[str], bool]) -> None:
-        """Wait for every live neighbour's message of iteration k; tell the late ones
-        that their term is dropped, so they drop ours (the coupling stays symmetric)."""
+    async def _exchange(
+        self, k: int, kind: Kind, payload: Payload, arrived: Container[str]
+    ) -> None:
+        """Send iteration k's message to every live neighbour and wait for theirs (to
+        arrive in ``arrived``); tell the late ones that their term is dropped, so they
+        drop ours (the coupling stays symmetric)."""
+        for n in self._neighbours:
+            if not self._table.gone(n):
+                await self._send(kind, k, n, payload)
         skipped_by = self._ledger.notices_from(k)
 
         def late() -> list[str]:
-            return [n for n in self._neighbours if not arrived(n) and n not in skipped_by]
+            return [n for n in self._neighbours if n not in arrived and n not in skipped_by]
 
         await self._wait_for_neighbours(
             lambda: [n for n in late() if not self._table.hopeless(n, k)]
@@ -403,16 +383,8 @@ class Agent:
         symmetric too. ``serve=False``: resumed after the end, only say goodbye."""
         table = self._table
         if serve and self.config.algorithm.uses_edge_protocol:
-            round_ = table.round(last)
-            assert round_ is not None
-            served, skipped_by = round_.served, self._ledger.notices_from(last)
-            missing = await self._wait_for_neighbours(
-                lambda: [
-                    n
-                    for n in self._neighbours
-                    if n not in served and not table.gone(n) and n not in skipped_by
-                ]
-            )
+            skipped_by = self._ledger.notices_from(last)
+            missing = await self._wait_for_neighbours(lambda: table.unserved(last, skipped_by))
             if missing:
                 log.warning(
                     "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
@@ -424,21 +396,13 @@ class Agent:
             return self._ledger.take_correction()
 
     async def _wait_for_neighbours(self, missing: Callable[[], list[str]]) -> list[str]:
-        """Wait for the neighbours in ``missing()``, each for ``round_timeout`` from now or
-        twice that from the last time it was heard from, whichever ends later; at most
-        3 x ``round_timeout`` in all. Returns who is still missing.
-
-        A neighbour that was talking a moment ago gets the longer allowance: it may itself
-        be waiting out a dead neighbour of its own for one ``round_timeout``, and skipping
-        it for that would spread one failure along the graph. One long silent costs one
-        ``round_timeout`` per iteration."""
+        """Wait for the neighbours in ``missing()`` until :meth:`RoundTable.deadline`
+        (``round_timeout`` as the bound); returns who is still missing."""
         bound = self.config.round_timeout
         started = time.monotonic()
-        cap = started + 3 * bound
         async with self._changed:
             while waiting := missing():
-                last_heard = self._table.last_heard(waiting)
-                deadline = min(cap, max(started + bound, last_heard + 2 * bound))
+                deadline = self._table.deadline(waiting, started=started, bound=bound)
                 now = time.monotonic()
                 if now >= deadline:
                     break

@@ -169,6 +169,22 @@ class Checkpointer:
         self._path = path
         self._every = every
         self._config = config
+        self._key: SecretKey | None = None
+        self._base: int | None = None
+
+    def keep(self, *, key: SecretKey | None, base: int | None) -> None:
+        """The key pair and fixed base every checkpoint holds (paillier)."""
+        self._key, self._base = key, base
+
+    def restore(self, rng: np.random.Generator, ledger: CouplingLedger) -> Checkpoint | None:
+        """Load this agent's checkpoint, if it left one, and put its random generator and
+        its ledger back where the checkpoint left them (before any message arrives: the
+        receive loop may undo applied terms). The agent resumes at ``checkpoint.k``."""
+        checkpoint = self.load()
+        if checkpoint is not None:
+            self.restore_rng(checkpoint, rng)
+            ledger.restore(correction=checkpoint.correction, applied=checkpoint.applied)
+        return checkpoint
 
     def load(self) -> Checkpoint | None:
         """This agent's checkpoint, if it left one; refused if it is another's."""
@@ -226,8 +242,6 @@ class Checkpointer:
         x: FloatArray,
         *,
         rng: np.random.Generator,
-        key: SecretKey | None,
-        base: int | None,
         ledger: CouplingLedger,
     ) -> None:
         """Checkpoint after iteration k - 1 (state x(k)), every ``every`` iterations.
@@ -248,8 +262,8 @@ class Checkpointer:
             k=k,
             x=x.copy(),
             rng=dict(rng.bit_generator.state),
-            key=None if key is None else (key.p, key.q),
-            base=base,
+            key=None if self._key is None else (self._key.p, self._key.q),
+            base=self._base,
             correction=ledger.correction(),
             applied=ledger.applied_since(k - CHECKPOINT_APPLIED),
         )

@@ -21,6 +21,7 @@ import numpy as np
 
 from transport import EnvelopeError, pack_ints, unpack_ints
 
+from ._config import AgentConfig
 from ._edge import Payload
 from ._errors import ProtocolError
 from ._objectives import FloatArray
@@ -54,6 +55,10 @@ class CouplingLedger:
         self._compensated: list[tuple[str, int]] = []  # undone terms not yet in an update
         self._compensated_now: list[tuple[str, int]] = []  # undone in the current update
         self._jumps: list[tuple[int, int]] = []  # iterations [from, to) jumped over
+
+    @classmethod
+    def for_agent(cls, config: AgentConfig) -> CouplingLedger:
+        return cls(owner=config.agent_id, dim=config.dim, iterations=config.iterations)
 
     # restoring and checkpointing -----------------------------------------------
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 
 from transport import Envelope, Kind, unpack_floats
 
-from ._config import Algorithm
+from ._config import AgentConfig, Algorithm
 from ._edge import Payload
 from ._errors import ProtocolError
 from ._objectives import FloatArray
@@ -69,6 +69,15 @@ class RoundTable:
         self._gone: set[str] = set()
         self._heard: dict[str, float] = {}  # monotonic time of each neighbour's last message
 
+    @classmethod
+    def for_agent(cls, config: AgentConfig) -> RoundTable:
+        return cls(
+            neighbours=config.neighbours,
+            algorithm=config.algorithm,
+            iterations=config.iterations,
+            dim=config.dim,
+        )
+
     # this agent's iterations -----------------------------------------------------
 
     def begin(self, k: int) -> list[Envelope]:
@@ -88,6 +97,15 @@ class RoundTable:
 
     def round(self, k: int) -> Round | None:
         return self._rounds.get(k)
+
+    def unserved(self, k: int, excused: Container[str]) -> list[str]:
+        """The live neighbours not yet served with round k, less the excused ones."""
+        served = self._rounds[k].served
+        return [
+            n
+            for n in self._neighbours
+            if n not in served and n not in self._gone and n not in excused
+        ]
 
     def settled(self, k: int) -> bool:
         """Whether a request for k can be decided: its round is open, or long gone."""
@@ -169,9 +187,17 @@ class RoundTable:
     def hear(self, neighbour: str, now: float) -> None:
         self._heard[neighbour] = now
 
-    def last_heard(self, neighbours: Iterable[str]) -> float:
-        """The latest time any of these neighbours was heard from (-inf: never)."""
-        return max(self._heard.get(n, -math.inf) for n in neighbours)
+    def deadline(self, waiting: Iterable[str], *, started: float, bound: float) -> float:
+        """Until when to wait for these neighbours in a wait that began at ``started``:
+        ``bound`` from then or twice that from the last time any of them was heard
+        from, whichever ends later; at most 3 x ``bound`` from ``started``.
+
+        A neighbour that was talking a moment ago gets the longer allowance: it may itself
+        be waiting out a dead neighbour of its own for one ``bound``, and skipping it for
+        that would spread one failure along the graph. One long silent costs one
+        ``bound`` per iteration."""
+        last_heard = max(self._heard.get(n, -math.inf) for n in waiting)
+        return min(started + 3 * bound, max(started + bound, last_heard + 2 * bound))
 
     def began(self, neighbour: str, k: int) -> None:
         """The neighbour has started iteration k (a request, state or notice for it)."""
