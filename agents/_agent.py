@@ -11,47 +11,45 @@ leaving cancels the loops and closes everything. Constructing does nothing.
 The agent does the lifecycle, the loops, the waits and the messages; the rest is
 in its collaborators: the update rule (:mod:`._update`, pure functions), the round
 table (:mod:`._rounds`), the coupling ledger of applied terms and skip notices
-(:mod:`._ledger`), the checkpointer (:mod:`._checkpoint`) and the journal.
+(:mod:`._ledger`), the key set-up (:mod:`._keys`), the journal and checkpoints
+(:mod:`._recorder`) and the counters (:mod:`._report`).
 
 Every inbound message is checked (neighbour, iteration window, duplicates,
 sizes, ciphertext range); a bad one costs a log line and changes nothing.
 
 Agents fall apart in time when one crashes, or a group is cut off from the
-broker: the others skip them and go on. An agent that finds a neighbour two or
-more iterations ahead cannot be served by it any more (that neighbour has
-forgotten the round), so it stops waiting for it and, at its next iteration,
-jumps to the neighbour's iteration: the iterations in between leave its state
-unchanged and are logged with ``"jumped": true``. Jumps spread along the graph
-one hop per iteration, so the agents are back in step soon after a partition
-heals or a crashed agent comes back. With a ``checkpoint`` path the agent
-writes an atomic checkpoint after every ``checkpoint_every`` iterations and,
-entered again with the same path (a restarted process), resumes from it.
+broker: the others skip them and go on, and an agent that finds a neighbour two
+or more iterations ahead jumps there (see :mod:`._rounds`). With a ``checkpoint``
+path the agent writes an atomic checkpoint after every ``checkpoint_every``
+iterations and, entered again with the same path (a restarted process), resumes
+from it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Container, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import numpy as np
 
 from transport import BROADCAST, Endpoint, Envelope, EnvelopeError, Kind, pack_floats
 
-from ._checkpoint import Checkpoint, Checkpointer
-from ._config import AgentConfig, Algorithm
+from ._checkpoint import Checkpoint
+from ._config import AgentConfig
 from ._crypto import CryptoBackend, InlineCrypto
 from ._edge import EdgeProtocol, Payload
 from ._errors import AgentError, ProtocolError
-from ._journal import Journal
 from ._keys import open_edge
 from ._ledger import CouplingLedger
 from ._objectives import FloatArray, Objective
+from ._recorder import Recorder
 from ._report import AgentReport, AgentStats, Observer
 from ._rounds import Admission, RoundTable
 from ._update import (
@@ -92,7 +90,18 @@ class Agent:
         checkpoint: Path | None = None,
         checkpoint_every: int = 1,
     ) -> None:
-        self._checkpointer = Checkpointer(checkpoint, every=checkpoint_every, config=config)
+        self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
+        self._ledger = CouplingLedger.for_agent(config)
+        self._recorder = Recorder(
+            config,
+            objective,
+            journal=journal,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            on_iteration=on_iteration,
+            rng=self._rng,
+            ledger=self._ledger,
+        )
         if objective.dim != config.dim:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
         if endpoint.agent_id != config.agent_id:
@@ -101,13 +110,10 @@ class Agent:
         self._objective = objective
         self._endpoint = endpoint
         self._crypto = crypto or InlineCrypto()
-        self._journal = Journal(journal)
-        self._on_iteration = on_iteration
         self._observer = observer
         self._resume: Checkpoint | None = None
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
-        self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
         self._edge: EdgeProtocol | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._entered = False
@@ -122,7 +128,6 @@ class Agent:
         # skip notices, the lead, checkpoints), which is safe for the same reason.
         self._changed = asyncio.Condition()
         self._table = RoundTable.for_agent(config)
-        self._ledger = CouplingLedger.for_agent(config)
 
     # lifecycle -----------------------------------------------------------------
 
@@ -130,12 +135,12 @@ class Agent:
         if self._entered:
             raise AgentError(f"agent {self.config.agent_id!r} cannot be entered twice")
         self._entered = True
-        self._resume = self._checkpointer.restore(self._rng, self._ledger)
+        self._resume = self._recorder.restore()
         if self._resume is not None:  # before the receive loop: it judges iterations
             self._table.k = self._resume.k - 1
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._endpoint)
-            stack.enter_context(self._journal)
+            stack.enter_context(self._recorder)
             self._edge = await self._make_edge()
             self._tasks = await stack.enter_async_context(asyncio.TaskGroup())
             stack.push_async_callback(self._cancel_loops)
@@ -173,16 +178,16 @@ class Agent:
         task.add_done_callback(self._loops.discard)
 
     async def _make_edge(self) -> EdgeProtocol:
-        resume, paillier = self._resume, self.config.algorithm is Algorithm.PAILLIER
+        checkpointer, resume = self._recorder.checkpointer, self._resume
         opened = await open_edge(
             self.config,
             self._crypto,
             value_bound=self._quantizer.bound,
-            key=self._checkpointer.restore_key(resume) if resume is not None and paillier else None,
-            base=resume.base if resume is not None else None,
+            restore=None if resume is None else functools.partial(checkpointer.restore_key, resume),
+            base=None if resume is None else resume.base,
             stats=self._stats,
         )
-        self._checkpointer.keep(key=opened.key, base=opened.base)
+        checkpointer.keep(key=opened.key, base=opened.base)
         return opened.edge
 
     # the run -------------------------------------------------------------------
@@ -193,7 +198,7 @@ class Agent:
             raise AgentError("use the agent as 'async with Agent(...) as agent'")
         cfg, stats = self.config, self._stats
         await self._announce()
-        start, x = self._start()
+        start, x = self._recorder.start(self._resume)
         step = self._step_edge if cfg.algorithm.uses_edge_protocol else self._step_baseline
         k = start
         if start == cfg.iterations:  # it had finished: only the goodbyes may be missing
@@ -208,8 +213,9 @@ class Agent:
                 x = x - await self._finish(k)
             measured = meter.read(stats, self._endpoint.counters)
             k += 1
-            await self._save(k, x)  # first: a crash after it resumes at k and logs x(k) again
-            self._write(k, x, stepsize=stepsize, gamma=gamma, skipped=skipped, **measured)
+            await self._recorder.done(
+                k, x, stepsize=stepsize, gamma=gamma, skipped=skipped, **measured
+            )
         return stats.report(
             agent_id=cfg.agent_id,
             iterations=cfg.iterations,
@@ -217,20 +223,6 @@ class Agent:
             traffic=self._endpoint.counters,
             resumed_at=start if self._resume is not None else None,
         )
-
-    def _start(self) -> tuple[int, FloatArray]:
-        """Where the run begins: iteration 0 at x0, or where the checkpoint left off."""
-        resume = self._resume
-        if resume is None:
-            x = np.array(self.config.x0, dtype=np.float64)
-            self._write(0, x)
-            return 0, x
-        self._checkpointer.resumed(resume)
-        self._write(resume.k, resume.x, resumed=True)
-        return resume.k, resume.x.copy()
-
-    async def _save(self, k: int, x: FloatArray) -> None:
-        await self._checkpointer.save(k, x, rng=self._rng, ledger=self._ledger)
 
     async def _jump(self, k: int, target: int, x: FloatArray) -> None:
         """Skip iterations k .. target - 1: the state stays, each gets its log line."""
@@ -242,9 +234,7 @@ class Agent:
         )
         self._ledger.jumped(k, target)
         self._stats.jumped += target - k
-        await self._save(target, x)
-        for i in range(k + 1, target + 1):
-            self._write(i, x, skipped=self._neighbours, jumped=True)
+        await self._recorder.jumped(k, target, x, self._neighbours)
 
     async def _announce(self) -> None:
         assert self._edge is not None
@@ -519,17 +509,3 @@ class Agent:
         async with self._changed:
             round_.served.add(sender)
             self._changed.notify_all()
-
-    def _write(self, k: int, x: FloatArray, **line: Any) -> None:
-        """Log x(k) (see :meth:`Journal.write_iteration` for ``line``)."""
-        self._journal.write_iteration(
-            k,
-            x,
-            agent=self.config.agent_id,
-            objective=self._objective.value(x),
-            record=self.config.record,
-            compensated=self._ledger.take_compensated(),
-            **line,
-        )
-        if k > 0 and not line.get("resumed") and self._on_iteration is not None:
-            self._on_iteration(k)

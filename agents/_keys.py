@@ -4,6 +4,7 @@ its replies use; or the clear protocol for the other algorithms."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._config import AgentConfig, Algorithm, WeightMode
@@ -28,16 +29,18 @@ async def open_edge(
     crypto: CryptoBackend,
     *,
     value_bound: int,
-    key: SecretKey | None,
+    restore: Callable[[], SecretKey] | None,
     base: int | None,
     stats: AgentStats,
 ) -> OpenedEdge:
-    """The edge protocol of ``config.algorithm``. For paillier: with the restored
-    ``key`` and ``base`` if given, else a fresh key pair and (if ``fixed_base``) a
-    fresh base; the crypto time counts in ``stats``."""
+    """The edge protocol of ``config.algorithm``. For paillier: the key pair that
+    ``restore()`` gives back (from a checkpoint) and the given ``base``, else a fresh
+    key pair and (if ``fixed_base``) a fresh base; the crypto time counts in ``stats``."""
     if config.algorithm is not Algorithm.PAILLIER:
         return OpenedEdge(edge=ClearEdge(dim=config.dim))
-    if key is None:
+    if restore is not None:
+        key = restore()
+    else:
         key = await stats.timed(crypto.keygen(config.key_bits, insecure=config.insecure_keys))
     layout = None
     if config.packing:

@@ -9,6 +9,15 @@ behind and will jump there), and refuses stale, duplicate or invalid ones. It
 tracks how far each neighbour has got, who said goodbye and when each was last
 heard from, which says when to stop waiting and where to jump.
 
+Agents fall apart in time when one crashes, or a group is cut off from the
+broker. An agent that finds a neighbour two or more iterations ahead cannot be
+served by it any more (that neighbour has forgotten the round), so it stops
+waiting for it and, at its next iteration, jumps to the neighbour's iteration:
+the iterations in between leave its state unchanged and are logged with
+``"jumped": true``. Jumps spread along the graph one hop per iteration, so the
+agents are back in step soon after a partition heals or a crashed agent comes
+back.
+
 :class:`RoundTable` is that bookkeeping as a plain synchronous class: the agent
 feeds it envelopes and asks it questions; it never waits and never sends.
 """
