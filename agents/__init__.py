@@ -10,7 +10,7 @@ from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
 from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
 from ._journal import Journal, digest
-from ._objectives import FloatArray, LeastSquares, Logistic, Objective
+from ._objectives import FloatArray, IndexArray, LeastSquares, Logistic, Objective
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
@@ -47,6 +47,7 @@ __all__ = [
     "CryptoStats",
     "EdgeProtocol",
     "FloatArray",
+    "IndexArray",
     "InlineCrypto",
     "Journal",
     "LeastSquares",

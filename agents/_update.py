@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ._config import AgentConfig, Algorithm, StepsizeMode, WeightMode
-from ._objectives import FloatArray
+from ._objectives import FloatArray, IndexArray
 from ._quantize import Quantizer
 
 Theta = float | FloatArray
 """The private stepsize factor: a scalar, or one per coordinate."""
-Batch = npt.NDArray[np.int64] | None
+Batch = IndexArray | None
 """The minibatch's sample indices; None: the whole shard."""
 
 

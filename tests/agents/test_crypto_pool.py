@@ -8,7 +8,15 @@ import time
 
 import pytest
 
-from agents import CryptoError, CryptoPool, InlineCrypto, SecretKey, from_residue, to_residue
+from agents import (
+    CryptoError,
+    CryptoPool,
+    InlineCrypto,
+    SecretKey,
+    from_residue,
+    layout_for,
+    to_residue,
+)
 
 INSECURE_TEST_BITS = 512
 """Small keys, named as such: these tests check plumbing, not security."""
@@ -166,8 +174,6 @@ async def test_a_cancelled_call_does_not_hand_its_reply_to_the_next_caller():
 
 @pytest.mark.asyncio
 async def test_pool_serve_packed_agrees_with_inline_crypto():
-    from agents._packing import layout_for  # private: the layout PaillierEdge is given
-
     inline = InlineCrypto()
     key = await inline.keygen(INSECURE_TEST_BITS, insecure=True)
     n = key.public.n

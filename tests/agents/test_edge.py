@@ -18,6 +18,7 @@ from agents import (
     Quantizer,
     SecretKey,
     keygen,
+    layout_for,
 )
 from transport import pack_ints
 
@@ -291,15 +292,13 @@ def test_learn_refuses_invalid_keys(payload):
     assert not i.knows("k")
 
 
-# --- packed layouts (agents._packing is private; PaillierEdge takes its layout) ----------
+# --- packed layouts (PaillierEdge takes its layout) ------------------------------------------
 
 # |[x]| < 2^52 (the quantizer's bound) and weights <= 2^15, as an agent configures them
 VALUE_BOUND = 2**52
 
 
 def packed_pair(dim: int, *, per_coordinate: bool) -> tuple[PaillierEdge, PaillierEdge]:
-    from agents._packing import layout_for
-
     layout = layout_for(
         value_bound=VALUE_BOUND,
         weight_bound=WEIGHT_HIGH,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import types
 import typing
 
@@ -27,6 +29,7 @@ EXPECTED = [
     "CryptoStats",
     "EdgeProtocol",
     "FloatArray",
+    "IndexArray",
     "InlineCrypto",
     "Journal",
     "LeastSquares",
@@ -63,7 +66,7 @@ def test_all_is_exactly_the_expected_list():
     assert agents.__all__ == EXPECTED
 
 
-ALIASES = {"FloatArray", "Payload"}
+ALIASES = {"FloatArray", "IndexArray", "Payload"}
 """Type aliases of public signatures: generic aliases of numpy and collections.abc types."""
 
 
@@ -90,3 +93,61 @@ def test_errors_share_one_root():
     for name in ("ConfigError", "CryptoError", "ProtocolError", "QuantizationOverflow"):
         assert issubclass(getattr(agents, name), agents.AgentError)
     assert issubclass(agents.ConfigError, ValueError)
+
+
+FOREIGN = {
+    # builtins and the standard library
+    *("int", "float", "str", "bytes", "bool", "None", "list", "dict", "tuple", "set", "type"),
+    *("object", "Any", "Self", "BaseException", "TracebackType", "Path", "IO", "Protocol"),
+    *("Sequence", "Mapping", "Iterable", "Iterator", "Callable", "Awaitable", "Coroutine"),
+    # numpy
+    *("np", "ndarray", "random", "Generator", "npt", "ArrayLike", "NDArray", "float64"),
+    # transport's public names
+    "Endpoint",
+    "TrafficCounters",
+}
+
+
+def _words(annotation: object) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", str(annotation)))
+
+
+def _signature_names(obj: object) -> set[str]:
+    try:
+        signature = inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return set()
+    annotations = [p.annotation for p in signature.parameters.values()]
+    annotations.append(signature.return_annotation)
+    return set().union(*(_words(a) for a in annotations if a is not inspect.Parameter.empty))
+
+
+def _public_names(value: object) -> set[str]:
+    """The names in the annotations of a function, or of a class's constructor, public
+    methods, properties and dataclass fields."""
+    if not inspect.isclass(value):
+        return _signature_names(value) if callable(value) else set()
+    words = set()
+    for attr, member in vars(value).items():
+        if attr.startswith("_") and attr != "__init__":
+            continue
+        function = member.fget if isinstance(member, property) else member
+        if isinstance(function, staticmethod | classmethod):
+            function = function.__func__
+        if inspect.isfunction(function):
+            words |= _signature_names(function)
+    for field in getattr(value, "__dataclass_fields__", {}).values():
+        if not field.name.startswith("_"):
+            words |= _words(field.type)
+    return words
+
+
+def test_every_type_in_a_public_signature_is_exported():
+    """A name in the annotations of an exported function, class or public method is
+    exported too (or belongs to the standard library, numpy or transport)."""
+    missing = {}
+    for name in agents.__all__:
+        unknown = _public_names(getattr(agents, name)) - set(agents.__all__) - FOREIGN
+        if unknown:
+            missing[name] = sorted(unknown)
+    assert missing == {}

@@ -9,18 +9,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phe import paillier
 
-from agents import SecretKey, keygen
-from agents._packing import SlotLayout, layout_for
-from agents._paillier import (
+from agents import (
     PublicKey,
+    SecretKey,
+    SlotLayout,
     decrypt,
     encrypt,
     fixed_base,
-    obfuscator,
+    from_residue,
+    keygen,
+    layout_for,
     serve,
     serve_packed,
+    to_residue,
 )
-from agents._quantize import from_residue, to_residue
+from agents._paillier import obfuscator  # private: these are _paillier's own unit tests
 
 INSECURE_TEST_BITS = 512
 WEIGHT_BITS = 16
