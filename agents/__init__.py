@@ -3,13 +3,10 @@
 Imports only :mod:`transport`; an agent is given everything as plain values.
 """
 
-from ._agent import Agent
-from ._checkpoint import Checkpoint, CheckpointError
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
 from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
-from ._journal import Journal, digest
 from ._objectives import FloatArray, IndexArray, LeastSquares, Logistic, Objective
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
@@ -24,8 +21,8 @@ from ._paillier import (
     serve_packed,
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
-from ._report import AgentReport, Observer
 from ._schedules import Attenuation, Stepsize
+from .runtime import Agent, AgentReport, Checkpoint, CheckpointError, Journal, Observer, digest
 
 __all__ = [
     "CLEAR_INT_BYTES",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agents import ProtocolError
-from agents._ledger import CHECKPOINT_APPLIED, KEEP_APPLIED, NOTICE_REPEATS, CouplingLedger
+from agents.runtime._ledger import CHECKPOINT_APPLIED, KEEP_APPLIED, NOTICE_REPEATS, CouplingLedger
 from transport import pack_ints
 
 DIM = 2

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents import Algorithm, Payload, ProtocolError
-from agents._rounds import Admission, RoundTable
+from agents.runtime._rounds import Admission, RoundTable
 from transport import Envelope, Kind, pack_floats
 
 NEIGHBOURS = ("a1", "a2", "a3")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agents import AgentConfig, Journal, Record, Stepsize, StepsizeMode, WeightMode
-from agents._update import (
+from agents.runtime._update import (
     baseline_update,
     coupling_scale,
     draw_baseline,

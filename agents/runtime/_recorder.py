@@ -12,11 +12,11 @@ from typing import Any, Self
 
 import numpy as np
 
+from .._config import AgentConfig
+from .._objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint, Checkpointer
-from ._config import AgentConfig
 from ._journal import Journal
 from ._ledger import CouplingLedger
-from ._objectives import FloatArray, Objective
 
 log = logging.getLogger("hemesh.agent")
 

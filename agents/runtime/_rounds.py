@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 
 from transport import Envelope, Kind, unpack_floats
 
-from ._config import AgentConfig, Algorithm
-from ._edge import Payload
-from ._errors import ProtocolError
-from ._objectives import FloatArray
+from .._config import AgentConfig, Algorithm
+from .._edge import Payload
+from .._errors import ProtocolError
+from .._objectives import FloatArray
 
 
 @dataclass(slots=True)

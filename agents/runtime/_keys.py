@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._config import AgentConfig, Algorithm, WeightMode
-from ._crypto import CryptoBackend
-from ._edge import ClearEdge, EdgeProtocol, PaillierEdge
-from ._packing import layout_for
-from ._paillier import SecretKey
+from .._config import AgentConfig, Algorithm, WeightMode
+from .._crypto import CryptoBackend
+from .._edge import ClearEdge, EdgeProtocol, PaillierEdge
+from .._packing import layout_for
+from .._paillier import SecretKey
 from ._report import AgentStats
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ._config import AgentConfig, Algorithm, StepsizeMode, WeightMode
-from ._objectives import FloatArray, IndexArray
-from ._quantize import Quantizer
+from .._config import AgentConfig, Algorithm, StepsizeMode, WeightMode
+from .._objectives import FloatArray, IndexArray
+from .._quantize import Quantizer
 
 Theta = float | FloatArray
 """The private stepsize factor: a scalar, or one per coordinate."""

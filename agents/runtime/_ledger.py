@@ -21,10 +21,10 @@ import numpy as np
 
 from transport import EnvelopeError, pack_ints, unpack_ints
 
-from ._config import AgentConfig
-from ._edge import Payload
-from ._errors import ProtocolError
-from ._objectives import FloatArray
+from .._config import AgentConfig
+from .._edge import Payload
+from .._errors import ProtocolError
+from .._objectives import FloatArray
 
 log = logging.getLogger("hemesh.agent")
 

@@ -41,14 +41,14 @@ import numpy as np
 
 from transport import BROADCAST, Endpoint, Envelope, EnvelopeError, Kind, pack_floats
 
+from .._config import AgentConfig
+from .._crypto import CryptoBackend, InlineCrypto
+from .._edge import EdgeProtocol, Payload
+from .._errors import AgentError, ProtocolError
+from .._objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint
-from ._config import AgentConfig
-from ._crypto import CryptoBackend, InlineCrypto
-from ._edge import EdgeProtocol, Payload
-from ._errors import AgentError, ProtocolError
 from ._keys import open_edge
 from ._ledger import CouplingLedger
-from ._objectives import FloatArray, Objective
 from ._recorder import Recorder
 from ._report import AgentReport, AgentStats, Observer
 from ._rounds import Admission, RoundTable

@@ -14,7 +14,7 @@ import numpy as np
 
 from transport import TrafficCounters
 
-from ._config import Record
+from .._config import Record
 
 
 def digest(x: np.ndarray) -> str:

@@ -27,12 +27,12 @@ import numpy as np
 
 from transport import EnvelopeError, pack_floats, unpack_floats
 
-from ._config import AgentConfig
-from ._crypto import bytes_int, int_bytes
-from ._errors import AgentError
+from .._config import AgentConfig
+from .._crypto import bytes_int, int_bytes
+from .._errors import AgentError
+from .._objectives import FloatArray
+from .._paillier import SecretKey
 from ._ledger import CHECKPOINT_APPLIED, CouplingLedger
-from ._objectives import FloatArray
-from ._paillier import SecretKey
 
 log = logging.getLogger("hemesh.agent")
 
