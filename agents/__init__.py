@@ -1,6 +1,9 @@
 """The agent: its state, its local problem, the update rule and the crypto it uses.
 
-Imports only :mod:`transport`; an agent is given everything as plain values.
+Imports only :mod:`transport`; an agent is given everything as plain values. The
+agent at run time (its loops, round table, coupling ledger, update rule, journal and
+checkpoints) is the sub-package :mod:`agents.runtime`; the values it is given, its
+local problem and its crypto are the modules beside it.
 """
 
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode

@@ -151,3 +151,11 @@ def test_every_type_in_a_public_signature_is_exported():
         if unknown:
             missing[name] = sorted(unknown)
     assert missing == {}
+
+
+def test_the_runtime_face_is_re_exported_as_is():
+    import agents.runtime
+
+    assert set(agents.runtime.__all__) <= set(agents.__all__)
+    for name in agents.runtime.__all__:
+        assert getattr(agents, name) is getattr(agents.runtime, name), name
