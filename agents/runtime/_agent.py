@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Container, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Self
 
 import numpy as np
 
@@ -69,7 +69,6 @@ from ._update import (
 )
 
 log = logging.getLogger("hemesh.agent")
-T = TypeVar("T")
 Step = tuple[FloatArray, float | list[float], float, list[str]]
 """x(k+1), the stepsize and gamma of iteration k, and the neighbours skipped in it."""
 

@@ -4,7 +4,6 @@ Logs), a checkpoint after every ``checkpoint_every`` iterations, and a call of t
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -17,8 +16,6 @@ from .._objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint, Checkpointer
 from ._journal import Journal
 from ._ledger import CouplingLedger
-
-log = logging.getLogger("hemesh.agent")
 
 
 class Recorder:
