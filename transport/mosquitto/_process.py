@@ -55,9 +55,11 @@ def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, before 
 class ManagedMosquitto:
     """Mosquitto as a child process for ``setup``, files in ``directory``.
 
-    ``async with`` writes the files, starts ``mosquitto -c``, waits (bounded) until the
-    port accepts connections, and on exit stops the process by its PID (SIGTERM,
-    then SIGKILL). Constructing does nothing; re-entry is refused.
+    ``async with`` writes the files, starts ``mosquitto -c``, waits (bounded by
+    ``startup_timeout``) until mosquitto logs that it is running and the port accepts
+    connections (with ``port = 0``, up to :data:`PORT_ATTEMPTS` free ports, the same
+    passwords each time), and on exit stops the process by its PID (SIGTERM, then
+    SIGKILL). Constructing does nothing; re-entry is refused.
     """
 
     def __init__(

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import aiomqtt
 from aiomqtt import ProtocolVersion, TLSParameters, Will
 from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt.client import Client as PahoClient
 
 from .._errors import ConnectionLost, TransportError
 from .._values import validate_seconds
 from ._address import BrokerAddress
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import Client as PahoClient  # aiomqtt's own dependency
 
 PENDING_CALLS_WARNING = 1024
 """aiomqtt logs a warning past this many unacknowledged calls (its default, 10, is
@@ -37,6 +40,7 @@ def paho_of(client: aiomqtt.Client) -> PahoClient:
     socket it leaves open when CONNACK is refused or never comes, to ask whether paho
     has already seen the socket close, or to reach that socket.
     """
+    # aiomqtt private API, touched here only (see the docstring for why).
     paho: PahoClient = client._client
     return paho
 
