@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from ._columns import ColumnRef, select_columns
 from ._dataset import Dataset
-from ._labels import check_finite_features, check_task, encode_labels, from_arrays
+from ._labels import arrays_dataset, check_finite_features, check_task, encode_labels
 from ._refusal import Where, column_named, shown
 
 NPZ_FEATURES = ("features", "X")
@@ -108,7 +108,7 @@ def load_npz(path: str | Path, *, task: str | None = None) -> Dataset:
         raise where.refuse("feature_names must be a 1-D array of strings")
     if label_name is not None and (label_name.ndim != 0 or label_name.dtype.kind not in "US"):
         raise where.refuse("label_name must be a 0-d string array")
-    return from_arrays(
+    return arrays_dataset(
         features,
         labels,
         feature_names=None if names is None else [str(n) for n in names.tolist()],

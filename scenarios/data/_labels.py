@@ -137,12 +137,30 @@ def from_arrays(
     label_name: str = "label",
     task: str | None = None,
     source: str = "arrays",
-    where: Where | None = None,
 ) -> Dataset:
     """A :class:`Dataset` from in-memory arrays: numeric ``features`` (n x d) and ``labels``
     (n numbers or strings), with the same checks and task inference as the file loaders.
-    Feature names default to ``x0, x1, ...``."""
-    where = where or Where(source=source)
+    Feature names default to ``x0, x1, ...``; ``source`` is what messages name."""
+    return arrays_dataset(
+        features,
+        labels,
+        feature_names=feature_names,
+        label_name=label_name,
+        task=task,
+        where=Where(source=source),
+    )
+
+
+def arrays_dataset(
+    features: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    *,
+    feature_names: Sequence[str] | None,
+    label_name: str,
+    task: str | None,
+    where: Where,
+) -> Dataset:
+    """:func:`from_arrays` with messages located by ``where``."""
     checked_task = check_task(task, where)
     matrix = np.asarray(features)
     if matrix.ndim != 2 or matrix.shape[0] < 1 or matrix.shape[1] < 1:

@@ -113,8 +113,9 @@ def _delimiter(path: Path, text: str, delimiter: str | None, where: Where) -> st
 
 def read_table(
     path: str | Path, *, delimiter: str | None, header: bool
-) -> tuple[list[str], list[Record], Where]:
-    """Column names, data records, and the :class:`Where` that names the file's rows.
+) -> tuple[list[str], list[Record], Where, int | None]:
+    """Column names, data records, the :class:`Where` that names the file's rows, and the
+    header's row (None without a header).
 
     Refused: a missing or unreadable file, an empty file, a header without rows, duplicate
     column names, a row with more or fewer values than the header (or the first row)."""
@@ -162,7 +163,8 @@ def read_table(
                 column=column_named(names[len(fields)], len(fields)),
             )
     rows = [row for row, _ in body]
-    return names, body, Where(source=where.source, row_note=where.row_note, row_of=rows.__getitem__)
+    located = Where(source=where.source, row_note=where.row_note, row_of=rows.__getitem__)
+    return names, body, located, records[0][0] if header else None
 
 
 def _texts(body: list[Record], j: int) -> list[str]:
@@ -173,10 +175,12 @@ def _numeric_column(
     texts: list[str], name: str, j: int, where: Where, categorical: Categorical
 ) -> FloatArray | None:
     """The column as numbers, or None if it is categorical and ``categorical='onehot'``."""
+    if "" in texts:
+        raise where.at_data_row(
+            texts.index(""), "missing value (empty field)", column=column_named(name, j)
+        )
     values = np.empty(len(texts), dtype=np.float64)
     for i, text in enumerate(texts):
-        if not text:
-            raise where.at_data_row(i, "missing value (empty field)", column=column_named(name, j))
         try:
             values[i] = float(text)
         except ValueError:
@@ -230,12 +234,12 @@ def load_table(
     - ``task``: ``"regression"``, ``"classification"`` or ``None`` (inferred: see
       :func:`scenarios.data.from_arrays`).
     """
-    names, body, where = read_table(path, delimiter=delimiter, header=header)
+    names, body, where, header_row = read_table(path, delimiter=delimiter, header=header)
     checked_task = check_task(task, where)
     if categorical not in ("refuse", "onehot"):
         raise where.refuse(f"categorical must be 'refuse' or 'onehot', got {shown(categorical)}")
     label_index, feature_indices = select_columns(
-        names, label=label, features=features, where=where, row=1 if header else None
+        names, label=label, features=features, where=where, row=header_row
     )
     blocks: list[FloatArray] = []
     feature_names: list[str] = []
@@ -271,8 +275,8 @@ def load_column(
 ) -> npt.NDArray[np.float64] | npt.NDArray[np.str_]:
     """One column of a table, e.g. the ``site`` column for :func:`by_column`: float64 if
     every value is a finite number, else the values as strings. Empty values are refused."""
-    names, body, where = read_table(path, delimiter=delimiter, header=header)
-    j = column_index(names, column, "requested", where, 1 if header else None)
+    names, body, where, header_row = read_table(path, delimiter=delimiter, header=header)
+    j = column_index(names, column, "requested", where, header_row)
     texts = _texts(body, j)
     for i, text in enumerate(texts):
         if not text:

@@ -254,3 +254,29 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(b"a,y\n1,0\n\xe9,1\n")
     _refused(lambda: load_table(path), str(path), "row 3", "byte 1", "UTF-8")
+
+
+def test_one_hot_still_refuses_empty_values(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "city,x,y\nParis,1,0\n,2,1\n")
+    _refused(
+        lambda: load_table(path, categorical="onehot"),
+        str(path),
+        "row 3",
+        "column 'city' (index 0)",
+        "missing",
+    )
+
+
+def test_header_after_blank_lines_is_named_by_its_line(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "\n\na,b,y\n1,2,0\n")
+    _refused(lambda: load_table(path, label="z"), str(path), "row 3", "column 'z'")
+    _refused(lambda: load_table(_csv(tmp_path, "\n\na,b,y\n1,x,0\n", "x.csv")), "row 4")
+
+
+def test_in_memory_arrays_are_checked_too() -> None:
+    from scenarios.data import from_arrays
+
+    features = np.ones((3, 2))
+    features[1, 0] = np.inf
+    _refused(lambda: from_arrays(features, [0, 1, 0], source="mine"), "mine", "row 2", "'x0'")
+    _refused(lambda: from_arrays(np.ones((3, 2)), [0, 1]), "one value per row")
