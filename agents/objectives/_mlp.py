@@ -128,13 +128,13 @@ class Mlp:
         """f_i(x), or the data term averaged over ``batch`` only (plus the full l2 term)."""
         a = self.features if batch is None else self.features[batch]
         y = self.labels if batch is None else self.labels[batch]
-        return cross_entropy(self._forward(x, a)[-1], y) + 0.5 * self.l2 * float(x @ x)
+        return cross_entropy(self._logits(x, a), y) + 0.5 * self.l2 * float(x @ x)
 
     def gradient(self, x: FloatArray, batch: IndexArray | None = None) -> FloatArray:
         a = self.features if batch is None else self.features[batch]
         y = self.labels if batch is None else self.labels[batch]
         layers = self.unpack(x)
-        outputs = self._forward(x, a)  # input, each hidden layer's output, logits
+        outputs = self._forward(layers, a)  # input, each hidden layer's output, logits
         delta = residual(outputs[-1], y)
         pieces: list[FloatArray] = []
         for depth in range(len(layers) - 1, -1, -1):
@@ -153,7 +153,7 @@ class Mlp:
     def predict(self, x: FloatArray, features: npt.ArrayLike) -> IndexArray:
         """The most likely class id of every row of ``features`` (ties: the lowest id)."""
         a = held_out(features, self._sizes[0][1], self.kind)
-        predicted: IndexArray = np.argmax(self._forward(x, a)[-1], axis=1).astype(np.intp)
+        predicted: IndexArray = np.argmax(self._logits(x, a), axis=1).astype(np.intp)
         return predicted
 
     def accuracy(self, x: FloatArray, features: npt.ArrayLike, labels: npt.ArrayLike) -> float:
@@ -166,7 +166,7 @@ class Mlp:
         """The mean cross-entropy on the given rows, without the l2 term."""
         a = held_out(features, self._sizes[0][1], self.kind)
         y = class_labels(labels, a.shape[0], self.classes)
-        return cross_entropy(self._forward(x, a)[-1], y)
+        return cross_entropy(self._logits(x, a), y)
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The arrays :meth:`from_arrays` rebuilds this objective from (``np.savez``-safe)."""
@@ -193,9 +193,13 @@ class Mlp:
             smoothness_hint=scalar(arrays, "smoothness_hint", k),
         )
 
-    def _forward(self, x: FloatArray, a: FloatArray) -> list[FloatArray]:
+    def _logits(self, x: FloatArray, a: FloatArray) -> FloatArray:
+        return self._forward(self.unpack(x), a)[-1]
+
+    def _forward(
+        self, layers: tuple[tuple[FloatArray, FloatArray], ...], a: FloatArray
+    ) -> list[FloatArray]:
         """[a, h_1, ..., h_L, logits]: the input, every hidden layer's output, the logits."""
-        layers = self.unpack(x)
         outputs = [a]
         for w, b in layers[:-1]:
             z = outputs[-1] @ w.T + b
