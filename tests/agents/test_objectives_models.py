@@ -127,6 +127,7 @@ MODELS = {
     "least_squares": lambda: LeastSquares(*_regression(0)),
     "ridge": lambda: ridge(0),
     "logistic": lambda: Logistic(*_binary(0), l2=0.1),
+    "logistic-intercept": lambda: Logistic(*_binary(0), l2=0.1, intercept=True),
     "softmax": lambda: softmax(0),
     "mlp-tanh": lambda: mlp(0),
     "mlp-relu": lambda: mlp(0, activation="relu"),
@@ -178,7 +179,7 @@ def test_value_on_a_batch_is_the_loss_of_that_batch(name):
 
 # --- smoothness ---------------------------------------------------------------------------
 
-CONVEX = ["least_squares", "ridge", "logistic", "softmax"]
+CONVEX = ["least_squares", "ridge", "logistic", "logistic-intercept", "softmax"]
 
 
 @settings(max_examples=20, deadline=None)
