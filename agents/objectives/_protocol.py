@@ -12,7 +12,11 @@ IndexArray = npt.NDArray[np.intp]
 
 
 class Objective(Protocol):
-    """f_i(x) = (1/m) sum_s loss(x; sample s), on the agent's private samples."""
+    """f_i(x) = (1/m) sum_s loss(x; sample s), on the agent's private samples.
+
+    The models here also take ``value(x, batch)``, the loss on a minibatch, which
+    :func:`check_gradient` needs to check a minibatch gradient; an agent never calls it.
+    """
 
     @property
     def dim(self) -> int: ...
@@ -33,8 +37,8 @@ class Objective(Protocol):
 class Classifier(Protocol):
     """A model that can be scored on held-out data (test accuracy and loss).
 
-    ``loss`` is the mean data loss on the given rows, without any l2 term, so
-    ``value(x) == loss(x, features, labels) + (l2/2)||x||^2`` on the model's own data.
+    ``loss`` is the mean data loss on the given rows, without the l2 penalty, so on
+    the model's own data ``value(x)`` is ``loss(x, features, labels)`` plus that penalty.
     """
 
     def predict(self, x: FloatArray, features: FloatArray) -> npt.NDArray[Any]: ...
