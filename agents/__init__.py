@@ -10,7 +10,6 @@ from ._crypto import CryptoBackend, CryptoPool, InlineCrypto
 from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge
 from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
 from ._journal import Journal, digest
-from ._objectives import LeastSquares, Logistic, Objective
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
@@ -25,11 +24,25 @@ from ._paillier import (
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
 from ._schedules import Attenuation, Stepsize
+from .objectives import (
+    OBJECTIVE_KINDS,
+    Classifier,
+    LeastSquares,
+    Logistic,
+    Mlp,
+    Objective,
+    Ridge,
+    Softmax,
+    check_gradient,
+    check_objective,
+    objective_from_arrays,
+)
 
 __all__ = [
     "CLEAR_INT_BYTES",
     "FLOAT_EXACT",
     "MIN_SECURE_BITS",
+    "OBJECTIVE_KINDS",
     "Agent",
     "AgentConfig",
     "AgentError",
@@ -38,6 +51,7 @@ __all__ = [
     "Attenuation",
     "Checkpoint",
     "CheckpointError",
+    "Classifier",
     "ClearEdge",
     "ConfigError",
     "CryptoBackend",
@@ -48,6 +62,7 @@ __all__ = [
     "Journal",
     "LeastSquares",
     "Logistic",
+    "Mlp",
     "Objective",
     "Observer",
     "PaillierEdge",
@@ -56,12 +71,16 @@ __all__ = [
     "QuantizationOverflow",
     "Quantizer",
     "Record",
+    "Ridge",
     "Rounding",
     "SecretKey",
     "SlotLayout",
+    "Softmax",
     "Stepsize",
     "StepsizeMode",
     "WeightMode",
+    "check_gradient",
+    "check_objective",
     "decrypt",
     "digest",
     "encrypt",
@@ -69,6 +88,7 @@ __all__ = [
     "from_residue",
     "keygen",
     "layout_for",
+    "objective_from_arrays",
     "serve",
     "serve_packed",
     "to_residue",

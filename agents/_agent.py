@@ -67,9 +67,9 @@ from ._crypto import CryptoBackend, InlineCrypto
 from ._edge import ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import AgentError, ProtocolError
 from ._journal import Journal, digest
-from ._objectives import FloatArray, Objective
 from ._packing import layout_for
 from ._paillier import SecretKey
+from .objectives import FloatArray, Objective
 
 log = logging.getLogger("hemesh.agent")
 NOTICE_REPEATS = 2

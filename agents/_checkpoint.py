@@ -26,7 +26,7 @@ from transport import EnvelopeError, pack_floats, unpack_floats
 
 from ._crypto import bytes_int, int_bytes
 from ._errors import AgentError
-from ._objectives import FloatArray
+from .objectives import FloatArray
 
 FORMAT = "hemesh-checkpoint/1"
 
