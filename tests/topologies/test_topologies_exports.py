@@ -9,6 +9,7 @@ import topologies
 
 def test_all_is_the_expected_list() -> None:
     assert sorted(topologies.__all__) == [
+        "FILE_SUFFIXES",
         "KINDS",
         "TopologyError",
         "barabasi_albert",
