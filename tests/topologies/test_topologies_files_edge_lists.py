@@ -87,6 +87,12 @@ def test_tab_separated_names_with_spaces(tmp_path: Path) -> None:
     assert names(load(file)) == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
 
 
+def test_tabs_win_over_commas_inside_names(tmp_path: Path) -> None:
+    file = tmp_path / "people.tsv"
+    file.write_text("Lovelace, A\tTuring, A\nTuring, A\tHopper, G\n")
+    assert names(load(file)) == ["Hopper, G", "Lovelace, A", "Turing, A"]
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path: Path) -> None:
     file = tmp_path / "excel.csv"
     file.write_bytes("\ufeffa,b\nb,c\n".encode())

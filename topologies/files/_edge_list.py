@@ -97,12 +97,12 @@ def _without_comment(line: str) -> str:
 
 
 def _detect(contents: list[str]) -> str:
-    """``,`` if the first line has a comma outside quotes, a tab if every line has
+    """A tab if every line has one outside quotes, else ``,`` if the first line has
     one, else any whitespace (``" "``)."""
+    if all("\t" in _QUOTED.sub("", content) for content in contents):
+        return "\t"
     if "," in _QUOTED.sub("", contents[0]):
         return ","
-    if all("\t" in content for content in contents):
-        return "\t"
     return " "
 
 
