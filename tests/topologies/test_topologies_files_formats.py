@@ -121,6 +121,21 @@ def test_pajek_written_by_hand(tmp_path: Path) -> None:
     assert named_edges(g) == {frozenset(("a b", "c")), frozenset(("c", "d"))}
 
 
+def test_pajek_arcs_both_ways_and_symmetric_matrix(tmp_path: Path) -> None:
+    file = tmp_path / "g.net"
+    file.write_text("*Vertices 3\n1 a\n2 b\n3 c\n*Matrix\n0 2 0\n2 0 1\n0 1 0\n")
+    assert named_weights(load(file, weighted=True)) == {
+        frozenset(("a", "b")): 2.0,
+        frozenset(("b", "c")): 1.0,
+    }
+    file.write_text("*Vertices 3\n1 a\n2 b\n3 c\n*Arcs\n1 2\n2 1\n2 3\n")
+    with pytest.raises(TopologyError, match=r"g\.net: graph is directed"):
+        load(file)
+    assert load(file, symmetrize=True).graph["notes"] == [
+        f"{file}: directed graph made undirected (symmetrize): 3 arcs became 2 edges"
+    ]
+
+
 def test_dense_matrix_by_hand(tmp_path: Path) -> None:
     file = tmp_path / "g.npy"
     np.save(file, np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.int8))
@@ -263,14 +278,29 @@ def test_edge_lists_are_undirected_whatever_the_directions(tmp_path: Path) -> No
         ("g.net", "*Vertices two\n", r"line 1: expected '\*Vertices <count>'"),
         (
             "g.net",
-            "*Vertices 2\n1 a\n2 b\n*Edges\n1 2\n2 1\n",
-            r"graph is a multigraph; a simple graph is needed: "
-            r"1 pair of nodes joined more than once, e.g. 'a' and 'b'",
+            "*Vertices 2\n1 a\n2 b\n*Edges\n1 2\nb a\n",
+            r"line 6: 'b' - 'a' repeats line 5; a simple graph is needed: 'b a'",
         ),
         (
             "g.net",
-            "*Vertices 2\n1 a\n2 b\n*Edges\n1 2\n2 2\n",
-            r"graph has 1 self-loop\(s\), on node\(s\) b",
+            "*Vertices 2\n1 a\n2 b\n*Arcs\n1 2\n1 2\n",
+            r"line 6: 'a' - 'b' repeats line 5",
+        ),
+        ("g.net", "*Vertices 2\n1 a\n2 b\n*Edges\n1 2\n2 2\n", r"line 6: self-loop on vertex 'b'"),
+        (
+            "g.net",
+            "*Vertices 3\n1 a\n2 b\n3 c\n*Edges\n1 2\n*Arcs\n2 3\n",
+            r"line 7: a second \*Edges, \*Arcs or \*Matrix section is not supported",
+        ),
+        (
+            "g.net",
+            "*Vertices 2\n1 a\n2 b\n*Edgeslist\n1 2\n",
+            r"line 4: \*Edgeslist is not supported; use \*Edges or \*Arcs",
+        ),
+        (
+            "g.net",
+            "*Vertices 3\n1 a\n2 b\n3 c\n*Matrix\n0 1 0\n1 0 1\n0 0 0\n",
+            r"graph is directed",
         ),
         (
             "g.gml",

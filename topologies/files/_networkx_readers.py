@@ -11,6 +11,8 @@ import networkx as nx
 from .._errors import TopologyError
 from ._names import node_name, plural
 
+_PAJEK_EDGE_SECTIONS = ("*edges", "*arcs", "*matrix")
+
 _GML_POSITION = re.compile(r"^(?P<message>.*) at \((?P<line>\d+), (?P<column>\d+)\)$")
 
 
@@ -50,51 +52,90 @@ def read_gexf(file: Path) -> nx.Graph:
 def read_pajek(text: str) -> nx.Graph:
     """Nodes named by their label. The lines are checked first, since networkx's
     parser skips or trips over bad ones without saying where."""
-    _check_pajek(text)
+    matrix = _check_pajek(text)
     try:
         graph = nx.parse_pajek(text)
     except (ValueError, IndexError, KeyError, StopIteration) as exc:
         raise TopologyError(f"malformed Pajek file: {exc!r}") from exc
+    if matrix and _symmetric(graph):
+        # networkx reads every *Matrix as arcs; a symmetric one is an undirected graph
+        graph = graph.to_undirected()
     return _named_by(graph, None)
 
 
-def _check_pajek(text: str) -> None:
+def _symmetric(graph: nx.Graph) -> bool:
+    return all(
+        graph.has_edge(v, u) and graph.edges[v, u] == data for u, v, data in graph.edges(data=True)
+    )
+
+
+def _check_pajek(text: str) -> bool:
+    """Refuse, naming the line, what networkx's parser would skip or misread: short
+    lines, a second edge section (it would read arcs as edges), ``*Edgeslist``,
+    self-loops and repeated edges. True if the file has a ``*Matrix`` section."""
     section = ""
+    edges_seen = False
+    labels: dict[str, str] = {}
+    seen: dict[object, int] = {}
     vertices_left = 0
     number = 0
     for number, line in enumerate(text.splitlines(), start=1):
+        quoted = repr(line.strip())
         try:
             fields = shlex.split(line)
         except ValueError as exc:
-            raise TopologyError(f"line {number}: {exc}: {line.strip()!r}") from exc
+            raise TopologyError(f"line {number}: {exc}: {quoted}") from exc
         if vertices_left:
             vertices_left -= 1
             if len(fields) < 2:
                 raise TopologyError(
                     f"line {number}: expected a vertex number and a label, "
-                    f"got {plural(len(fields), 'field')}: {line.strip()!r}"
+                    f"got {plural(len(fields), 'field')}: {quoted}"
                 )
-            continue
-        if not fields:
-            continue
-        if fields[0].startswith("*"):
-            section = fields[0].lower()
-            if section == "*vertices":
-                if len(fields) < 2 or not fields[1].isdigit():
-                    raise TopologyError(
-                        f"line {number}: expected '*Vertices <count>': {line.strip()!r}"
-                    )
-                vertices_left = int(fields[1])
-            continue
-        if section in ("*edges", "*arcs") and len(fields) < 2:
-            raise TopologyError(
-                f"line {number}: expected two vertex numbers, "
-                f"got {plural(len(fields), 'field')}: {line.strip()!r}"
-            )
+            labels[fields[0]] = fields[1]
+        elif fields and fields[0].startswith("*"):
+            section = _pajek_section(number, fields, quoted, edges_seen=edges_seen)
+            edges_seen = edges_seen or section in _PAJEK_EDGE_SECTIONS
+            vertices_left = int(fields[1]) if section == "*vertices" else 0
+        elif fields and section in ("*edges", "*arcs"):
+            if len(fields) < 2:
+                raise TopologyError(
+                    f"line {number}: expected two vertex numbers, "
+                    f"got {plural(len(fields), 'field')}: {quoted}"
+                )
+            u, v = (labels.get(field, field) for field in fields[:2])
+            if u == v:
+                raise TopologyError(f"line {number}: self-loop on vertex {u!r}: {quoted}")
+            key = (u, v) if section == "*arcs" else frozenset((u, v))
+            if key in seen:
+                raise TopologyError(
+                    f"line {number}: {u!r} - {v!r} repeats line {seen[key]}; "
+                    f"a simple graph is needed: {quoted}"
+                )
+            seen[key] = number
     if vertices_left:
         raise TopologyError(
             f"line {number + 1}: the file ends {plural(vertices_left, 'vertex', 'vertices')} early"
         )
+    return section == "*matrix"
+
+
+def _pajek_section(number: int, fields: list[str], quoted: str, *, edges_seen: bool) -> str:
+    section = fields[0].lower()
+    if section == "*vertices":
+        if len(fields) < 2 or not fields[1].isdigit():
+            raise TopologyError(f"line {number}: expected '*Vertices <count>': {quoted}")
+    elif section.startswith(_PAJEK_EDGE_SECTIONS):
+        if section not in _PAJEK_EDGE_SECTIONS:
+            raise TopologyError(
+                f"line {number}: {fields[0]} is not supported; use *Edges or *Arcs: {quoted}"
+            )
+        if edges_seen:
+            raise TopologyError(
+                f"line {number}: a second *Edges, *Arcs or *Matrix section is not supported "
+                f"(networkx would misread it): {quoted}"
+            )
+    return section
 
 
 def _named_by(graph: nx.Graph, attribute: str | None) -> nx.Graph:
