@@ -290,7 +290,17 @@ def test_edge_lists_are_undirected_whatever_the_directions(tmp_path: Path) -> No
         (
             "g.net",
             "*Vertices 3\n1 a\n2 b\n3 c\n*Edges\n1 2\n*Arcs\n2 3\n",
-            r"line 7: a second \*Edges, \*Arcs or \*Matrix section is not supported",
+            r"line 7: no section may follow the \*Edges, \*Arcs or \*Matrix section",
+        ),
+        (
+            "g.net",
+            "*Vertices 3\n1 a\n2 b\n3 c\n*Edges\n1 2\n2 3\n*Partition x\n1 2\n",
+            r"line 8: no section may follow .*: '\*Partition x'",
+        ),
+        (
+            "g.net",
+            "*Vertices 2\n1 a\n2 b\n",
+            r"graph is disconnected: it has 2 connected components",
         ),
         (
             "g.net",
@@ -341,10 +351,26 @@ def test_bad_matrices(tmp_path: Path, array: np.ndarray, message: str) -> None:
         load(file)
 
 
-def test_pickled_npy_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", ["pickled", "text"])
+def test_pickled_or_foreign_npy_is_refused(tmp_path: Path, content: str) -> None:
     file = tmp_path / "m.npy"
-    np.save(file, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(TopologyError, match=r"m\.npy: cannot read as a \.npy array: .*pickle"):
+    if content == "pickled":
+        np.save(file, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    else:
+        file.write_text("0 1\n1 0\n")
+    with pytest.raises(
+        TopologyError,
+        match=r"m\.npy: cannot read as a \.npy array: not a \.npy file of numbers "
+        r"\(pickled data is never loaded\)$",
+    ):
+        load(file)
+
+
+def test_truncated_npy_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "m.npy"
+    np.save(file, np.eye(3))
+    file.write_bytes(file.read_bytes()[:-5])
+    with pytest.raises(TopologyError, match=r"m\.npy: cannot read as a \.npy array: .*9 elements"):
         load(file)
 
 

@@ -19,6 +19,11 @@ def read_npy(file: Path, options: ReadOptions, notes: list[str]) -> nx.Graph:
     try:
         array = np.load(file, allow_pickle=False)
     except (ValueError, EOFError) as exc:
+        if "pickle" in str(exc):  # object arrays, or not a .npy file at all
+            raise TopologyError(
+                "cannot read as a .npy array: not a .npy file of numbers "
+                "(pickled data is never loaded)"
+            ) from exc
         raise TopologyError(f"cannot read as a .npy array: {exc}") from exc
     if not isinstance(array, np.ndarray):
         raise TopologyError(f"expected one .npy array, got {type(array).__name__}")

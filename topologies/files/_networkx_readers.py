@@ -52,13 +52,13 @@ def read_gexf(file: Path) -> nx.Graph:
 def read_pajek(text: str) -> nx.Graph:
     """Nodes named by their label. The lines are checked first, since networkx's
     parser skips or trips over bad ones without saying where."""
-    matrix = _check_pajek(text)
+    edges = _check_pajek(text)
     try:
         graph = nx.parse_pajek(text)
     except (ValueError, IndexError, KeyError, StopIteration) as exc:
         raise TopologyError(f"malformed Pajek file: {exc!r}") from exc
-    if matrix and _symmetric(graph):
-        # networkx reads every *Matrix as arcs; a symmetric one is an undirected graph
+    # networkx reads every *Matrix as arcs, and a file without edges as directed
+    if edges == "" or (edges == "*matrix" and _symmetric(graph)):
         graph = graph.to_undirected()
     return _named_by(graph, None)
 
@@ -69,10 +69,11 @@ def _symmetric(graph: nx.Graph) -> bool:
     )
 
 
-def _check_pajek(text: str) -> bool:
+def _check_pajek(text: str) -> str:
     """Refuse, naming the line, what networkx's parser would skip or misread: short
     lines, a second edge section (it would read arcs as edges), ``*Edgeslist``,
-    self-loops and repeated edges. True if the file has a ``*Matrix`` section."""
+    self-loops and repeated edges. Returns the edge section (``"*edges"``,
+    ``"*arcs"``, ``"*matrix"``, or ``""`` if none)."""
     section = ""
     edges_seen = False
     labels: dict[str, str] = {}
@@ -117,24 +118,23 @@ def _check_pajek(text: str) -> bool:
         raise TopologyError(
             f"line {number + 1}: the file ends {plural(vertices_left, 'vertex', 'vertices')} early"
         )
-    return section == "*matrix"
+    return section if edges_seen else ""
 
 
 def _pajek_section(number: int, fields: list[str], quoted: str, *, edges_seen: bool) -> str:
     section = fields[0].lower()
+    if edges_seen:
+        raise TopologyError(
+            f"line {number}: no section may follow the *Edges, *Arcs or *Matrix section "
+            f"(networkx would read its lines as edges): {quoted}"
+        )
     if section == "*vertices":
         if len(fields) < 2 or not fields[1].isdigit():
             raise TopologyError(f"line {number}: expected '*Vertices <count>': {quoted}")
-    elif section.startswith(_PAJEK_EDGE_SECTIONS):
-        if section not in _PAJEK_EDGE_SECTIONS:
-            raise TopologyError(
-                f"line {number}: {fields[0]} is not supported; use *Edges or *Arcs: {quoted}"
-            )
-        if edges_seen:
-            raise TopologyError(
-                f"line {number}: a second *Edges, *Arcs or *Matrix section is not supported "
-                f"(networkx would misread it): {quoted}"
-            )
+    elif section.startswith(_PAJEK_EDGE_SECTIONS) and section not in _PAJEK_EDGE_SECTIONS:
+        raise TopologyError(
+            f"line {number}: {fields[0]} is not supported; use *Edges or *Arcs: {quoted}"
+        )
     return section
 
 
