@@ -93,6 +93,23 @@ def test_tabs_win_over_commas_inside_names(tmp_path: Path) -> None:
     assert names(load(file)) == ["Hopper, G", "Lovelace, A", "Turing, A"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a,b c\nc d\n", ["a,b", "c", "d"]),  # a comma in a name on the first line
+        ("New York,Boston\nBoston,Chicago\n", ["Boston", "Chicago", "New York"]),
+        ("x y\ty z\ny z\tw\n", ["w", "x y", "y z"]),
+        ("source target weight\na,b c 1\nc d 2\n", ["a,b", "c", "d"]),
+    ],
+)
+def test_the_delimiter_that_splits_every_line_alike_wins(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    file = tmp_path / "g.txt"
+    file.write_text(text)
+    assert names(load(file)) == expected
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path: Path) -> None:
     file = tmp_path / "excel.csv"
     file.write_bytes("\ufeffa,b\nb,c\n".encode())

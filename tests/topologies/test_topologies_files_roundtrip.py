@@ -40,7 +40,10 @@ def named_graphs(draw: st.DrawFn) -> tuple[list[str], list[tuple[int, int, float
 
 
 def field(name: str, delimiter: str) -> str:
-    if any(char in name for char in (delimiter, '"', "#", " ", "\t")):
+    """Quoted where csv would quote it, where it holds ``#``, and, in a whitespace
+    file, where it holds a comma (else ``a,b c`` could be a comma-separated line)."""
+    special = [delimiter, '"', "#"] + ([","] if delimiter == " " else [])
+    if any(char in name for char in special):
         return '"' + name.replace('"', '""') + '"'
     return name
 

@@ -97,8 +97,14 @@ def _without_comment(line: str) -> str:
 
 
 def _detect(contents: list[str]) -> str:
-    """A tab if every line has one outside quotes, else ``,`` if the first line has
-    one, else any whitespace (``" "``)."""
+    """The first of tab, comma and whitespace (``" "``) that splits every line alike
+    into two names, or two names and a number (the first line, maybe a header, into
+    two or three fields); failing that, a tab if every line has one outside quotes,
+    a comma if the first line has one, else whitespace (so that the error then
+    points at the odd line)."""
+    for delimiter in ("\t", ",", " "):
+        if _splits_alike(contents, delimiter):
+            return delimiter
     if all("\t" in _QUOTED.sub("", content) for content in contents):
         return "\t"
     if "," in _QUOTED.sub("", contents[0]):
@@ -106,13 +112,31 @@ def _detect(contents: list[str]) -> str:
     return " "
 
 
-def _split(number: int, line: str, content: str, delimiter: str) -> tuple[str, ...]:
-    if delimiter == " ":
-        content = content.replace("\t", " ")
+def _splits_alike(contents: list[str], delimiter: str) -> bool:
     try:
-        fields = next(csv.reader([content], delimiter=delimiter, skipinitialspace=True))
+        first, *rest = (_fields(content, delimiter) for content in contents)
+    except csv.Error:
+        return False
+    if len(first) not in (2, 3) or not all(first):
+        return False
+    counts = {len(fields) for fields in rest}
+    return len(counts) <= 1 and all(
+        len(fields) in (2, 3) and all(fields[:2]) and (len(fields) == 2 or _is_number(fields[2]))
+        for fields in rest
+    )
+
+
+def _split(number: int, line: str, content: str, delimiter: str) -> tuple[str, ...]:
+    try:
+        return _fields(content, delimiter)
     except csv.Error as exc:
         raise TopologyError(f"line {number}: {exc}: {line!r}") from exc
+
+
+def _fields(content: str, delimiter: str) -> tuple[str, ...]:
+    if delimiter == " ":
+        content = content.replace("\t", " ")
+    fields = next(csv.reader([content], delimiter=delimiter, skipinitialspace=True))
     stripped = (field.strip() for field in fields)
     if delimiter.isspace():
         return tuple(field for field in stripped if field)
