@@ -44,10 +44,11 @@ def load(
     - ``.edgelist``, ``.txt``, ``.csv``, ``.tsv``: one edge per line, two node
       names and optionally a numeric weight, separated by ``delimiter``: a comma,
       a tab, ``" "`` for any run of whitespace, or any other one character. By
-      default it is detected: a tab if every line has one, else a comma if the
-      first line has one, else whitespace (with a tab or whitespace, a run of
-      them separates two fields). Names may be quoted (``"New York"``, csv
-      style; quote a name that holds ``#``); ``#`` outside quotes starts a
+      default it is detected: the first of tab, comma and whitespace that
+      splits every line alike into two names (or two names and a number); a
+      run of tabs or of whitespace separates two fields. Names may be quoted
+      (``"New York"``, csv style; quote a name that holds ``#``, and, in a
+      whitespace file, one that holds a comma); ``#`` outside quotes starts a
       comment; blank lines are skipped.
       ``header=True``/``False`` says whether the first line names the columns;
       by default a first line is a header when its names occur nowhere else and
