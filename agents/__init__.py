@@ -10,7 +10,6 @@ from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
 from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
-from ._objectives import FloatArray, IndexArray, LeastSquares, Logistic, Objective
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
@@ -25,12 +24,30 @@ from ._paillier import (
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
 from ._schedules import Attenuation, Stepsize
+from .objectives import (
+    OBJECTIVE_KINDS,
+    Activation,
+    Classifier,
+    FloatArray,
+    IndexArray,
+    LeastSquares,
+    Logistic,
+    Mlp,
+    Objective,
+    Ridge,
+    Softmax,
+    check_gradient,
+    check_objective,
+    objective_from_arrays,
+)
 from .runtime import Agent, AgentReport, Checkpoint, CheckpointError, Journal, Observer, digest
 
 __all__ = [
     "CLEAR_INT_BYTES",
     "FLOAT_EXACT",
     "MIN_SECURE_BITS",
+    "OBJECTIVE_KINDS",
+    "Activation",
     "Agent",
     "AgentConfig",
     "AgentError",
@@ -39,6 +56,7 @@ __all__ = [
     "Attenuation",
     "Checkpoint",
     "CheckpointError",
+    "Classifier",
     "ClearEdge",
     "ConfigError",
     "CryptoBackend",
@@ -52,6 +70,7 @@ __all__ = [
     "Journal",
     "LeastSquares",
     "Logistic",
+    "Mlp",
     "Objective",
     "Observer",
     "PaillierEdge",
@@ -61,12 +80,16 @@ __all__ = [
     "QuantizationOverflow",
     "Quantizer",
     "Record",
+    "Ridge",
     "Rounding",
     "SecretKey",
     "SlotLayout",
+    "Softmax",
     "Stepsize",
     "StepsizeMode",
     "WeightMode",
+    "check_gradient",
+    "check_objective",
     "decrypt",
     "digest",
     "encrypt",
@@ -74,6 +97,7 @@ __all__ = [
     "from_residue",
     "keygen",
     "layout_for",
+    "objective_from_arrays",
     "serve",
     "serve_packed",
     "to_residue",

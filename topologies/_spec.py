@@ -21,7 +21,7 @@ from ._generators import (
     torus,
     watts_strogatz,
 )
-from ._loading import load
+from .files import load
 
 _GENERATORS: dict[str, Callable[..., nx.Graph]] = {
     f.__name__: f
@@ -42,6 +42,9 @@ _GENERATORS: dict[str, Callable[..., nx.Graph]] = {
 
 KINDS: tuple[str, ...] = (*_GENERATORS, "file")
 
+# The keys of a ``{"kind": "file", ...}`` spec: ``path`` and load()'s options.
+_FILE_PARAMETERS = ("path", "delimiter", "header", "symmetrize", "weighted")
+
 
 def from_spec(
     spec: Mapping[str, object], *, root: str | os.PathLike[str] | None = None
@@ -50,19 +53,23 @@ def from_spec(
     ``{"kind": "erdos_renyi", "n": 16, "p": 0.3, "seed": 1}`` or
     ``{"kind": "file", "path": "graph.graphml"}``.
 
-    The other keys are the generator's parameters (see :data:`KINDS`). A relative
-    ``path`` is resolved against ``root`` when given (e.g. the scenario's folder).
+    The other keys are the generator's parameters (see :data:`KINDS`). For
+    ``"file"`` they are ``path`` and, optionally, :func:`load`'s options
+    ``delimiter``, ``header``, ``symmetrize`` and ``weighted``, e.g.
+    ``{"kind": "file", "path": "graph.csv", "delimiter": ",", "header": True}``.
+    A relative ``path`` is resolved against ``root`` when given (e.g. the
+    scenario's folder).
     """
     kind = spec.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         raise TopologyError(f"unknown topology kind {kind!r}; expected one of {', '.join(KINDS)}")
     params = {key: value for key, value in spec.items() if key != "kind"}
     if kind == "file":
-        _check_params(kind, params, expected=["path"], required=["path"])
-        file = params["path"]
+        _check_params(kind, params, expected=list(_FILE_PARAMETERS), required=["path"])
+        file = params.pop("path")
         if not isinstance(file, str | os.PathLike):
             raise TopologyError(f"topology kind 'file': path must be a string, got {file!r}")
-        return load(Path(root, file) if root is not None else file)
+        return load(Path(root, file) if root is not None else file, **params)  # type: ignore[arg-type]
     generator = _GENERATORS[kind]
     signature = inspect.signature(generator).parameters.values()
     _check_params(

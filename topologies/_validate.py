@@ -1,5 +1,6 @@
 """Validation of communication graphs: undirected, simple, connected, nodes 0..n-1."""
 
+import math
 from collections.abc import Hashable, Sequence
 
 import networkx as nx
@@ -7,7 +8,7 @@ import networkx as nx
 from ._errors import TopologyError
 
 
-def validate(graph: nx.Graph) -> nx.Graph:
+def validate(graph: nx.Graph, *, weighted: bool = False) -> nx.Graph:
     """Check ``graph`` and return a copy with nodes relabelled 0..n-1.
 
     Refused: anything but an undirected simple ``nx.Graph``, self-loops, fewer than
@@ -15,7 +16,8 @@ def validate(graph: nx.Graph) -> nx.Graph:
     their number; otherwise nodes are numbered in sorted order (numerically if all
     are ints, else by ``str``). Each node keeps its original name, as a string, in
     the attribute ``"name"`` (an existing string ``"name"`` attribute is kept).
-    Other node and edge attributes are dropped.
+    Other node and edge attributes are dropped, except, if ``weighted``, each edge's
+    ``"weight"``, which every edge must have (a finite number; kept as a float).
     """
     if not isinstance(graph, nx.Graph):
         raise TopologyError(f"graph must be a networkx.Graph, got {type(graph).__name__}")
@@ -45,7 +47,18 @@ def validate(graph: nx.Graph) -> nx.Graph:
         result.add_node(i, name=name)
     edges = sorted(tuple(sorted((index[u], index[v]))) for u, v in graph.edges)
     result.add_edges_from(edges)
+    if weighted:
+        for u, v, weight in graph.edges(data="weight"):
+            result.edges[index[u], index[v]]["weight"] = _weight(u, v, weight)
     return result
+
+
+def _weight(u: Hashable, v: Hashable, weight: object) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        raise TopologyError(f"edge {u!r} - {v!r}: weight must be a number, got {weight!r}")
+    if not math.isfinite(weight):
+        raise TopologyError(f"edge {u!r} - {v!r}: weight must be finite, got {weight!r}")
+    return float(weight)
 
 
 def _node_order(nodes: list[Hashable]) -> Sequence[Hashable]:

@@ -1,6 +1,8 @@
 """How bytes move between agents: envelopes, topics, and the transports that carry them.
 
-Knows nothing of agents or cryptography.
+Knows nothing of agents or cryptography. Sub-packages: :mod:`transport.mqtt` (the
+client side: addresses, clients, endpoints, taps) and :mod:`transport.mosquitto`
+(a locked-down Mosquitto and its files).
 """
 
 from ._embedded import EmbeddedBroker
@@ -22,11 +24,12 @@ from ._envelope import (
 from ._errors import BrokerError, ConnectionLost, EnvelopeError, TransportError
 from ._faults import FaultCounters, FaultSpec, FaultyEndpoint, FaultyTransport
 from ._memory import MemoryBus, MemoryEndpoint
-from ._mosquitto import BrokerRights, ManagedMosquitto, MosquittoFiles, MosquittoSetup
-from ._mqtt import BrokerAddress, MqttEndpoint, MqttTransport
 from ._padding import PaddedEndpoint, PaddedTransport
 from ._processes import settle_tasks, stop_processes
 from ._topics import Topics, topic_matches
+from ._values import validate_host, validate_port, validate_seconds
+from .mosquitto import BrokerRights, ManagedMosquitto, MosquittoFiles, MosquittoSetup
+from .mqtt import BrokerAddress, MqttEndpoint, MqttTap, MqttTransport, mqtt_client
 
 __all__ = [
     "BROADCAST",
@@ -52,6 +55,7 @@ __all__ = [
     "MosquittoFiles",
     "MosquittoSetup",
     "MqttEndpoint",
+    "MqttTap",
     "MqttTransport",
     "PaddedEndpoint",
     "PaddedTransport",
@@ -61,6 +65,7 @@ __all__ = [
     "TransportError",
     "decode",
     "encode",
+    "mqtt_client",
     "pack_floats",
     "pack_ints",
     "route",
@@ -69,5 +74,8 @@ __all__ = [
     "topic_matches",
     "unpack_floats",
     "unpack_ints",
+    "validate_host",
     "validate_id",
+    "validate_port",
+    "validate_seconds",
 ]

@@ -19,9 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from ._errors import BrokerError
-from ._mqtt import BrokerAddress
+from ._errors import BrokerError, TransportError
 from ._processes import settle_tasks, stop_processes
+from ._values import validate_host, validate_port, validate_seconds
+from .mqtt import BrokerAddress
 
 log = logging.getLogger("hemesh.transport.broker")
 
@@ -64,14 +65,12 @@ class EmbeddedBroker:
         startup_timeout: float = 10.0,
         allow_remote: bool = False,
     ) -> None:
-        if not isinstance(host, str) or not host:
-            raise BrokerError(f"broker host must be a non-empty string, got {host!r}")
-        if type(port) is not int or not 0 <= port < 65536:
-            raise BrokerError(f"broker port must be an int in [0, 65535], got {port!r}")
-        if isinstance(startup_timeout, bool) or not (
-            isinstance(startup_timeout, int | float) and 0 < startup_timeout < float("inf")
-        ):
-            raise BrokerError(f"startup_timeout must be positive, got {startup_timeout!r}")
+        try:
+            validate_host(host, what="broker host")
+            validate_port(port, what="broker port", zero_ok=True)
+            startup_timeout = validate_seconds(startup_timeout, what="startup_timeout")
+        except TransportError as exc:
+            raise BrokerError(str(exc)) from None
         if not allow_remote and not _is_loopback(host):
             raise BrokerError(
                 f"refusing to bind the embedded broker to {host!r}: it admits any client "
@@ -81,7 +80,7 @@ class EmbeddedBroker:
         # "localhost" may resolve to two addresses, which port 0 would give two ports.
         self._host = "127.0.0.1" if host == "localhost" else host
         self._port = port
-        self._startup_timeout = float(startup_timeout)
+        self._startup_timeout = startup_timeout
         self._entered = False
         self._process: asyncio.subprocess.Process | None = None
         self._address: BrokerAddress | None = None

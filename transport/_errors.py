@@ -14,4 +14,5 @@ class ConnectionLost(TransportError):
 
 
 class BrokerError(TransportError):
-    """An embedded or managed broker could not be started or stopped."""
+    """An embedded or managed broker could not be started or stopped, or a broker
+    refused an :class:`MqttTap`'s login or subscription."""

@@ -14,8 +14,8 @@ Listener = Callable[[str, bytes], None]
 class MemoryBus:
     """A broker in a dict: topic filters to listeners, plus retained messages.
 
-    Delivery is immediate and in order. ``tap`` lets a test (or an in-process
-    eavesdropper) see raw traffic; ``inject`` publishes raw bytes as anyone.
+    Delivery is immediate and in order. :meth:`subscribe` lets a test (or an
+    in-process eavesdropper) see raw traffic; ``inject`` publishes raw bytes as anyone.
     """
 
     def __init__(self, run: str) -> None:

@@ -45,7 +45,7 @@ from .._config import AgentConfig
 from .._crypto import CryptoBackend, InlineCrypto
 from .._edge import EdgeProtocol, Payload
 from .._errors import AgentError, ProtocolError
-from .._objectives import FloatArray, Objective
+from ..objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint
 from ._keys import open_edge
 from ._ledger import CouplingLedger

@@ -30,8 +30,8 @@ from transport import EnvelopeError, pack_floats, unpack_floats
 from .._config import AgentConfig
 from .._crypto import bytes_int, int_bytes
 from .._errors import AgentError
-from .._objectives import FloatArray
 from .._paillier import SecretKey
+from ..objectives import FloatArray
 from ._ledger import CHECKPOINT_APPLIED, CouplingLedger
 
 log = logging.getLogger("hemesh.agent")

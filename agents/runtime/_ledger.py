@@ -24,7 +24,7 @@ from transport import EnvelopeError, pack_ints, unpack_ints
 from .._config import AgentConfig
 from .._edge import Payload
 from .._errors import ProtocolError
-from .._objectives import FloatArray
+from ..objectives import FloatArray
 
 log = logging.getLogger("hemesh.agent")
 

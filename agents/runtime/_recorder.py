@@ -12,7 +12,7 @@ from typing import Any, Self
 import numpy as np
 
 from .._config import AgentConfig
-from .._objectives import FloatArray, Objective
+from ..objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint, Checkpointer
 from ._journal import Journal
 from ._ledger import CouplingLedger

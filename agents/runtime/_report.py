@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from transport import TrafficCounters
 
-from .._objectives import FloatArray
+from ..objectives import FloatArray
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from transport import Envelope, Kind, unpack_floats
 from .._config import AgentConfig, Algorithm
 from .._edge import Payload
 from .._errors import ProtocolError
-from .._objectives import FloatArray
+from ..objectives import FloatArray
 
 
 @dataclass(slots=True)

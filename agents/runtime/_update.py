@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from .._config import AgentConfig, Algorithm, StepsizeMode, WeightMode
-from .._objectives import FloatArray, IndexArray
 from .._quantize import Quantizer
+from ..objectives import FloatArray, IndexArray
 
 Theta = float | FloatArray
 """The private stepsize factor: a scalar, or one per coordinate."""

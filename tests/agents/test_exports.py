@@ -13,6 +13,8 @@ EXPECTED = [
     "CLEAR_INT_BYTES",
     "FLOAT_EXACT",
     "MIN_SECURE_BITS",
+    "OBJECTIVE_KINDS",
+    "Activation",
     "Agent",
     "AgentConfig",
     "AgentError",
@@ -21,6 +23,7 @@ EXPECTED = [
     "Attenuation",
     "Checkpoint",
     "CheckpointError",
+    "Classifier",
     "ClearEdge",
     "ConfigError",
     "CryptoBackend",
@@ -34,6 +37,7 @@ EXPECTED = [
     "Journal",
     "LeastSquares",
     "Logistic",
+    "Mlp",
     "Objective",
     "Observer",
     "PaillierEdge",
@@ -43,12 +47,16 @@ EXPECTED = [
     "QuantizationOverflow",
     "Quantizer",
     "Record",
+    "Ridge",
     "Rounding",
     "SecretKey",
     "SlotLayout",
+    "Softmax",
     "Stepsize",
     "StepsizeMode",
     "WeightMode",
+    "check_gradient",
+    "check_objective",
     "decrypt",
     "digest",
     "encrypt",
@@ -56,6 +64,7 @@ EXPECTED = [
     "from_residue",
     "keygen",
     "layout_for",
+    "objective_from_arrays",
     "serve",
     "serve_packed",
     "to_residue",
@@ -66,8 +75,8 @@ def test_all_is_exactly_the_expected_list():
     assert agents.__all__ == EXPECTED
 
 
-ALIASES = {"FloatArray", "IndexArray", "Payload"}
-"""Type aliases of public signatures: generic aliases of numpy and collections.abc types."""
+ALIASES = {"Activation", "FloatArray", "IndexArray", "Payload"}
+"""Type aliases of public signatures: generic aliases of numpy, typing and collections.abc."""
 
 
 def test_every_exported_name_exists_and_comes_from_agents():
@@ -98,7 +107,8 @@ def test_errors_share_one_root():
 FOREIGN = {
     # builtins and the standard library
     *("int", "float", "str", "bytes", "bool", "None", "list", "dict", "tuple", "set", "type"),
-    *("object", "Any", "Self", "BaseException", "TracebackType", "Path", "IO", "Protocol"),
+    *("object", "Any", "ClassVar", "Self", "BaseException", "TracebackType", "Path", "IO"),
+    "Protocol",
     *("Sequence", "Mapping", "Iterable", "Iterator", "Callable", "Awaitable", "Coroutine"),
     # numpy
     *("np", "ndarray", "random", "Generator", "npt", "ArrayLike", "NDArray", "float64"),

@@ -168,3 +168,20 @@ def test_logistic_refuses_labels_other_than_plus_minus_one(labels):
 def test_logistic_refuses_bad_regularization(l2):
     with pytest.raises(ConfigError):
         Logistic(GOOD_A, GOOD_Y, l2=l2)
+
+
+def test_least_squares_and_logistic_compute_exactly_the_recorded_formulas():
+    # the golden trajectories depend on these bits: the formulas as they were first written
+    ls = least_squares(9)
+    lg = logistic(9, l2=0.03)
+    x = np.random.default_rng(10).normal(size=4)
+    batch = np.array([4, 0, 7, 7])
+    r = ls.features @ x - ls.targets
+    assert ls.value(x) == float(r @ r) / (2 * ls.samples)
+    a, b = ls.features[batch], ls.targets[batch]
+    assert np.array_equal(ls.gradient(x, batch), a.T @ (a @ x - b) / a.shape[0])
+    margins = lg.labels * (lg.features @ x)
+    assert lg.value(x) == float(np.mean(np.logaddexp(0.0, -margins)) + 0.5 * 0.03 * (x @ x))
+    a, y = lg.features[batch], lg.labels[batch]
+    weights = -y * np.exp(-np.logaddexp(0.0, y * (a @ x)))
+    assert np.array_equal(lg.gradient(x, batch), a.T @ weights / a.shape[0] + 0.03 * x)

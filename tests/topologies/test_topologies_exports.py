@@ -5,10 +5,12 @@
 """
 
 import topologies
+import topologies.files
 
 
 def test_all_is_the_expected_list() -> None:
     assert sorted(topologies.__all__) == [
+        "FILE_SUFFIXES",
         "KINDS",
         "TopologyError",
         "barabasi_albert",
@@ -49,3 +51,9 @@ def test_no_public_name_is_left_out_of_all() -> None:
 
 def test_topology_error_is_a_value_error() -> None:
     assert issubclass(topologies.TopologyError, ValueError)
+
+
+def test_the_files_sub_package_has_its_own_face() -> None:
+    assert topologies.files.__all__ == ["FILE_SUFFIXES", "load"]
+    assert topologies.files.load is topologies.load
+    assert topologies.files.FILE_SUFFIXES is topologies.FILE_SUFFIXES

@@ -56,6 +56,39 @@ def test_file_spec_relative_to_root(tmp_path: Path) -> None:
     assert g.number_of_edges() == 2
 
 
+def test_file_spec_with_options(tmp_path: Path) -> None:
+    (tmp_path / "graph.csv").write_text("a;b;1\nb;c;2\nc;a;3\n")
+    spec = {
+        "kind": "file",
+        "path": "graph.csv",
+        "delimiter": ";",
+        "header": False,
+        "symmetrize": True,
+        "weighted": True,
+    }
+    g = from_spec(spec, root=tmp_path)
+    assert sorted(g.edges(data="weight")) == [(0, 1, 1.0), (0, 2, 3.0), (1, 2, 2.0)]
+    assert g.graph["notes"] == []
+
+
+def test_file_spec_symmetrize(tmp_path: Path) -> None:
+    file = tmp_path / "d.gml"
+    nx.write_gml(nx.DiGraph([(0, 1), (1, 2)]), file)
+    with pytest.raises(TopologyError, match=r"d\.gml: graph is directed"):
+        from_spec({"kind": "file", "path": str(file)})
+    g = from_spec({"kind": "file", "path": str(file), "symmetrize": True})
+    assert g.number_of_edges() == 2
+    assert g.graph["notes"] == [
+        f"{file}: directed graph made undirected (symmetrize): 2 arcs became 2 edges"
+    ]
+
+
+def test_file_spec_bad_option_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "graph.csv").write_text("a,b\n")
+    with pytest.raises(TopologyError, match=r"graph\.csv: header must be true, false or absent"):
+        from_spec({"kind": "file", "path": "graph.csv", "header": "yes"}, root=tmp_path)
+
+
 def test_file_spec_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match=r"graph\.graphml: no such file"):
         from_spec({"kind": "file", "path": "graph.graphml"}, root=tmp_path)
@@ -84,7 +117,13 @@ def test_file_spec_missing_file(tmp_path: Path) -> None:
         ({"kind": "file", "path": 3}, r"topology kind 'file': path must be a string, got 3"),
         (
             {"kind": "file", "path": "g.txt", "n": 3},
-            r"topology kind 'file': unknown parameter 'n'; expected path",
+            r"topology kind 'file': unknown parameter 'n'; "
+            r"expected path, delimiter, header, symmetrize, weighted$",
+        ),
+        (
+            {"kind": "file", "path": "g.txt", "separator": ",", "directed": False},
+            r"topology kind 'file': unknown parameters 'separator', 'directed'; "
+            r"expected path, delimiter, header, symmetrize, weighted$",
         ),
         ({"kind": "ring", "n": 2}, r"ring: n must be >= 3, got 2"),
         ({"kind": "ring", "n": "8"}, r"ring: n must be an int, got '8'"),

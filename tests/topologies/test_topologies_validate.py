@@ -95,3 +95,26 @@ def test_validate_is_idempotent() -> None:
     twice = validate(once)
     assert list(twice.nodes(data=True)) == list(once.nodes(data=True))
     assert sorted(twice.edges) == sorted(once.edges)
+
+
+def test_weights_are_dropped_unless_asked_for() -> None:
+    g = nx.Graph([("a", "b", {"weight": 2}), ("b", "c", {"weight": 0.5})])
+    assert all(not data for *_, data in validate(g).edges(data=True))
+    kept = validate(g, weighted=True)
+    assert sorted(kept.edges(data="weight")) == [(0, 1, 2.0), (1, 2, 0.5)]
+    assert all(isinstance(w, float) for *_, w in kept.edges(data="weight"))
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (None, r"edge 'b' - 'c': weight must be a number, got None"),
+        (True, r"edge 'b' - 'c': weight must be a number, got True"),
+        ("2", r"edge 'b' - 'c': weight must be a number, got '2'"),
+        (float("inf"), r"edge 'b' - 'c': weight must be finite, got inf"),
+    ],
+)
+def test_bad_weights_are_refused(weight: object, message: str) -> None:
+    g = nx.Graph([("a", "b", {"weight": 1}), ("b", "c", {"weight": weight})])
+    with pytest.raises(TopologyError, match=message):
+        validate(g, weighted=True)

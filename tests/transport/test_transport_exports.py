@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 import transport
+
+SUBPACKAGES = {
+    "mosquitto": ["BrokerRights", "ManagedMosquitto", "MosquittoFiles", "MosquittoSetup"],
+    "mqtt": ["BrokerAddress", "MqttEndpoint", "MqttTap", "MqttTransport", "mqtt_client"],
+}
+"""Each part's public face; transport re-exports every name of it."""
 
 EXPECTED = [
     "BROADCAST",
@@ -28,6 +38,7 @@ EXPECTED = [
     "MosquittoFiles",
     "MosquittoSetup",
     "MqttEndpoint",
+    "MqttTap",
     "MqttTransport",
     "PaddedEndpoint",
     "PaddedTransport",
@@ -37,6 +48,7 @@ EXPECTED = [
     "TransportError",
     "decode",
     "encode",
+    "mqtt_client",
     "pack_floats",
     "pack_ints",
     "route",
@@ -45,7 +57,10 @@ EXPECTED = [
     "topic_matches",
     "unpack_floats",
     "unpack_ints",
+    "validate_host",
     "validate_id",
+    "validate_port",
+    "validate_seconds",
 ]
 
 
@@ -57,7 +72,18 @@ def test_every_public_name_exists_and_nothing_private_leaks() -> None:
     for name in transport.__all__:
         assert hasattr(transport, name), name
     public = {n for n in vars(transport) if not n.startswith("_")}
-    assert public == set(EXPECTED)
+    assert public == set(EXPECTED) | set(SUBPACKAGES)
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(SUBPACKAGES.items()))
+def test_each_subpackage_has_its_own_face_reexported_by_transport(
+    name: str, expected: list[str]
+) -> None:
+    part = importlib.import_module(f"transport.{name}")
+    assert part.__all__ == expected
+    assert {n for n in vars(part) if not n.startswith("_")} == set(expected)
+    for public in expected:
+        assert getattr(transport, public) is getattr(part, public)
 
 
 def test_errors_share_one_root() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from transport import (
     MqttTransport,
     Topics,
     TransportError,
+    mqtt_client,
 )
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.asyncio]
@@ -87,15 +89,8 @@ class Tap:
 async def tap(
     address: BrokerAddress, *filters: str, identifier: str | None = None, within: float = WAIT
 ) -> AsyncIterator[Tap]:
-    client = aiomqtt.Client(
-        address.host,
-        address.port,
-        username=address.username,
-        password=address.password,
-        identifier=identifier,
-        timeout=within,
-        tls_params=aiomqtt.TLSParameters(ca_certs=address.ca_file) if address.tls else None,
-    )
+    name = identifier if identifier is not None else f"tap-{secrets.token_hex(4)}"
+    client = mqtt_client(address, identifier=name, timeout=within)
     async with client:
         for topic_filter in filters:
             await client.subscribe(topic_filter, qos=1, timeout=WAIT)

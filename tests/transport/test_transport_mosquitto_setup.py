@@ -18,7 +18,7 @@ from transport import (
     Topics,
     TransportError,
 )
-from transport._mosquitto import hash_password
+from transport.mosquitto._files import hash_password
 
 PATH3 = {"a0": ["a1"], "a1": ["a0", "a2"], "a2": ["a1"]}
 

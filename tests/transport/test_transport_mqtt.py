@@ -269,7 +269,7 @@ async def test_abrupt_disconnect_publishes_the_will_and_fails_receive(
         await watcher.subscribe(status, qos=1)
         assert (await next_message(watcher)).payload == b"online"
         # the TCP connection dies without an MQTT DISCONNECT, as when a process is killed
-        a._client._client.socket().shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+        a._socket().shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
         message = await next_message(watcher)
         assert (message.payload, message.retain) == (b"offline", False)
         async with asyncio.timeout(WAIT):
@@ -308,8 +308,7 @@ async def test_garbage_is_dropped_and_the_next_message_arrives(
 async def test_tcp_nodelay_is_set_on_the_client_socket(broker: BrokerAddress, run_id: str) -> None:
     transport = MqttTransport(run_id, broker, connect_timeout=WAIT)
     async with transport.endpoint("a", neighbours=["b"]) as a:
-        # aiomqtt.Client wraps a paho client, whose socket() is the connected TCP socket.
-        sock = a._client._client.socket()  # type: ignore[union-attr]
+        sock = a._socket()
         assert isinstance(sock, socket.socket)
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 

@@ -1,150 +1,40 @@
 """Endpoints on a real MQTT 3.1.1 broker, through aiomqtt (DESIGN.md, Transport).
 
-Each endpoint is one aiomqtt client: clean session, QoS 1 both ways, TCP_NODELAY
-on its socket (Nagle costs ~40 ms per synchronous round otherwise), a retained
-``online``/``offline`` status with a will message, and one background task that
-feeds what the broker delivers through :meth:`EndpointBase._deliver`.
-aiomqtt and paho errors are translated into :class:`ConnectionLost` or
-:class:`TransportError` where they enter.
+Each endpoint is one client from :func:`mqtt_client` (clean session, QoS 1 both
+ways, TCP_NODELAY), with a retained ``online``/``offline`` status and a will
+message, and one background task that feeds what the broker delivers through
+:meth:`EndpointBase._deliver`. aiomqtt and paho errors are translated into
+:class:`ConnectionLost` or :class:`TransportError` where they enter.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
 import socket
 from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import quote, unquote, urlsplit
 
 import aiomqtt
-from aiomqtt import ProtocolVersion, TLSParameters, Will
-from aiomqtt.exceptions import MqttConnectError
+from aiomqtt import Will
 
-from ._endpoint import EndpointBase
-from ._envelope import Envelope
-from ._errors import ConnectionLost, TransportError
-from ._topics import Topics
+from .._endpoint import EndpointBase
+from .._envelope import Envelope
+from .._errors import ConnectionLost, TransportError
+from .._topics import Topics
+from .._values import validate_seconds
+from ._address import BrokerAddress
+from ._client import mqtt_client, open_client, paho_of, refused_filters
 
 log = logging.getLogger("hemesh.transport")
 
 _T = TypeVar("_T")
 
-_SCHEMES = {"mqtt": False, "mqtts": True}
-_DEFAULT_PORTS = {False: 1883, True: 8883}
-_MASK = "***"
-
 ONLINE = b"online"
 OFFLINE = b"offline"
 """Retained payloads of ``topics.status(agent)``; ``offline`` is also the will message."""
-
-PENDING_CALLS_WARNING = 1024
-"""aiomqtt logs a warning past this many unacknowledged calls (its default, 10, is
-below what one iteration of a well-connected agent keeps in flight)."""
-
-
-def _mask_password(url: str) -> str:
-    """``url`` with whatever follows ``user:`` in its userinfo replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, hostpart = rest.rpartition("@")
-    user, colon, _ = userinfo.partition(":")
-    masked = f"{user}:{_MASK}" if colon else user
-    return f"{scheme}://{masked}@{hostpart}"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BrokerAddress:
-    """Where an MQTT broker listens, and the credentials to give it.
-
-    The password never appears in ``repr`` or :attr:`url`.
-    """
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: bool = False
-    ca_file: str | None = None
-    """TLS only: the CA certificates to trust (default: the system's)."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.host, str) or not self.host or any(c in self.host for c in " /@"):
-            raise TransportError(f"broker host must be a host name or address, got {self.host!r}")
-        if type(self.port) is not int or not 0 < self.port < 65536:
-            raise TransportError(f"broker port must be an int in [1, 65535], got {self.port!r}")
-        for name in ("username", "password"):
-            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-                raise TransportError(f"broker {name} must be a string or None")
-        if self.password is not None and self.username is None:
-            raise TransportError("a broker password needs a username")
-        if not isinstance(self.tls, bool):
-            raise TransportError(f"tls must be a bool, got {self.tls!r}")
-        if self.ca_file is not None and (not isinstance(self.ca_file, str) or not self.tls):
-            raise TransportError(
-                f"ca_file must be a path string on a TLS address, got {self.ca_file!r}"
-            )
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """Read ``mqtt://[user[:password]@]host[:port]`` or ``mqtts://...`` (TLS).
-
-        Default ports are 1883 and 8883; user and password may be percent-encoded.
-        A bad URL raises :class:`TransportError` naming it with the password masked.
-        """
-        if not isinstance(url, str):
-            raise TransportError(f"broker URL must be a string, got {type(url).__name__}")
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:  # its message may quote the password: say it in our words
-            raise TransportError(
-                f"bad broker URL {_mask_password(url)!r}: the port is not a number in [1, 65535]"
-            ) from None
-        problem = None
-        if parts.scheme not in _SCHEMES:
-            problem = "the scheme must be mqtt:// or mqtts://"
-        elif not parts.hostname:
-            problem = "it names no host"
-        elif parts.path not in ("", "/") or parts.query or parts.fragment:
-            problem = "it has a path, query or fragment"
-        if problem is not None:
-            raise TransportError(f"bad broker URL {_mask_password(url)!r}: {problem}")
-        tls = _SCHEMES[parts.scheme]
-        username = None if parts.username is None else unquote(parts.username)
-        password = None if parts.password is None else unquote(parts.password)
-        try:
-            return cls(
-                host=parts.hostname,  # type: ignore[arg-type]  # checked above
-                port=_DEFAULT_PORTS[tls] if port is None else port,
-                username=username,
-                password=password,
-                tls=tls,
-            )
-        except TransportError as exc:
-            raise TransportError(f"bad broker URL {_mask_password(url)!r}: {exc}") from None
-
-    @property
-    def url(self) -> str:
-        """This address as a URL, with the password (if any) masked."""
-        scheme = "mqtts" if self.tls else "mqtt"
-        userinfo = ""
-        if self.username is not None:
-            userinfo = quote(self.username, safe="")
-            if self.password is not None:
-                userinfo += f":{_MASK}"
-            userinfo += "@"
-        host = self.host
-        try:
-            if ipaddress.ip_address(host).version == 6:
-                host = f"[{host}]"
-        except ValueError:
-            pass  # a host name, not an address
-        return f"{scheme}://{userinfo}{host}:{self.port}"
 
 
 class MqttTransport:
@@ -173,29 +63,21 @@ class MqttTransport:
         :class:`ManagedMosquitto`); agents not in it, and :attr:`address`, use ``address``."""
         if not isinstance(address, BrokerAddress):
             raise TransportError(f"address must be a BrokerAddress, got {type(address).__name__}")
-        if isinstance(connect_timeout, bool) or not (
-            isinstance(connect_timeout, int | float) and 0 < connect_timeout < float("inf")
-        ):
-            raise TransportError(
-                f"connect_timeout must be positive seconds, got {connect_timeout!r}"
-            )
+        connect_timeout = validate_seconds(connect_timeout, what="connect_timeout")
         if type(keepalive) is not int or not 0 < keepalive < 65536:
             raise TransportError(f"keepalive must be an int in [1, 65535], got {keepalive!r}")
-        if isinstance(reconnect_timeout, bool) or not (
-            isinstance(reconnect_timeout, int | float) and 0 <= reconnect_timeout < float("inf")
-        ):
-            raise TransportError(
-                f"reconnect_timeout must be seconds >= 0, got {reconnect_timeout!r}"
-            )
+        reconnect_timeout = validate_seconds(
+            reconnect_timeout, what="reconnect_timeout", zero_ok=True
+        )
         self._topics = Topics(run)
         self._address = address
         self._logins = dict(logins or {})
         for agent, login in self._logins.items():
             if not isinstance(login, BrokerAddress):
                 raise TransportError(f"login of {agent!r} must be a BrokerAddress")
-        self._connect_timeout = float(connect_timeout)
+        self._connect_timeout = connect_timeout
         self._keepalive = keepalive
-        self._reconnect_timeout = float(reconnect_timeout)
+        self._reconnect_timeout = reconnect_timeout
 
     @property
     def run(self) -> str:
@@ -286,10 +168,13 @@ class MqttEndpoint(EndpointBase):
         being re-established."""
         return self._lost
 
-    @property
-    def _client(self) -> aiomqtt.Client | None:
-        """The current connection's client (None before opening and after closing)."""
-        return None if self._link is None else self._link.client
+    def _socket(self) -> socket.socket | None:
+        """The current connection's TCP socket (None before opening and after closing):
+        for tests that cut the link under the client's feet."""
+        if self._link is None:
+            return None
+        sock = paho_of(self._link.client).socket()
+        return sock if isinstance(sock, socket.socket) else None
 
     async def receive(self) -> Envelope:
         """The next valid envelope; :class:`ConnectionLost` once the broker is gone for
@@ -318,40 +203,14 @@ class MqttEndpoint(EndpointBase):
     async def _connect(self) -> None:
         """Connect, publish ``online``, subscribe, and start reading: the current link."""
         status = self._topics.status(self.agent_id)
-        client = aiomqtt.Client(
-            self._address.host,
-            self._address.port,
-            username=self._address.username,
-            password=self._address.password,
+        client = mqtt_client(
+            self._address,
             identifier=f"hemesh.{self._topics.run}.{self.agent_id}",
-            protocol=ProtocolVersion.V311,
-            clean_session=True,
-            will=Will(topic=status, payload=OFFLINE, qos=1, retain=True),
             timeout=self._timeout,
             keepalive=self._keepalive,
-            tls_params=(
-                TLSParameters(ca_certs=self._address.ca_file) if self._address.tls else None
-            ),
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            will=Will(topic=status, payload=OFFLINE, qos=1, retain=True),
         )
-        client.pending_calls_threshold = PENDING_CALLS_WARNING
-        # paho's blocking TCP connect (run in a thread by aiomqtt) defaults to 5 s.
-        client._client.connect_timeout = self._timeout
-        try:
-            try:
-                await client.__aenter__()
-            except BaseException:
-                # aiomqtt 2.5.1 leaves the socket open when CONNACK is refused or never
-                # comes; paho's disconnect() queues a DISCONNECT, after which it closes it.
-                if client._client.socket() is not None:
-                    client._client.disconnect()
-                raise
-        except MqttConnectError as exc:
-            raise TransportError(
-                f"broker {self._address.url} refused {self.agent_id!r}: {exc}"
-            ) from exc
-        except aiomqtt.MqttError as exc:
-            raise ConnectionLost(f"cannot reach broker {self._address.url}: {exc}") from exc
+        await open_client(client, self._address, who=repr(self.agent_id))
         link = _Link(client)
         try:
             await self._call(
@@ -361,11 +220,7 @@ class MqttEndpoint(EndpointBase):
                 link,
                 client.subscribe([(f, 1) for f in self.subscriptions()], timeout=self._timeout),
             )
-            refused = [
-                f
-                for f, code in zip(self.subscriptions(), granted, strict=False)
-                if getattr(code, "is_failure", False) or code == 0x80
-            ]
+            refused = refused_filters(self.subscriptions(), granted)
             if refused:
                 raise TransportError(f"broker {self._address.url} refused subscriptions {refused}")
         except BaseException:
@@ -435,7 +290,7 @@ class MqttEndpoint(EndpointBase):
     def _dropped(self, link: _Link, exc: BaseException) -> bool:
         """Whether a call on ``link`` failed because the link dropped, with a reconnection
         under way (paho may notice a closed socket before our reader does)."""
-        if not link.dropped.is_set() and not link.client._client.is_connected():
+        if not link.dropped.is_set() and not paho_of(link.client).is_connected():
             self._link_lost(link, f"agent {self.agent_id!r} lost broker {self._address.url}", exc)
         return link.dropped.is_set() and self._lost is None and not self._closed
 
