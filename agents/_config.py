@@ -70,7 +70,9 @@ class AgentConfig:
     rounding: Rounding = Rounding.STOCHASTIC
     weight_bits: int = 16
     weight_mode: WeightMode = WeightMode.PER_EDGE
-    a_max: float = 0.5
+    a_max: float | Mapping[str, float] = 0.5
+    """Upper end of each weight half: one value for every edge (the global range), or one
+    per neighbour (degree-aware ranges; both ends of an edge must be given the same)."""
     batch_size: int = 8
     dp_noise: float = 0.0
     key_bits: int = MIN_SECURE_BITS
@@ -119,21 +121,7 @@ class AgentConfig:
             raise ConfigError(f"dp_noise must be >= 0, got {self.dp_noise}")
         if not 1 <= self.weight_bits <= 32:
             raise ConfigError(f"weight_bits must be in [1, 32], got {self.weight_bits}")
-        if (
-            not (math.isfinite(self.a_max) and self.a_max > 0)
-            or self.a_max * 2**self.weight_bits < 2
-        ):
-            raise ConfigError(
-                f"a_max = {self.a_max} is not representable with {self.weight_bits} weight bits"
-            )
-        if self.algorithm.uses_edge_protocol:
-            degree = len(self.neighbours)
-            product = self.attenuation.gamma0 * self.a_max**2 * degree
-            if product >= 1:
-                raise ConfigError(
-                    f"gamma0 * a_max^2 * degree = {product:.3g} must be < 1 "
-                    f"for agent {self.agent_id!r}"
-                )
+        self._check_weights()
         if self.key_bits < MIN_SECURE_BITS and not self.insecure_keys:
             raise ConfigError(
                 f"key_bits = {self.key_bits} is insecure (< {MIN_SECURE_BITS}); "
@@ -145,15 +133,54 @@ class AgentConfig:
         object.__setattr__(self, "seed", tuple(int(s) for s in self.seed))
         self.quantizer()  # validates frac_bits and the bound
 
+    def _check_weights(self) -> None:
+        if isinstance(self.a_max, Mapping):
+            if set(self.a_max) != set(self.neighbours):
+                raise ConfigError(
+                    f"a_max names {sorted(self.a_max)}, but the neighbours of "
+                    f"{self.agent_id!r} are {sorted(self.neighbours)}"
+                )
+            object.__setattr__(
+                self, "a_max", MappingProxyType({n: float(a) for n, a in self.a_max.items()})
+            )
+        for neighbour in self.neighbours:
+            a_max = self.a_max_for(neighbour)
+            if not (math.isfinite(a_max) and a_max > 0) or a_max * 2**self.weight_bits < 2:
+                raise ConfigError(
+                    f"a_max = {a_max} is not representable with {self.weight_bits} weight bits"
+                )
+        if self.algorithm.uses_edge_protocol:
+            # a_ij <= a_max_ij^2, so gamma0 * sum_j a_ij < 1 keeps the mixing stable
+            budget = sum(self.a_max_for(n) ** 2 for n in self.neighbours)
+            product = self.attenuation.gamma0 * budget
+            if product >= 1:
+                raise ConfigError(
+                    f"gamma0 * sum over neighbours of a_max^2 = {product:.3g} must be < 1 "
+                    f"for agent {self.agent_id!r}"
+                )
+
     @property
     def dim(self) -> int:
         return len(self.x0)
 
+    def a_max_for(self, neighbour: str) -> float:
+        """Upper end of the weight halves on the edge to ``neighbour``."""
+        if isinstance(self.a_max, Mapping):
+            return self.a_max[neighbour]
+        return self.a_max
+
+    def weight_range_for(self, neighbour: str) -> tuple[int, int]:
+        """Integer range of a quantized weight half [a] = a * 2^W on the edge to
+        ``neighbour``, a in [a_max/2, a_max]."""
+        high = math.floor(self.a_max_for(neighbour) * 2**self.weight_bits)
+        return max(1, math.ceil(high / 2)), high
+
     @property
     def weight_range(self) -> tuple[int, int]:
-        """Integer range of a quantized weight half [a] = a * 2^W, a in [a_max/2, a_max]."""
-        high = math.floor(self.a_max * 2**self.weight_bits)
-        return max(1, math.ceil(high / 2)), high
+        """The smallest and largest quantized weight half over all edges (the largest
+        sizes the quantizer's bound and the packing slots)."""
+        ranges = [self.weight_range_for(n) for n in self.neighbours]
+        return min(low for low, _ in ranges), max(high for _, high in ranges)
 
     def quantizer(self) -> Quantizer:
         """The state quantizer, its bound chosen so a reply a ([x_j] - [x_i]) stays

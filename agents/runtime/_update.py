@@ -72,12 +72,11 @@ def draw_edge(
     """Iteration k's draws, in this fixed order: the stochastic rounding of x, each
     neighbour's weight half (sorted by id), the stepsize factor, the minibatch."""
     quantized = quantizer.quantize(x, rng)
-    low, high = config.weight_range
     per = 1 if config.weight_mode is WeightMode.PER_EDGE else config.dim
-    weights = {
-        n: [int(w) for w in np.broadcast_to(rng.integers(low, high + 1, per), config.dim)]
-        for n in sorted(config.neighbours)
-    }
+    weights = {}
+    for n in sorted(config.neighbours):
+        low, high = config.weight_range_for(n)
+        weights[n] = [int(w) for w in np.broadcast_to(rng.integers(low, high + 1, per), config.dim)]
     theta, batch = draw_step(rng, config, samples)
     return EdgeDraws(quantized=quantized, weights=weights, theta=theta, batch=batch)
 
