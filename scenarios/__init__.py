@@ -1,8 +1,7 @@
 """Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
 
-from ._adversaries import AdversarySpec, ColludersSpec, EavesdropperSpec
 from ._agent_process import AgentPlan, plan_agent, run_agent
-from ._assembly import agent_configs, agent_id, build_graph, build_problem
+from ._assembly import agent_configs, build_graph, build_problem
 from ._attacks import Estimates, PublicParams
 from ._audit import attack, audit_run, score
 from ._cli import app, main
@@ -14,8 +13,16 @@ from ._metrics import AgentLog, Run, Series, read_log
 from ._problems import Problem, least_squares, logistic, logistic_csv
 from ._rundir import RunDir, find_runs
 from ._runner import RunResult, prepare_run, run_scenario
-from ._schema import Scenario, load, parse
 from ._spawn import SpawnMode
+from .spec import (
+    AdversarySpec,
+    ColludersSpec,
+    EavesdropperSpec,
+    Scenario,
+    agent_id,
+    load,
+    parse,
+)
 
 __all__ = [
     "AdversarySpec",

@@ -34,13 +34,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import IO, Any, Self
 
 import aiomqtt
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
 
 from agents import AgentConfig, Objective, Observer
 from transport import EnvelopeError, MemoryBus, MqttTransport, Transport, decode
@@ -49,9 +48,7 @@ from ._attacks import FloatArray, PublicParams
 from ._audit import ADVERSARIES, PUBLIC, TRUTH, audit_run, spec_file, write_json
 from ._errors import ScenarioError
 from ._rundir import RunDir
-
-if TYPE_CHECKING:
-    from ._schema import Scenario
+from .spec import EavesdropperSpec, Scenario, check_adversaries, resolve_colluders
 
 IndexArray = npt.NDArray[np.intp]
 DRAIN_SECONDS = 0.3
@@ -59,78 +56,6 @@ DRAIN_SECONDS = 0.3
 quiet this long (at most DRAIN_LIMIT seconds), so in-flight messages are recorded."""
 DRAIN_LIMIT = 3.0
 CONNECT_TIMEOUT = 10.0
-
-_Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
-_AgentRef = int | Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EavesdropperSpec(_Spec):
-    """A client subscribed to the run's topics (or ``filter``), recording everything."""
-
-    kind: Literal["eavesdropper"]
-    name: _Name
-    filter: str | None = None
-    """MQTT topic filter; default ``hemesh/<run>/#``."""
-    username: str | None = None
-    password: str | None = None
-    """MQTT credentials of the eavesdropper's own client (default: the run's)."""
-
-
-class ColludersSpec(_Spec):
-    """Agents that follow the protocol exactly and pool what they see, against ``target``."""
-
-    kind: Literal["colluders"]
-    name: _Name
-    members: Annotated[list[_AgentRef], Field(min_length=1)]
-    target: _AgentRef
-
-
-AdversarySpec = Annotated[EavesdropperSpec | ColludersSpec, Field(discriminator="kind")]
-
-
-def _agent(ref: int | str, graph: nx.Graph, where: str) -> str:
-    """An agent index or id as its id (``a<index>``), checked against the graph."""
-    n = graph.number_of_nodes()
-    if isinstance(ref, int):
-        if not 0 <= ref < n:
-            raise ScenarioError(f"{where}: no agent {ref} (the graph has agents 0..{n - 1})")
-        return f"a{ref}"
-    if ref.startswith("a") and ref[1:].isdigit() and int(ref[1:]) < n:
-        return ref
-    raise ScenarioError(f"{where}: no agent {ref!r} (ids are a0..a{n - 1})")
-
-
-def resolve_colluders(spec: ColludersSpec, graph: nx.Graph, index: int) -> tuple[list[str], str]:
-    """The members' and the target's ids; every member must be a neighbour of the target."""
-    where = f"adversary.{index}"
-    target = _agent(spec.target, graph, f"{where}.target")
-    members = [_agent(m, graph, f"{where}.members") for m in spec.members]
-    if len(set(members)) != len(members):
-        raise ScenarioError(f"{where}.members: {members} has duplicates")
-    if target in members:
-        raise ScenarioError(f"{where}.members: the target {target} cannot be a member")
-    neighbours = {f"a{j}" for j in graph.neighbors(int(target[1:]))}
-    strangers = [m for m in members if m not in neighbours]
-    if strangers:
-        raise ScenarioError(
-            f"{where}.members: {strangers} are not neighbours of the target {target} "
-            f"(its neighbours: {sorted(neighbours)}); they would see nothing of it"
-        )
-    return members, target
-
-
-def check_adversaries(scenario: Scenario, graph: nx.Graph) -> None:
-    """Raise :class:`ScenarioError` naming the field of the first bad ``[[adversary]]``."""
-    names = [a.name for a in scenario.adversary]
-    for index, spec in enumerate(scenario.adversary):
-        if spec.name in names[:index]:
-            raise ScenarioError(f"adversary.{index}.name: {spec.name!r} is used twice")
-        if isinstance(spec, ColludersSpec):
-            resolve_colluders(spec, graph, index)
 
 
 def _jsonable(value: Any) -> Any:
@@ -321,7 +246,7 @@ class Adversaries:
     async def __aenter__(self) -> Self:
         if not self._scenario.adversary:
             return self
-        check_adversaries(self._scenario, self._graph)
+        check_adversaries(self._scenario.adversary, self._graph)
         self.dir.mkdir(parents=True, exist_ok=True)
         public = PublicParams.from_configs(self._configs)
         write_json(self.dir / PUBLIC, public.to_json())

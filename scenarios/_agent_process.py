@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from transport import TransportError as _TransportError
 from ._assembly import agent_configs, build_graph, build_problem
 from ._errors import ScenarioError
 from ._rundir import RunDir
-from ._schema import Scenario, load, parse
+from .spec import Scenario
 
 BROKER_ENV = "HEMESH_BROKER"
 """Environment variable read for ``--broker`` (keeps a password off the command line)."""
@@ -60,28 +59,6 @@ class AgentPlan:
     """Written every ``output.checkpoint_every`` iterations; resumed from if present."""
     crypto_workers: int
     """0: inline crypto on the event loop; else the size of this process's own pool."""
-
-
-def load_scenario(path: Path) -> Scenario:
-    """A scenario TOML file, or the ``resolved.json`` of a run directory.
-
-    A ``resolved.json`` names the algorithm of its own run directory; its
-    ``baselines`` are the other directories of the same run and are dropped.
-    """
-    if path.suffix != ".json":
-        return load(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ScenarioError(f"{path}: a scenario must be a JSON object")
-    algorithm = doc.get("algorithm")
-    if isinstance(algorithm, dict):
-        doc["algorithm"] = {**algorithm, "baselines": []}
-    return parse(doc, source=str(path))
 
 
 def broker_url(address: BrokerAddress) -> str:

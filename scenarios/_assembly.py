@@ -10,14 +10,10 @@ from agents import AgentConfig, Algorithm, Attenuation, Stepsize
 
 from ._errors import ScenarioError
 from ._problems import Problem, least_squares, logistic, logistic_csv
-from ._schema import Scenario
+from .spec import Scenario, agent_id
 
 LAMBDA_GAIN = 3.0
 """lambda0 defaults to LAMBDA_GAIN / L."""
-
-
-def agent_id(index: int) -> str:
-    return f"a{index}"
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:

@@ -31,7 +31,7 @@ from agents._paillier import SecretKey, decrypt, encrypt, fixed_base, serve
 from agents._quantize import FLOAT_EXACT
 
 from ._runner import RunResult, run_scenario
-from ._schema import parse
+from .spec import parse
 
 WEIGHT_BITS = 16
 Report = Callable[[str], None]

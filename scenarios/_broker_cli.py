@@ -20,9 +20,8 @@ import networkx as nx
 from transport import BrokerRights, ManagedMosquitto, MosquittoSetup, MqttTransport, validate_id
 from transport import TransportError as _TransportError
 
-from ._assembly import agent_id
 from ._errors import ScenarioError
-from ._schema import Scenario
+from .spec import Scenario, agent_id
 
 MOSQUITTO = "mosquitto"
 """``transport.broker`` value that makes ``hemesh run`` start a locked-down Mosquitto."""

@@ -20,8 +20,7 @@ from rich.table import Table
 from agents import Algorithm
 from transport import ManagedMosquitto
 
-from ._adversaries import check_adversaries
-from ._agent_process import BROKER_ENV, describe, load_scenario, plan_agent, run_agent
+from ._agent_process import BROKER_ENV, describe, plan_agent, run_agent
 from ._assembly import build_graph
 from ._audit import audit_rows
 from ._broker_cli import (
@@ -37,8 +36,8 @@ from ._errors import ScenarioError
 from ._metrics import Run
 from ._rundir import find_runs
 from ._runner import run_scenario
-from ._schema import Scenario, load
 from ._spawn import SpawnMode
+from .spec import Scenario, check_adversaries, load, load_scenario
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -169,7 +168,7 @@ def run(
 def _agent_count(scenario: Scenario) -> int:
     try:
         graph = build_graph(scenario)
-        check_adversaries(scenario, graph)
+        check_adversaries(scenario.adversary, graph)
         return int(graph.number_of_nodes())
     except ScenarioError as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None

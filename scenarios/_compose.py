@@ -25,10 +25,10 @@ import yaml
 from agents import Algorithm
 
 from ._agent_process import BROKER_ENV, refuse_in_process_only
-from ._assembly import agent_id, build_graph, build_problem
+from ._assembly import build_graph, build_problem
 from ._errors import ScenarioError
 from ._runner import _stamp, prepare_run
-from ._schema import Scenario, load
+from .spec import Scenario, agent_id, load
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"
 BROKER_SERVICE = "broker"

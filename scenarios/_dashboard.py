@@ -21,10 +21,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from ._assembly import agent_id
 from ._errors import ScenarioError
 from ._metrics import Run
 from ._rundir import GRAPH, RESOLVED, RunDir, find_runs
+from .spec import agent_id
 
 ADVERSARIES = "adversaries"
 PALETTE = (

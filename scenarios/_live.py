@@ -25,7 +25,7 @@ from ._errors import ScenarioError
 from ._rundir import LOGS, find_runs
 
 if TYPE_CHECKING:
-    from ._schema import Scenario
+    from .spec import Scenario
 
 T = TypeVar("T")
 log = logging.getLogger("hemesh.dashboard")

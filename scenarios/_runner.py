@@ -42,7 +42,7 @@ from ._errors import ScenarioError
 from ._metrics import Run
 from ._problems import Problem
 from ._rundir import GRAPH, PROBLEM, RESOLVED, SCENARIO, SUMMARY, X_STAR, RunDir
-from ._schema import Scenario
+from .spec import Scenario
 
 Progress = Callable[[Algorithm, int], None]
 """Called with (algorithm, agent-iterations just completed) as agents advance."""

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from scenarios import Run, ScenarioError, build_graph, load, parse, run_scenario
-from scenarios._adversaries import check_adversaries
+from scenarios.spec import check_adversaries
 
 
 def ring(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def test_every_mode_converges(tmp_path: Path, weights: str, stepsize: str) -> No
 
 def check(doc: dict[str, Any]) -> None:
     scenario = parse(doc, source="test")
-    check_adversaries(scenario, build_graph(scenario))
+    check_adversaries(scenario.adversary, build_graph(scenario))
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_audit_examples_are_valid() -> None:
     kinds = set()
     for path in files:
         scenario = load(path)
-        check_adversaries(scenario, build_graph(scenario))
+        check_adversaries(scenario.adversary, build_graph(scenario))
         assert scenario.adversary, path
         kinds |= {(scenario.algorithm.kind.value, a.kind) for a in scenario.adversary}
     assert kinds >= {

@@ -97,7 +97,7 @@ def test_dockerignore_keeps_environments_runs_and_caches_out() -> None:
 def test_dockerfile_copies_what_pip_install_needs_and_the_context_has_it() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     needed = {project["project"]["readme"], "pyproject.toml"}
-    needed |= set(project["tool"]["setuptools"]["packages"])
+    needed |= {p.split(".")[0] for p in project["tool"]["setuptools"]["packages"]}
     sources = copied_sources()
     assert needed <= set(sources)
     patterns = ignore_patterns()

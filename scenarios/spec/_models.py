@@ -1,4 +1,4 @@
-"""The scenario file: TOML, validated with pydantic, errors naming the field and value.
+"""The scenario file's model: pydantic sections, validated on construction.
 
 A scenario fixes everything a run needs: the graph, each agent's data, the
 algorithm and its parameters, the keys, the transport and where logs go.
@@ -8,7 +8,6 @@ Every field has a default except where a run cannot be guessed.
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,7 +15,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -24,9 +22,9 @@ from pydantic import (
 
 from agents import MIN_SECURE_BITS, Algorithm, Record, Rounding, StepsizeMode, WeightMode
 
+from .._errors import BadInput
 from ._adversaries import AdversarySpec
-from ._conditions import check_against_graph, check_attenuation_exponent
-from ._errors import ScenarioError
+from ._conditions import check_attenuation_exponent
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -188,7 +186,7 @@ class Scenario(_Section):
     transport: TransportSpec = Field(default_factory=TransportSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
     adversary: list[AdversarySpec] = Field(default_factory=list)
-    """``[[adversary]]`` entries: eavesdroppers and colluders (see _adversaries)."""
+    """``[[adversary]]`` entries: eavesdroppers and colluders (see ``_adversaries``)."""
 
     @property
     def algorithms(self) -> list[Algorithm]:
@@ -201,53 +199,9 @@ class Scenario(_Section):
             return 0.0
         if isinstance(spread, list):
             if len(spread) != agents:
-                raise ScenarioError(
-                    f"algorithm.theta_spread: {len(spread)} values for {agents} agents"
-                )
+                raise BadInput(f"algorithm.theta_spread: {len(spread)} values for {agents} agents")
             return spread[agent]
         return spread
 
     def default_a_max(self, max_degree: int) -> float:
         return self.algorithm.a_max or math.sqrt(0.9 / (self.algorithm.gamma0 * max_degree))
-
-
-def parse(doc: dict[str, Any], *, source: str) -> Scenario:
-    """Validate a scenario document; the error names the first bad field and its value."""
-    try:
-        return Scenario.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        # drop the member tags pydantic puts in union paths ("constrained-float", "list[...]")
-        path = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("-" in p or "[" in p))]
-        where = ".".join(path) or "(top level)"
-        got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
-        more = f"; {exc.error_count() - 1} more error(s)" if exc.error_count() > 1 else ""
-        raise ScenarioError(f"{source}: {where}: {err['msg']}{got}{more}") from None
-
-
-def load(path: Path) -> Scenario:
-    """Read and validate a scenario file; relative data paths resolve against its folder."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from exc
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
-    scenario = resolve_paths(parse(doc, source=str(path)), path.parent)
-    check_against_graph(scenario, source=str(path))
-    return scenario
-
-
-def resolve_paths(scenario: Scenario, base: Path) -> Scenario:
-    """Make the data and graph file paths of a scenario absolute against ``base``."""
-    problem = scenario.problem
-    if problem.csv is not None and not problem.csv.is_absolute():
-        problem = problem.model_copy(update={"csv": (base / problem.csv).resolve()})
-    topology = scenario.topology
-    extra = dict(topology.model_extra or {})
-    if topology.kind == "file" and isinstance(extra.get("path"), str):
-        extra["path"] = str((base / extra["path"]).resolve())
-        topology = TopologySpec(kind="file", **extra)
-    return scenario.model_copy(update={"problem": problem, "topology": topology})
