@@ -1,7 +1,6 @@
 """Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
 
 from ._agent_process import AgentPlan, plan_agent, run_agent
-from ._assembly import agent_configs, build_graph, build_problem
 from ._attacks import Estimates, PublicParams
 from ._audit import attack, audit_run, score
 from ._cli import app, main
@@ -10,10 +9,18 @@ from ._dashboard import write_dashboard
 from ._errors import BadInput, RunFailed, ScenarioError
 from ._live import LiveDashboard
 from ._metrics import AgentLog, Run, Series, read_log
-from ._problems import Problem, least_squares, logistic, logistic_csv
 from ._rundir import RunDir, find_runs
 from ._runner import RunResult, prepare_run, run_scenario
 from ._spawn import SpawnMode
+from .assembly import (
+    Problem,
+    agent_configs,
+    build_graph,
+    build_problem,
+    least_squares,
+    logistic,
+    logistic_csv,
+)
 from .spec import (
     AdversarySpec,
     ColludersSpec,

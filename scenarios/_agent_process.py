@@ -37,9 +37,9 @@ from agents import AgentError as _AgentError
 from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, validate_id
 from transport import TransportError as _TransportError
 
-from ._assembly import agent_configs, build_graph, build_problem
 from ._errors import ScenarioError
 from ._rundir import RunDir
+from .assembly import agent_configs, build_graph, build_problem
 from .spec import Scenario
 
 BROKER_ENV = "HEMESH_BROKER"

@@ -21,7 +21,6 @@ from agents import Algorithm
 from transport import ManagedMosquitto
 
 from ._agent_process import BROKER_ENV, describe, plan_agent, run_agent
-from ._assembly import build_graph
 from ._audit import audit_rows
 from ._broker_cli import (
     broker_lines,
@@ -37,6 +36,7 @@ from ._metrics import Run
 from ._rundir import find_runs
 from ._runner import run_scenario
 from ._spawn import SpawnMode
+from .assembly import build_graph
 from .spec import Scenario, check_adversaries, load, load_scenario
 
 EXIT_FAILED = 1

@@ -25,9 +25,9 @@ import yaml
 from agents import Algorithm
 
 from ._agent_process import BROKER_ENV, refuse_in_process_only
-from ._assembly import build_graph, build_problem
 from ._errors import ScenarioError
 from ._runner import _stamp, prepare_run
+from .assembly import build_graph, build_problem
 from .spec import Scenario, agent_id, load
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"

@@ -18,8 +18,8 @@ import numpy.typing as npt
 
 from ._audit import read_audit
 from ._errors import ScenarioError
-from ._problems import Problem
 from ._rundir import PROBLEM, RESOLVED, RunDir
+from .assembly import Problem
 
 log = logging.getLogger("hemesh.metrics")
 FloatArray = npt.NDArray[np.float64]

@@ -36,12 +36,11 @@ from transport import (
 from transport import TransportError as _TransportError
 
 from ._adversaries import start_adversaries
-from ._assembly import agent_configs, build_graph, build_problem
 from ._broker_cli import BROKER_LOG, MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
 from ._metrics import Run
-from ._problems import Problem
 from ._rundir import GRAPH, PROBLEM, RESOLVED, SCENARIO, SUMMARY, X_STAR, RunDir
+from .assembly import Problem, agent_configs, build_graph, build_problem
 from .spec import Scenario
 
 Progress = Callable[[Algorithm, int], None]

@@ -39,9 +39,9 @@ from ._agent_process import BROKER_ENV, broker_url, refuse_in_process_only
 from ._broker_cli import BROKER_LOG, MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
 from ._metrics import Run
-from ._problems import Problem
 from ._rundir import RESOLVED, SUMMARY, RunDir
 from ._runner import Progress, RunResult, _broker, prepare_run
+from .assembly import Problem
 from .spec import Scenario, agent_id
 
 STOP_TIMEOUT = 5.0

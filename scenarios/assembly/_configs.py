@@ -1,4 +1,4 @@
-"""From a scenario to the plain values each agent is given."""
+"""From a scenario to the plain values each agent is given: the graph, the data, the configs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import topologies
 from agents import AgentConfig, Algorithm, Attenuation, Stepsize
 
-from ._errors import ScenarioError
+from .._errors import BadInput
+from ..spec import Scenario, agent_id
 from ._problems import Problem, least_squares, logistic, logistic_csv
-from .spec import Scenario, agent_id
 
 LAMBDA_GAIN = 3.0
 """lambda0 defaults to LAMBDA_GAIN / L."""
@@ -20,7 +20,7 @@ def build_graph(scenario: Scenario) -> nx.Graph:
     try:
         return topologies.from_spec(scenario.topology.params())
     except topologies.TopologyError as exc:
-        raise ScenarioError(f"topology: {exc}") from exc
+        raise BadInput(f"topology: {exc}") from exc
 
 
 def build_problem(scenario: Scenario, agents: int) -> Problem:

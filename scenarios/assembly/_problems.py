@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from agents import LeastSquares, Logistic, Objective
 
-from ._errors import ScenarioError
+from .._errors import BadInput
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -67,7 +67,7 @@ class Problem:
                     break
                 i += 1
         if not objectives:
-            raise ScenarioError(f"{path}: holds no agent data")
+            raise BadInput(f"{path}: holds no agent data")
         return cls(tuple(objectives), x_star)
 
 
@@ -117,24 +117,24 @@ def logistic_csv(path: Path, agents: int, *, label: str | None, l2: float, seed:
         with path.open(newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
     except OSError as exc:
-        raise ScenarioError(f"problem.csv: cannot read {path}: {exc.strerror}") from exc
+        raise BadInput(f"problem.csv: cannot read {path}: {exc.strerror}") from exc
     if len(rows) < 2:
-        raise ScenarioError(f"problem.csv: {path} needs a header and at least one row")
+        raise BadInput(f"problem.csv: {path} needs a header and at least one row")
     header, body = rows[0], rows[1:]
     column = len(header) - 1 if label is None else _column(header, label, path)
     try:
         table = np.array([[float(v) for v in row] for row in body], dtype=np.float64)
     except ValueError as exc:
-        raise ScenarioError(f"problem.csv: {path}: non-numeric value ({exc})") from exc
+        raise BadInput(f"problem.csv: {path}: non-numeric value ({exc})") from exc
     if table.ndim != 2 or table.shape[1] != len(header):
-        raise ScenarioError(f"problem.csv: {path}: rows do not all have {len(header)} columns")
+        raise BadInput(f"problem.csv: {path}: rows do not all have {len(header)} columns")
     y = table[:, column]
     y = np.where(y > 0, 1.0, -1.0) if set(np.unique(y)) <= {0.0, 1.0} else y
     if not set(np.unique(y)) <= {-1.0, 1.0}:
-        raise ScenarioError(f"problem.csv: {path}: labels must be 0/1 or -1/+1")
+        raise BadInput(f"problem.csv: {path}: labels must be 0/1 or -1/+1")
     features = np.delete(table, column, axis=1)
     if features.shape[0] < agents:
-        raise ScenarioError(f"problem.csv: {path} has {features.shape[0]} rows for {agents} agents")
+        raise BadInput(f"problem.csv: {path} has {features.shape[0]} rows for {agents} agents")
     order = np.random.default_rng(seed).permutation(features.shape[0])
     shards = [(features[idx], y[idx]) for idx in np.array_split(order, agents)]
     return _logistic_problem(shards, l2)
@@ -144,7 +144,7 @@ def _column(header: Sequence[str], label: str, path: Path) -> int:
     try:
         return list(header).index(label)
     except ValueError:
-        raise ScenarioError(f"problem.label: no column {label!r} in {path}") from None
+        raise BadInput(f"problem.label: no column {label!r} in {path}") from None
 
 
 def _logistic_problem(shards: list[tuple[FloatArray, FloatArray]], l2: float) -> Problem:
