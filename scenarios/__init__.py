@@ -8,9 +8,7 @@ from ._compose import ComposeFiles, write_compose
 from ._dashboard import write_dashboard
 from ._errors import BadInput, RunFailed, ScenarioError
 from ._live import LiveDashboard
-from ._metrics import AgentLog, Run, Series, read_log
-from ._rundir import RunDir, find_runs
-from ._runner import RunResult, prepare_run, run_scenario
+from ._runner import RunResult, run_scenario
 from ._spawn import SpawnMode
 from .assembly import (
     Problem,
@@ -21,6 +19,7 @@ from .assembly import (
     logistic,
     logistic_csv,
 )
+from .results import AgentLog, Run, RunDir, Series, find_runs, prepare_run, read_log
 from .spec import (
     AdversarySpec,
     ColludersSpec,

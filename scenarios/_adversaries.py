@@ -26,15 +26,13 @@ written under ``truth/`` (the attacks never read them, nor the agents' logs).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
 
 import aiomqtt
 import networkx as nx
@@ -45,9 +43,9 @@ from agents import AgentConfig, Objective, Observer
 from transport import EnvelopeError, MemoryBus, MqttTransport, Transport, decode
 
 from ._attacks import FloatArray, PublicParams
-from ._audit import ADVERSARIES, PUBLIC, TRUTH, audit_run, spec_file, write_json
+from ._audit import audit_run
 from ._errors import ScenarioError
-from ._rundir import RunDir
+from .results import JsonlWriter, RunDir, write_json, write_jsonl
 from .spec import EavesdropperSpec, Scenario, check_adversaries, resolve_colluders
 
 IndexArray = npt.NDArray[np.intp]
@@ -56,34 +54,6 @@ DRAIN_SECONDS = 0.3
 quiet this long (at most DRAIN_LIMIT seconds), so in-flight messages are recorded."""
 DRAIN_LIMIT = 3.0
 CONNECT_TIMEOUT = 10.0
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"b64": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-class _Record:
-    """An append-only JSONL file, flushed line by line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
-
-    def write(self, line: dict[str, Any]) -> None:
-        if self._file is not None:
-            self._file.write(json.dumps(_jsonable(line), allow_nan=False) + "\n")
-            self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 def envelope_line(topic: str, data: bytes) -> dict[str, Any]:
@@ -108,7 +78,7 @@ def envelope_line(topic: str, data: bytes) -> dict[str, Any]:
 class _Eavesdropper:
     """Records every message on ``filter``: a tap on the memory bus or an MQTT client."""
 
-    def __init__(self, spec: EavesdropperSpec, transport: Transport, record: _Record) -> None:
+    def __init__(self, spec: EavesdropperSpec, transport: Transport, record: JsonlWriter) -> None:
         self.spec = spec
         self._transport = transport
         self._record = record
@@ -232,16 +202,16 @@ class Adversaries:
         self._transport = transport
         self._configs = list(configs)
         self._graph = graph
-        self._records: list[_Record] = []
+        self._records: list[JsonlWriter] = []
         self._eavesdroppers: list[_Eavesdropper] = []
-        self._observers: dict[str, list[_Record]] = {}
+        self._observers: dict[str, list[JsonlWriter]] = {}
         self._targets: set[str] = set()
         self._taps: dict[str, GradientTap] = {}
         self._finished = False
 
     @property
     def dir(self) -> Path:
-        return self._run.path / ADVERSARIES
+        return self._run.adversaries.path
 
     async def __aenter__(self) -> Self:
         if not self._scenario.adversary:
@@ -249,9 +219,9 @@ class Adversaries:
         check_adversaries(self._scenario.adversary, self._graph)
         self.dir.mkdir(parents=True, exist_ok=True)
         public = PublicParams.from_configs(self._configs)
-        write_json(self.dir / PUBLIC, public.to_json())
+        write_json(self._run.adversaries.public, public.to_json())
         for index, spec in enumerate(self._scenario.adversary):
-            record = _Record(self.dir / f"{spec.name}.record.jsonl")
+            record = JsonlWriter(self._run.adversaries.record(spec.name))
             self._records.append(record)
             resolved: dict[str, Any] = {"kind": spec.kind, "name": spec.name}
             if isinstance(spec, EavesdropperSpec):
@@ -266,7 +236,7 @@ class Adversaries:
                 self._targets.add(target)
                 for member in members:
                     self._observers.setdefault(member, []).append(record)
-            write_json(self.dir / spec_file(spec.name), resolved)
+            write_json(self._run.adversaries.spec(spec.name), resolved)
         return self
 
     async def __aexit__(
@@ -309,13 +279,11 @@ class Adversaries:
             return
         self._finished = True
         await self._stop()
-        truth = self.dir / TRUTH
-        truth.mkdir(exist_ok=True)
+        folder = self._run.adversaries
+        folder.truth.mkdir(exist_ok=True)
         for agent, tap in self._taps.items():
-            lines = (json.dumps({"k": k, "g": g}) for k, g in enumerate(tap.gradients))
-            (truth / f"{agent}.gradients.jsonl").write_text(
-                "".join(line + "\n" for line in lines), encoding="utf-8"
-            )
+            lines = ({"k": k, "g": g} for k, g in enumerate(tap.gradients))
+            write_jsonl(folder.truth_gradients(agent), lines, allow_nan=True)
         audit_run(self._run)
 
 

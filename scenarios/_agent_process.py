@@ -38,8 +38,8 @@ from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, 
 from transport import TransportError as _TransportError
 
 from ._errors import ScenarioError
-from ._rundir import RunDir
 from .assembly import agent_configs, build_graph, build_problem
+from .results import RunDir
 from .spec import Scenario
 
 BROKER_ENV = "HEMESH_BROKER"

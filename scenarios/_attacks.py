@@ -29,9 +29,7 @@ Estimates, per target and iteration k:
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 import math
 import statistics
 from collections.abc import Iterable, Mapping
@@ -46,6 +44,7 @@ from agents import AgentConfig, Algorithm, WeightMode
 from transport import Topics, unpack_floats, unpack_ints
 
 from ._errors import ScenarioError
+from .results import decode_bytes, read_jsonl
 
 FloatArray = npt.NDArray[np.float64]
 CLEAR_INT_BYTES = 16
@@ -146,25 +145,7 @@ class Estimates:
 
 def read_record(path: Path) -> list[dict[str, Any]]:
     """The JSON lines of an adversary's record (a cut-off last line is skipped)."""
-    lines = []
-    try:
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    try:
-                        lines.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        continue
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read adversary record: {exc.strerror}") from exc
-    return lines
-
-
-def decode_bytes(value: Any) -> Any:
-    """A recorded payload value: ``{"b64": ...}`` back to bytes, anything else as is."""
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        return base64.b64decode(value["b64"])
-    return value
+    return read_jsonl(path).records
 
 
 # eavesdropper ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ estimates with the truth: the targets' logged states and their true gradients.
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Any
@@ -34,29 +33,7 @@ from ._attacks import (
     relative_error,
 )
 from ._errors import ScenarioError
-from ._rundir import LOGS, RunDir
-
-ADVERSARIES = "adversaries"
-PUBLIC = "public.json"
-TRUTH = "truth"
-AUDIT = "audit.json"
-
-
-def spec_file(name: str) -> str:
-    return f"{name}.adversary.json"
-
-
-def write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from exc
+from .results import RunDir, read_json, read_jsonl, write_json, write_jsonl
 
 
 def attack(spec: dict[str, Any], record: list[dict[str, Any]], public: PublicParams) -> Estimates:
@@ -77,29 +54,20 @@ def load_truth(run: RunDir, agents: list[str]) -> Truth:
     truth: Truth = {}
     for agent in agents:
         states: dict[int, FloatArray] = {}
-        for line in _jsonl(run.path / LOGS / f"{agent}.jsonl"):
+        for line in _jsonl(run.log(agent)):
             if "x" in line:
                 states[int(line["k"])] = np.array(line["x"], dtype=np.float64)
         gradients = {
             int(line["k"]): np.array(line["g"], dtype=np.float64)
-            for line in _jsonl(run.path / ADVERSARIES / TRUTH / f"{agent}.gradients.jsonl")
+            for line in _jsonl(run.adversaries.truth_gradients(agent))
         }
         truth[agent] = (states, gradients)
     return truth
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a cut-off last line
-        if isinstance(doc, dict) and isinstance(doc.get("k"), int):
-            out.append(doc)
-    return out
+    """The records of ``path`` (none if it is missing; a cut-off last line is skipped)."""
+    return read_jsonl(path, iteration=True, missing_ok=True).records
 
 
 def score(estimates: Estimates, truth: Truth) -> list[dict[str, Any]]:
@@ -160,30 +128,18 @@ def summarize(estimates: Estimates, rows: list[dict[str, Any]]) -> dict[str, Any
 def audit_run(run: RunDir) -> dict[str, Any]:
     """Attack from every adversary's record, score against the truth, write the attack
     JSONL files and ``audit.json``; returns the summary (adversary name -> numbers)."""
-    folder = run.path / ADVERSARIES
-    public = PublicParams.from_json(_read_json(folder / PUBLIC))
+    folder = run.adversaries
+    public = PublicParams.from_json(read_json(folder.public))
     summary: dict[str, Any] = {}
-    for path in sorted(folder.glob(f"*{spec_file('')}")):
-        spec = _read_json(path)
-        estimates = attack(spec, read_record(folder / f"{spec['name']}.record.jsonl"), public)
+    for path in folder.specs():
+        spec = read_json(path)
+        estimates = attack(spec, read_record(folder.record(spec["name"])), public)
         rows = score(estimates, load_truth(run, sorted(estimates.states)))
-        lines = [json.dumps(r, allow_nan=False) for r in rows]
-        meta = json.dumps({"adversary": spec["name"], "metadata": estimates.metadata})
-        (folder / f"{spec['name']}.attack.jsonl").write_text(
-            "".join(line + "\n" for line in [meta, *lines]), encoding="utf-8"
-        )
+        meta = {"adversary": spec["name"], "metadata": estimates.metadata}
+        write_jsonl(folder.attack(spec["name"]), [meta, *rows])
         summary[spec["name"]] = summarize(estimates, rows)
-    write_json(folder / AUDIT, summary)
+    write_json(folder.audit, summary)
     return summary
-
-
-def read_audit(run: RunDir) -> dict[str, Any] | None:
-    """The audit summary of a run directory, or None when it had no adversaries."""
-    path = run.path / ADVERSARIES / AUDIT
-    if not path.is_file():
-        return None
-    result: dict[str, Any] = _read_json(path)
-    return result
 
 
 _ROWS = (

@@ -9,7 +9,6 @@ runner gives it to eavesdroppers, which therefore receive nothing.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -21,14 +20,13 @@ from transport import BrokerRights, ManagedMosquitto, MosquittoSetup, MqttTransp
 from transport import TransportError as _TransportError
 
 from ._errors import ScenarioError
+from .results import run_folder, run_stamp
 from .spec import Scenario, agent_id
 
 MOSQUITTO = "mosquitto"
 """``transport.broker`` value that makes ``hemesh run`` start a locked-down Mosquitto."""
 OBSERVER = "observer"
 """The extra account with no rights at all (eavesdroppers of a scenario log in as it)."""
-BROKER_LOG = "mosquitto.log"
-"""Copied into the run directory after an in-process run with its own Mosquitto."""
 
 
 def mosquitto_setup(
@@ -121,9 +119,9 @@ def broker_lines(broker: ManagedMosquitto) -> list[str]:
 
 
 def default_run_id(scenario: Scenario) -> str:
-    """A fresh run id for ``hemesh broker`` without ``--run``."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{scenario.name}-{now}"
+    """A fresh run id for ``hemesh broker`` without ``--run``: the scenario's name and a
+    run stamp, as the folder of a ``hemesh run``."""
+    return run_folder(scenario.name, run_stamp())
 
 
 def check_run_id(run: str) -> str:

@@ -32,11 +32,10 @@ from ._broker_cli import (
 from ._compose import write_compose
 from ._console import StepProgress
 from ._errors import ScenarioError
-from ._metrics import Run
-from ._rundir import find_runs
 from ._runner import run_scenario
 from ._spawn import SpawnMode
 from .assembly import build_graph
+from .results import Run, find_runs
 from .spec import Scenario, check_adversaries, load, load_scenario
 
 EXIT_FAILED = 1

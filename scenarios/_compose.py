@@ -26,8 +26,8 @@ from agents import Algorithm
 
 from ._agent_process import BROKER_ENV, refuse_in_process_only
 from ._errors import ScenarioError
-from ._runner import _stamp, prepare_run
 from .assembly import build_graph, build_problem
+from .results import prepare_run, run_folder, run_stamp
 from .spec import Scenario, agent_id, load
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"
@@ -202,8 +202,8 @@ def write_compose(
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ScenarioError(f"--output: cannot create {base}: {exc.strerror}") from exc
-    stamp = _stamp()
-    root = base / "runs" / f"{scenario.name}-{stamp}"
+    stamp = run_stamp()
+    root = base / "runs" / run_folder(scenario.name, stamp)
     run, run_id = prepare_run(
         root,
         stamp=stamp,

@@ -22,8 +22,7 @@ import networkx as nx
 import numpy as np
 
 from ._errors import ScenarioError
-from ._metrics import Run
-from ._rundir import GRAPH, RESOLVED, RunDir, find_runs
+from .results import Run, RunDir, find_runs
 from .spec import agent_id
 
 ADVERSARIES = "adversaries"
@@ -97,7 +96,7 @@ def load_views(paths: Sequence[Path], *, strict: bool = True) -> list[RunView]:
     for path in paths:
         found = find_runs(path)
         if not found and strict:
-            raise ScenarioError(f"{path}: no run directory here (no {RESOLVED} and {GRAPH})")
+            raise ScenarioError(f"{path}: no run directory here (no resolved.json and graph.json)")
         runs.extend(found)
     labels = _labels(runs)
     return [
@@ -111,10 +110,10 @@ def _labels(runs: Sequence[RunDir]) -> list[str]:
     labels = []
     for run in runs:
         try:
-            resolved = run.read_json(RESOLVED)
+            resolved = run.read_json(run.resolved.name)
             labels.append(f"{resolved['name']} · {resolved['algorithm']['kind']}")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ScenarioError(f"{run.path}: unreadable {RESOLVED}: {exc}") from exc
+            raise ScenarioError(f"{run.path}: unreadable {run.resolved.name}: {exc}") from exc
     for i, label in enumerate(labels):
         if labels.count(label) > 1:
             labels[i] = f"{label} ({runs[i].path.parent.name})"
@@ -264,14 +263,14 @@ def _is_tag(key: str, value: object) -> bool:
 
 def _topology(run: RunDir, problems: list[str]) -> Topology | None:
     try:
-        graph = run.read_json(GRAPH)
+        graph = run.read_json(run.graph.name)
         nodes = [_node_name(n) for n in graph["nodes"]]
         edges = [(int(u), int(v)) for u, v in graph["edges"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        problems.append(f"{run.file(GRAPH)}: unreadable graph: {exc}")
+        problems.append(f"{run.graph}: unreadable graph: {exc}")
         return None
     try:
-        adversary = run.read_json(RESOLVED).get("adversary")
+        adversary = run.read_json(run.resolved.name).get("adversary")
     except (OSError, ValueError, AttributeError):
         adversary = None
     members, targets = _adversary_nodes(adversary, len(nodes), nodes)

@@ -20,9 +20,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._dashboard import ADVERSARIES, load_views, page, payload, title_for
+from ._dashboard import load_views, page, payload, title_for
 from ._errors import ScenarioError
-from ._rundir import LOGS, find_runs
+from .results import find_runs
 
 if TYPE_CHECKING:
     from .spec import Scenario
@@ -185,7 +185,7 @@ def _signature(paths: Sequence[Path]) -> tuple[Any, ...]:
     for path in paths:
         for run in find_runs(path):
             entries.append(str(run.path))
-            for folder in (run.path / LOGS, run.path / ADVERSARIES):
+            for folder in (run.logs, run.adversaries.path):
                 if not folder.is_dir():
                     continue
                 for file in sorted(folder.rglob("*.jsonl")):

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
-import topologies
 from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
 from agents import AgentError as _AgentError
 from transport import (
@@ -36,11 +30,10 @@ from transport import (
 from transport import TransportError as _TransportError
 
 from ._adversaries import start_adversaries
-from ._broker_cli import BROKER_LOG, MOSQUITTO, mosquitto_transport
+from ._broker_cli import MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
-from ._metrics import Run
-from ._rundir import GRAPH, PROBLEM, RESOLVED, SCENARIO, SUMMARY, X_STAR, RunDir
-from .assembly import Problem, agent_configs, build_graph, build_problem
+from .assembly import agent_configs, build_graph, build_problem
+from .results import Run, RunDir, prepare_run, run_folder, run_stamp, write_json
 from .spec import Scenario
 
 Progress = Callable[[Algorithm, int], None]
@@ -54,11 +47,6 @@ class RunResult:
     reports: tuple[AgentReport, ...]
     crypto_ops: dict[str, int] | None = None
     """Ciphertexts encrypted, served and decrypted in this process (in-process runs)."""
-
-
-def _stamp() -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{now}-{secrets.token_hex(3)}"
 
 
 async def run_scenario(
@@ -80,8 +68,8 @@ async def run_scenario(
         raise ScenarioError(f"restarts = {restarts}: needs spawn = 'processes' and >= 0")
     graph = build_graph(scenario)
     problem = build_problem(scenario, graph.number_of_nodes())
-    stamp = _stamp()
-    root = (out or scenario.output.dir) / f"{scenario.name}-{stamp}"
+    stamp = run_stamp()
+    root = (out or scenario.output.dir) / run_folder(scenario.name, stamp)
     if spawn == "processes":
         from ._spawn import run_processes
 
@@ -116,7 +104,7 @@ async def run_scenario(
                     transport: Transport = MemoryBus(run_id)
                 elif mosquitto:
                     transport = await per_run.enter_async_context(
-                        mosquitto_transport(graph, run_id, log_to=run.path / BROKER_LOG)
+                        mosquitto_transport(graph, run_id, log_to=run.broker_log)
                     )
                 else:
                     assert address is not None
@@ -152,35 +140,9 @@ async def run_scenario(
                 await adversaries.finish()
                 ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
                 summary = Run.load(run).summary()
-                run.write_json(SUMMARY, summary)
+                write_json(run.summary, summary)
                 results.append(RunResult(run, summary, tuple(reports), ops))
     return results
-
-
-def prepare_run(
-    root: Path,
-    *,
-    stamp: str,
-    scenario: Scenario,
-    algorithm: Algorithm,
-    graph: nx.Graph,
-    problem: Problem,
-    source: Path | None,
-) -> tuple[RunDir, str]:
-    """Create the run directory of ``algorithm`` under ``root`` (everything but the logs'
-    contents and the summary); returns it and the run id its agents use."""
-    run = RunDir(root / algorithm.value)
-    run.logs.mkdir(parents=True)
-    if source is not None:
-        shutil.copyfile(source, run.file(SCENARIO))
-    resolved = scenario.model_copy(
-        update={"algorithm": scenario.algorithm.model_copy(update={"kind": algorithm})}
-    )
-    run.write_json(RESOLVED, resolved.model_dump(mode="json"))
-    run.write_json(GRAPH, topologies.to_json(graph))
-    run.write_json(X_STAR, problem.x_star.tolist())
-    problem.save(run.file(PROBLEM))
-    return run, f"{scenario.name}-{stamp}-{algorithm.value}"
 
 
 async def _broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> BrokerAddress | None:

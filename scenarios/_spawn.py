@@ -36,12 +36,11 @@ from agents import Algorithm
 from transport import settle_tasks, stop_processes
 
 from ._agent_process import BROKER_ENV, broker_url, refuse_in_process_only
-from ._broker_cli import BROKER_LOG, MOSQUITTO, mosquitto_transport
+from ._broker_cli import MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
-from ._metrics import Run
-from ._rundir import RESOLVED, SUMMARY, RunDir
-from ._runner import Progress, RunResult, _broker, prepare_run
+from ._runner import Progress, RunResult, _broker
 from .assembly import Problem
+from .results import Run, RunDir, prepare_run, write_json
 from .spec import Scenario, agent_id
 
 STOP_TIMEOUT = 5.0
@@ -118,7 +117,7 @@ async def run_processes(
             )
             if mosquitto:  # each agent logs in with its own credentials
                 transport = await stack.enter_async_context(
-                    mosquitto_transport(graph, run_id, log_to=run.path / BROKER_LOG)
+                    mosquitto_transport(graph, run_id, log_to=run.broker_log)
                 )
                 logins = {a: transport.address_of(a) for a in ids}
             else:
@@ -140,7 +139,7 @@ async def run_processes(
             )
             await supervisor.run()
             summary = Run.load(run).summary()
-            run.write_json(SUMMARY, summary)
+            write_json(run.summary, summary)
             results.append(RunResult(run, summary, ()))
     return results
 
@@ -154,7 +153,7 @@ def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm)
         "scenarios",
         "agent",
         "--scenario",
-        str(run.file(RESOLVED)),
+        str(run.resolved),
         "--id",
         agent,
         "--run",

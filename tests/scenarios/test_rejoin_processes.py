@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scenarios import build_problem, parse, read_log
-from scenarios._rundir import RunDir
+from scenarios import RunDir, build_problem, parse, read_log
 from tests.scenarios.test_spawn_processes import (
     hemesh,
     ring8,

@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from scenarios import ScenarioError, parse, run_scenario
-from scenarios._rundir import RunDir
+from scenarios import RunDir, ScenarioError, parse, run_scenario
 from scenarios._spawn import Supervisor
 
 ROOT = Path(__file__).parents[2]

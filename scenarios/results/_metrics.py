@@ -7,7 +7,6 @@ gap(k)        = F(xbar(k)) - F(x*)
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._audit import read_audit
-from ._errors import ScenarioError
-from ._rundir import PROBLEM, RESOLVED, RunDir
-from .assembly import Problem
+from .._errors import BadInput
+from ..assembly import Problem
+from ._json import read_json, read_jsonl
+from ._rundir import RunDir
 
 log = logging.getLogger("hemesh.metrics")
 FloatArray = npt.NDArray[np.float64]
@@ -35,24 +34,19 @@ class AgentLog:
 
 def read_log(path: Path) -> AgentLog:
     """Read one agent's JSONL log, skipping (and reporting) lines that do not parse."""
-    records: list[dict[str, Any]] = []
-    bad: list[int] = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                bad.append(number)
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("k"), int):
-                bad.append(number)
-                continue
-            records.append(record)
-    for number in bad:
+    lines = read_jsonl(path, iteration=True)
+    for number in lines.bad_lines:
         log.warning("%s: line %d is not a complete record; skipped", path, number)
-    return AgentLog(path.stem, records, bad)
+    return AgentLog(path.stem, lines.records, lines.bad_lines)
+
+
+def read_audit(run: RunDir) -> dict[str, Any] | None:
+    """The audit summary of a run directory, or None when it had no adversaries."""
+    path = run.adversaries.audit
+    if not path.is_file():
+        return None
+    result: dict[str, Any] = read_json(path)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +57,8 @@ class Series:
     mse: FloatArray
     consensus: FloatArray
     gap: FloatArray
+    errors: FloatArray | None = None
+    """Each agent's squared error ||x_i(k) - x*||^2, shape (K, N)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +73,13 @@ class Run:
     @classmethod
     def load(cls, run: RunDir) -> Run:
         try:
-            resolved = run.read_json(RESOLVED)
-            problem = Problem.load(run.file(PROBLEM))
+            resolved = run.read_json(run.resolved.name)
+            problem = Problem.load(run.problem)
         except (OSError, ValueError, KeyError) as exc:
-            raise ScenarioError(f"{run.path}: not a readable run directory: {exc}") from exc
-        logs = {p.stem: read_log(p) for p in sorted(run.logs.glob("*.jsonl"))}
+            raise BadInput(f"{run.path}: not a readable run directory: {exc}") from exc
+        logs = {p.stem: read_log(p) for p in run.agent_logs()}
         if not logs:
-            raise ScenarioError(f"{run.path}: no agent logs in {run.logs}")
+            raise BadInput(f"{run.path}: no agent logs in {run.logs}")
         return cls(run, resolved, problem, logs)
 
     @property
@@ -96,12 +92,12 @@ class Run:
         for agent_log in self.logs.values():
             xs = {r["k"]: r["x"] for r in agent_log.records if "x" in r}
             if not agent_log.records:
-                raise ScenarioError(
+                raise BadInput(
                     f"{self.dir.path}: agent {agent_log.agent} logged no iteration "
                     "(it stopped before its first line)"
                 )
             if not xs:
-                raise ScenarioError(
+                raise BadInput(
                     f"{self.dir.path}: agent {agent_log.agent} logged no states "
                     "(output.record = 'digest'); metrics need record = 'state'"
                 )
@@ -114,12 +110,13 @@ class Run:
     def series(self) -> Series:
         ks, x = self.states()
         x_star = self.problem.x_star
-        mse = np.mean(np.sum((x - x_star) ** 2, axis=2), axis=1)
+        errors = np.sum((x - x_star) ** 2, axis=2)  # (K, N)
+        mse = np.mean(errors, axis=1)
         mean = x.mean(axis=1, keepdims=True)
         consensus = np.mean(np.sum((x - mean) ** 2, axis=2), axis=1)
         f_star = self.problem.total(x_star)
         gap = np.array([self.problem.total(m[0]) - f_star for m in mean])
-        return Series(ks, mse, consensus, gap)
+        return Series(ks, mse, consensus, gap, errors)
 
     def summary(self) -> dict[str, Any]:
         """The numbers ``hemesh run`` and ``hemesh summarize`` print. A run that logged
