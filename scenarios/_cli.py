@@ -21,7 +21,6 @@ from agents import Algorithm
 from transport import ManagedMosquitto
 
 from ._agent_process import BROKER_ENV, describe, plan_agent, run_agent
-from ._audit import audit_rows
 from ._broker_cli import (
     broker_lines,
     check_run_id,
@@ -35,6 +34,7 @@ from ._errors import ScenarioError
 from ._runner import run_scenario
 from ._spawn import SpawnMode
 from .assembly import build_graph
+from .privacy import audit_rows
 from .results import Run, find_runs
 from .spec import Scenario, check_adversaries, load, load_scenario
 

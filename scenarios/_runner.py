@@ -29,10 +29,10 @@ from transport import (
 )
 from transport import TransportError as _TransportError
 
-from ._adversaries import start_adversaries
 from ._broker_cli import MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
 from .assembly import agent_configs, build_graph, build_problem
+from .privacy import start_adversaries
 from .results import Run, RunDir, prepare_run, run_folder, run_stamp, write_json
 from .spec import Scenario
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agents import CLEAR_INT_BYTES
 from scenarios import RunResult, parse, run_scenario
-from scenarios._attacks import CLEAR_INT_BYTES, PublicParams, cosine, read_record
-from scenarios._audit import attack, load_truth
+from scenarios.privacy import PublicParams, attack, cosine, load_truth, read_record
 from scenarios.results import decode_bytes, read_json
 from transport import BrokerAddress, pack_floats
 

@@ -42,11 +42,12 @@ import numpy.typing as npt
 from agents import AgentConfig, Objective, Observer
 from transport import EnvelopeError, MemoryBus, MqttTransport, Transport, decode
 
-from ._attacks import FloatArray, PublicParams
+from .._errors import BadInput, RunFailed
+from ..results import JsonlWriter, RunDir, write_json, write_jsonl
+from ..spec import EavesdropperSpec, Scenario, check_adversaries, resolve_colluders
+from ._attacks import FloatArray
 from ._audit import audit_run
-from ._errors import ScenarioError
-from .results import JsonlWriter, RunDir, write_json, write_jsonl
-from .spec import EavesdropperSpec, Scenario, check_adversaries, resolve_colluders
+from ._params import PublicParams
 
 IndexArray = npt.NDArray[np.intp]
 DRAIN_SECONDS = 0.3
@@ -96,7 +97,7 @@ class _Eavesdropper:
             self._unsubscribe = self._transport.subscribe(self._filter, self._listen)
             return
         if not isinstance(self._transport, MqttTransport):
-            raise ScenarioError(f"adversary {self.spec.name}: unsupported transport")
+            raise BadInput(f"adversary {self.spec.name}: unsupported transport")
         address = self._transport.address
         client = aiomqtt.Client(
             address.host,
@@ -115,7 +116,7 @@ class _Eavesdropper:
         except (aiomqtt.MqttError, TimeoutError) as exc:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.__aexit__(None, None, None)
-            raise ScenarioError(
+            raise RunFailed(
                 f"adversary {self.spec.name}: cannot subscribe at {address.url}: {exc}"
             ) from exc
         self._task = asyncio.create_task(self._read(client), name=f"eavesdropper.{self.spec.name}")
@@ -153,7 +154,7 @@ class _Eavesdropper:
 def _topics(transport: Transport) -> Any:
     if isinstance(transport, MemoryBus | MqttTransport):
         return transport.topics
-    raise ScenarioError(f"eavesdroppers need a memory or MQTT transport, got {transport!r}")
+    raise BadInput(f"eavesdroppers need a memory or MQTT transport, got {transport!r}")
 
 
 class GradientTap:

@@ -3,7 +3,7 @@
 DESIGN.md, Threat model and the privacy audit. Every function here takes an
 adversary's record (the lines of ``<name>.record.jsonl``) and the run's
 :class:`PublicParams`, and nothing else: no honest agent's log, no x*, no data.
-Scoring the estimates against the truth is :mod:`scenarios._audit`'s job.
+Scoring the estimates against the truth is ``_audit``'s job.
 
 Estimates, per target and iteration k:
 
@@ -30,105 +30,23 @@ Estimates, per target and iteration k:
 from __future__ import annotations
 
 import itertools
-import math
 import statistics
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from agents import AgentConfig, Algorithm, WeightMode
+from agents import CLEAR_INT_BYTES, Algorithm, WeightMode
 from transport import Topics, unpack_floats, unpack_ints
 
-from ._errors import ScenarioError
-from .results import decode_bytes, read_jsonl
+from .._errors import BadInput
+from ..results import decode_bytes, read_jsonl
+from ._params import PublicParams
 
 FloatArray = npt.NDArray[np.float64]
-CLEAR_INT_BYTES = 16
-"""Width of a signed integer in a ``clear`` payload (agents._edge.CLEAR_INT_BYTES)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PublicParams:
-    """What every participant of a run knows: the graph and the common parameters.
-
-    The common stepsize base lambda(k) is in every agent's configuration (it is the
-    public stepsize of plain DSGD); each agent's private factor theta_i(k) is not.
-    """
-
-    run: str
-    algorithm: str
-    neighbours: dict[str, list[str]]
-    dim: int
-    iterations: int
-    x0: list[float]
-    frac_bits: int
-    weight_bits: int
-    weight_low: int
-    weight_high: int
-    weight_mode: str
-    stepsize_mode: str
-    gamma0: float
-    b: float
-    p: float
-    attenuation: bool
-    lambda0: float
-    decay: float
-
-    @classmethod
-    def from_configs(cls, configs: Iterable[AgentConfig]) -> PublicParams:
-        configs = list(configs)
-        first = configs[0]
-        low, high = first.weight_range
-        return cls(
-            run=first.run,
-            algorithm=first.algorithm.value,
-            neighbours={c.agent_id: sorted(c.neighbours) for c in configs},
-            dim=first.dim,
-            iterations=first.iterations,
-            x0=list(first.x0),
-            frac_bits=first.frac_bits,
-            weight_bits=first.weight_bits,
-            weight_low=low,
-            weight_high=high,
-            weight_mode=first.weight_mode.value,
-            stepsize_mode=first.stepsize_mode.value,
-            gamma0=first.attenuation.gamma0,
-            b=first.attenuation.b,
-            p=first.attenuation.p,
-            attenuation=first.attenuation.enabled,
-            lambda0=first.stepsize.lambda0,
-            decay=first.stepsize.decay,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> PublicParams:
-        try:
-            return cls(**doc)
-        except TypeError as exc:
-            raise ScenarioError(f"public parameters do not parse: {exc}") from exc
-
-    @property
-    def agents(self) -> list[str]:
-        return sorted(self.neighbours)
-
-    def gamma(self, k: int) -> float:
-        if not self.attenuation:
-            return self.gamma0
-        return float(self.gamma0 / (1.0 + self.b * float(k) ** self.p))
-
-    def stepsize(self, k: int) -> float:
-        return self.lambda0 / (1.0 + self.decay * k)
-
-    def metropolis_denominator(self, i: str, j: str) -> int:
-        """Metropolis weight w_ij = 1 / this (the baselines' public weights)."""
-        return 1 + max(len(self.neighbours[i]), len(self.neighbours[j]))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -269,7 +187,7 @@ def colluders_attack(
 ) -> Estimates:
     """The target's states and gradients from what the colluding members saw."""
     if target not in public.neighbours:
-        raise ScenarioError(f"adversary {name}: target {target!r} is not an agent of the run")
+        raise BadInput(f"adversary {name}: target {target!r} is not an agent of the run")
     by_k: dict[int, dict[str, dict[str, Any]]] = {}
     for obs in record:
         if isinstance(obs.get("k"), int) and isinstance(obs.get("agent"), str):
@@ -414,28 +332,3 @@ def _colluders_baseline(
         gradients={target: gradients},
         metadata={"members": members, "target": target},
     )
-
-
-def relative_error(estimate: FloatArray, truth: FloatArray) -> float | None:
-    norm = float(np.linalg.norm(truth))
-    return float(np.linalg.norm(estimate - truth)) / norm if norm > 0 else None
-
-
-def cosine(estimate: FloatArray, truth: FloatArray) -> float | None:
-    """Cosine similarity; 0 for a zero estimate, None for a zero truth."""
-    a, b = float(np.linalg.norm(estimate)), float(np.linalg.norm(truth))
-    if b == 0:
-        return None
-    if a == 0:
-        return 0.0
-    return float(np.dot(estimate, truth)) / (a * b)
-
-
-def magnitude_error(estimate: FloatArray, truth: FloatArray) -> float | None:
-    """| ||x^|| - ||x|| | / ||x||."""
-    norm = float(np.linalg.norm(truth))
-    return abs(float(np.linalg.norm(estimate)) - norm) / norm if norm > 0 else None
-
-
-def finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

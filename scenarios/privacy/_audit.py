@@ -1,13 +1,6 @@
 """The privacy audit of a run directory: attack from the records, then score.
 
-``RUN_DIR/adversaries/``::
-
-    public.json                  the public parameters the attacks may use
-    <name>.adversary.json        the adversary (kind, name, members, target, filter)
-    <name>.record.jsonl          what it recorded during the run
-    <name>.attack.jsonl          per target and iteration: the scores of its estimates
-    truth/<agent>.gradients.jsonl   the gradients the targets used (scoring only)
-    audit.json                   the summary ``hemesh run`` and ``summarize`` print
+``RUN_DIR/adversaries/`` (its files are named by :class:`scenarios.results.AdversaryDir`).
 
 :func:`attack` sees only the record and ``public.json``; :func:`score` compares its
 estimates with the truth: the targets' logged states and their true gradients.
@@ -21,19 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ._attacks import (
-    Estimates,
-    FloatArray,
-    PublicParams,
-    colluders_attack,
-    cosine,
-    eavesdropper_attack,
-    magnitude_error,
-    read_record,
-    relative_error,
-)
-from ._errors import ScenarioError
-from .results import RunDir, read_json, read_jsonl, write_json, write_jsonl
+from .._errors import BadInput
+from ..results import RunDir, read_json, read_jsonl, write_json, write_jsonl
+from ._attacks import Estimates, FloatArray, colluders_attack, eavesdropper_attack, read_record
+from ._params import PublicParams
+from ._scores import cosine, magnitude_error, relative_error
 
 
 def attack(spec: dict[str, Any], record: list[dict[str, Any]], public: PublicParams) -> Estimates:
@@ -42,7 +27,7 @@ def attack(spec: dict[str, Any], record: list[dict[str, Any]], public: PublicPar
         return eavesdropper_attack(spec["name"], record, public)
     if spec["kind"] == "colluders":
         return colluders_attack(spec["name"], record, public, target=spec["target"])
-    raise ScenarioError(f"adversary {spec.get('name')!r}: unknown kind {spec['kind']!r}")
+    raise BadInput(f"adversary {spec.get('name')!r}: unknown kind {spec['kind']!r}")
 
 
 Truth = dict[str, tuple[dict[int, FloatArray], dict[int, FloatArray]]]
