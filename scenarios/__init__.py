@@ -1,8 +1,6 @@
 """Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
 
-from ._agent_process import AgentPlan, plan_agent, run_agent
 from ._cli import app, main
-from ._compose import ComposeFiles, write_compose
 from ._dashboard import write_dashboard
 from ._errors import BadInput, RunFailed, ScenarioError
 from ._live import LiveDashboard
@@ -17,6 +15,7 @@ from .assembly import (
     logistic,
     logistic_csv,
 )
+from .deploy import AgentPlan, ComposeFiles, plan_agent, run_agent, write_compose
 from .privacy import Estimates, PublicParams, attack, audit_run, score
 from .results import AgentLog, Run, RunDir, Series, find_runs, prepare_run, read_log
 from .spec import (

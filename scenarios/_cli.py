@@ -20,20 +20,23 @@ from rich.table import Table
 from agents import Algorithm
 from transport import ManagedMosquitto
 
-from ._agent_process import BROKER_ENV, describe, plan_agent, run_agent
-from ._broker_cli import (
-    broker_lines,
-    check_run_id,
-    default_run_id,
-    mosquitto_setup,
-    serve_broker,
-)
-from ._compose import write_compose
 from ._console import StepProgress
 from ._errors import ScenarioError
 from ._runner import run_scenario
 from ._spawn import SpawnMode
 from .assembly import build_graph
+from .deploy import (
+    BROKER_ENV,
+    broker_lines,
+    check_run_id,
+    default_run_id,
+    describe,
+    mosquitto_setup,
+    plan_agent,
+    run_agent,
+    serve_broker,
+    write_compose,
+)
 from .privacy import audit_rows
 from .results import Run, find_runs
 from .spec import Scenario, check_adversaries, load, load_scenario

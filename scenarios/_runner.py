@@ -18,8 +18,6 @@ from typing import Any
 from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
 from agents import AgentError as _AgentError
 from transport import (
-    BrokerAddress,
-    EmbeddedBroker,
     FaultSpec,
     FaultyTransport,
     MemoryBus,
@@ -29,9 +27,9 @@ from transport import (
 )
 from transport import TransportError as _TransportError
 
-from ._broker_cli import MOSQUITTO, mosquitto_transport
 from ._errors import ScenarioError
 from .assembly import agent_configs, build_graph, build_problem
+from .deploy import MOSQUITTO, mosquitto_transport, open_broker
 from .privacy import start_adversaries
 from .results import Run, RunDir, prepare_run, run_folder, run_stamp, write_json
 from .spec import Scenario
@@ -86,7 +84,7 @@ async def run_scenario(
     results = []
     async with contextlib.AsyncExitStack() as stack:
         mosquitto = scenario.transport.broker == MOSQUITTO  # started below, one per run id
-        address = None if mosquitto else await _broker(scenario, stack)
+        address = None if mosquitto else await open_broker(scenario, stack)
         crypto = await _crypto(scenario, stack)
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
@@ -143,21 +141,6 @@ async def run_scenario(
                 write_json(run.summary, summary)
                 results.append(RunResult(run, summary, tuple(reports), ops))
     return results
-
-
-async def _broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> BrokerAddress | None:
-    if scenario.transport.kind == "memory":
-        return None
-    if scenario.transport.broker == "embedded":
-        try:
-            broker = await stack.enter_async_context(EmbeddedBroker())
-        except _TransportError as exc:
-            raise ScenarioError(f"transport.broker: embedded broker failed: {exc}") from exc
-        return broker.address
-    try:
-        return BrokerAddress.parse(scenario.transport.broker)
-    except _TransportError as exc:
-        raise ScenarioError(f"transport.broker: {exc}") from exc
 
 
 async def _crypto(scenario: Scenario, stack: contextlib.AsyncExitStack) -> CryptoBackend:

@@ -139,7 +139,7 @@ def test_the_copied_files_alone_build_the_package(tmp_path: Path) -> None:
         "transport/_amqtt_server.py",
         "topologies/__init__.py",
         "scenarios/__main__.py",
-        "scenarios/_agent_process.py",
+        "scenarios/deploy/_agent_process.py",
         "scenarios/examples/ring8.toml",
     ):
         assert module in names, module

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from scenarios import Run, ScenarioError, find_runs, parse, read_log, run_scenario
-from scenarios._agent_process import BROKER_ENV, broker_url, load_scenario, plan_agent
+from scenarios.deploy import BROKER_ENV, broker_url, plan_agent
+from scenarios.spec import load_scenario
 from tests._brokers import require_mosquitto
 from tests.scenarios.conftest import children_of
 from transport import BrokerAddress

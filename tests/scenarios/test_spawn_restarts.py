@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from scenarios import RunDir, ScenarioError, parse, run_scenario
-from scenarios._spawn import Supervisor
+from scenarios.deploy import Supervisor
 
 ROOT = Path(__file__).parents[2]
 RING8 = ROOT / "scenarios" / "examples" / "ring8.toml"

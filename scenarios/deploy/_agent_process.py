@@ -37,10 +37,10 @@ from agents import AgentError as _AgentError
 from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, validate_id
 from transport import TransportError as _TransportError
 
-from ._errors import ScenarioError
-from .assembly import agent_configs, build_graph, build_problem
-from .results import RunDir
-from .spec import Scenario
+from .._errors import BadInput, RunFailed
+from ..assembly import agent_configs, build_graph, build_problem
+from ..results import RunDir
+from ..spec import Scenario
 
 BROKER_ENV = "HEMESH_BROKER"
 """Environment variable read for ``--broker`` (keeps a password off the command line)."""
@@ -76,13 +76,13 @@ def broker_url(address: BrokerAddress) -> str:
 def resolve_broker(scenario: Scenario, broker: str | None) -> BrokerAddress:
     """The broker a lone agent connects to: ``broker``, else the scenario's URL."""
     if scenario.transport.kind != "mqtt":
-        raise ScenarioError(
+        raise BadInput(
             f"transport.kind = {scenario.transport.kind!r}: agents in separate processes "
             "need transport.kind = 'mqtt'"
         )
     url = broker or scenario.transport.broker
     if "://" not in url:
-        raise ScenarioError(
+        raise BadInput(
             f"transport.broker = {url!r} is started by 'hemesh run' for its own agents; "
             "a lone agent needs a broker URL: pass --broker mqtt://HOST:PORT "
             f"(or set {BROKER_ENV})"
@@ -90,19 +90,19 @@ def resolve_broker(scenario: Scenario, broker: str | None) -> BrokerAddress:
     try:
         return BrokerAddress.parse(url)
     except _TransportError as exc:
-        raise ScenarioError(f"--broker: {exc}") from exc
+        raise BadInput(f"--broker: {exc}") from exc
 
 
 def refuse_in_process_only(scenario: Scenario) -> None:
     """Adversaries and injected faults run inside the in-process runner only (for now):
     say so rather than run without them."""
     if scenario.adversary:
-        raise ScenarioError(
+        raise BadInput(
             f"adversary: the scenario has {len(scenario.adversary)} adversaries, which only "
             "'hemesh run --spawn tasks' runs; agents in separate processes would run without them"
         )
     if scenario.transport.faults is not None:
-        raise ScenarioError(
+        raise BadInput(
             "transport.faults: fault injection runs only with 'hemesh run --spawn tasks'; "
             "agents in separate processes would run without it"
         )
@@ -121,11 +121,11 @@ def plan_agent(
     try:
         validate_id(run, what="run id")
     except _TransportError as exc:
-        raise ScenarioError(f"--run: {exc}") from exc
+        raise BadInput(f"--run: {exc}") from exc
     algorithm = algorithm or scenario.algorithm.kind
     if algorithm not in scenario.algorithms:
         names = ", ".join(a.value for a in scenario.algorithms)
-        raise ScenarioError(
+        raise BadInput(
             f"--algorithm: {algorithm.value!r} is not an algorithm of the scenario ({names})"
         )
     refuse_in_process_only(scenario)
@@ -137,13 +137,13 @@ def plan_agent(
     if index is None:
         ids = [c.agent_id for c in configs]
         shown = ", ".join(ids) if len(ids) <= 8 else f"{ids[0]} ... {ids[-1]}"
-        raise ScenarioError(f"--id: no agent {agent!r} in the scenario (agents: {shown})")
+        raise BadInput(f"--id: no agent {agent!r} in the scenario (agents: {shown})")
     run_dir = RunDir(out)
     log = run_dir.log(agent)
     checkpoint = run_dir.checkpoint(agent) if scenario.output.checkpoint_every else None
     resumable = checkpoint is not None and checkpoint.exists()
     if log.exists() and log.stat().st_size > 0 and not resumable:
-        raise ScenarioError(
+        raise BadInput(
             f"--out: {log} already holds a log and there is no checkpoint to resume from; "
             "give each run its own run id and directory"
         )
@@ -163,7 +163,7 @@ def plan_agent(
 async def run_agent(plan: AgentPlan) -> AgentReport:
     """Run the planned agent to its last iteration; SIGTERM or SIGINT stop it cleanly.
 
-    Raises :class:`ScenarioError` naming the agent when it cannot finish.
+    Raises :class:`RunFailed` naming the agent when it cannot finish.
     """
     me = plan.config.agent_id
     task = asyncio.current_task()
@@ -184,10 +184,10 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
         if not stopped_by:
             raise
         task.uncancel()
-        raise ScenarioError(f"agent {me}: stopped by {stopped_by[0]}") from None
+        raise RunFailed(f"agent {me}: stopped by {stopped_by[0]}") from None
     except (_AgentError, _TransportError) as exc:
         message = " ".join(str(exc).split())
-        raise ScenarioError(f"agent {me}: {type(exc).__name__}: {message}") from exc
+        raise RunFailed(f"agent {me}: {type(exc).__name__}: {message}") from exc
     finally:
         for signum in handled:
             loop.remove_signal_handler(signum)

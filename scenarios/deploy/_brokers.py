@@ -1,4 +1,5 @@
-"""A locked-down Mosquitto for a scenario's graph: ``hemesh broker`` and ``broker = "mosquitto"``.
+"""A run's brokers: the embedded one or a URL (:func:`open_broker`), and a locked-down
+Mosquitto for a scenario's graph (``hemesh broker`` and ``broker = "mosquitto"``).
 
 The graph of the scenario decides the ACL (see :mod:`transport._mosquitto`): every
 agent logs in with its own password and may talk only to its neighbours. Besides the
@@ -16,12 +17,20 @@ from pathlib import Path
 
 import networkx as nx
 
-from transport import BrokerRights, ManagedMosquitto, MosquittoSetup, MqttTransport, validate_id
+from transport import (
+    BrokerAddress,
+    BrokerRights,
+    EmbeddedBroker,
+    ManagedMosquitto,
+    MosquittoSetup,
+    MqttTransport,
+    validate_id,
+)
 from transport import TransportError as _TransportError
 
-from ._errors import ScenarioError
-from .results import run_folder, run_stamp
-from .spec import Scenario, agent_id
+from .._errors import BadInput, RunFailed
+from ..results import run_folder, run_stamp
+from ..spec import Scenario, agent_id
 
 MOSQUITTO = "mosquitto"
 """``transport.broker`` value that makes ``hemesh run`` start a locked-down Mosquitto."""
@@ -51,7 +60,7 @@ def mosquitto_setup(
             tls=tls,
         )
     except _TransportError as exc:
-        raise ScenarioError(f"broker: {exc}") from exc
+        raise BadInput(f"broker: {exc}") from exc
 
 
 @contextlib.asynccontextmanager
@@ -70,7 +79,7 @@ async def mosquitto_transport(
                 try:
                     await stack.enter_async_context(broker)
                 except _TransportError as exc:
-                    raise ScenarioError(f"transport.broker = {MOSQUITTO!r}: {exc}") from exc
+                    raise RunFailed(f"transport.broker = {MOSQUITTO!r}: {exc}") from exc
                 logins = {a: broker.address(a) for a in setup.neighbours}
                 yield MqttTransport(run_id, broker.address(OBSERVER), logins=logins)
         finally:  # once mosquitto has stopped and logged so
@@ -92,7 +101,7 @@ async def serve_broker(
             announce(broker)
             return await broker.wait()
     except _TransportError as exc:
-        raise ScenarioError(f"broker: {exc}") from exc
+        raise RunFailed(f"broker: {exc}") from exc
 
 
 def broker_lines(broker: ManagedMosquitto) -> list[str]:
@@ -128,4 +137,22 @@ def check_run_id(run: str) -> str:
     try:
         return validate_id(run, what="--run")
     except _TransportError as exc:
-        raise ScenarioError(str(exc)) from exc
+        raise BadInput(str(exc)) from exc
+
+
+async def open_broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> BrokerAddress | None:
+    """The broker of ``scenario``'s run, entered on ``stack``: the embedded one (in a child
+    process, stopped with the stack) or the address of the URL; None for the memory
+    transport. ``broker = "mosquitto"`` is started per run id (:func:`mosquitto_transport`)."""
+    if scenario.transport.kind == "memory":
+        return None
+    if scenario.transport.broker == "embedded":
+        try:
+            broker = await stack.enter_async_context(EmbeddedBroker())
+        except _TransportError as exc:
+            raise RunFailed(f"transport.broker: embedded broker failed: {exc}") from exc
+        return broker.address
+    try:
+        return BrokerAddress.parse(scenario.transport.broker)
+    except _TransportError as exc:
+        raise BadInput(f"transport.broker: {exc}") from exc

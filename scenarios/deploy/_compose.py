@@ -24,11 +24,11 @@ import yaml
 
 from agents import Algorithm
 
+from .._errors import BadInput
+from ..assembly import build_graph, build_problem
+from ..results import prepare_run, run_folder, run_stamp
+from ..spec import Scenario, agent_id, load
 from ._agent_process import BROKER_ENV, refuse_in_process_only
-from ._errors import ScenarioError
-from .assembly import build_graph, build_problem
-from .results import prepare_run, run_folder, run_stamp
-from .spec import Scenario, agent_id, load
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"
 BROKER_SERVICE = "broker"
@@ -42,7 +42,7 @@ BROKER_CONFIG = "mosquitto.conf"
 DEFAULT_IMAGE = "hemesh:latest"
 RESTARTS = 3
 """Times compose restarts a crashed agent (it resumes from its checkpoint)."""
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,7 +90,7 @@ def _check_mountable(scenario: Scenario, folder: Path) -> None:
         files.append(("topology.path", Path(path)))
     for name, file in files:
         if not file.resolve().is_relative_to(folder.resolve()):
-            raise ScenarioError(
+            raise BadInput(
                 f"{name}: {file} is outside the scenario's folder {folder}, which is all "
                 "the agent containers see; move it next to the scenario"
             )
@@ -178,21 +178,21 @@ def write_compose(
     ``context`` is the image's build context (a folder with the Dockerfile); by default
     the source tree hemesh runs from, when that is a checkout, else none (image only)."""
     if context is not None and not (context / "Dockerfile").is_file():
-        raise ScenarioError(f"--context: no Dockerfile in {context}")
+        raise BadInput(f"--context: no Dockerfile in {context}")
     scenario = load(scenario_file)
     if scenario.transport.kind != "mqtt":
-        raise ScenarioError(
+        raise BadInput(
             f"transport.kind = {scenario.transport.kind!r}: containers need transport.kind = 'mqtt'"
         )
     refuse_in_process_only(scenario)
     algorithm = algorithm or scenario.algorithm.kind
     if algorithm not in scenario.algorithms:
         names = ", ".join(a.value for a in scenario.algorithms)
-        raise ScenarioError(
+        raise BadInput(
             f"--algorithm: {algorithm.value!r} is not an algorithm of the scenario ({names})"
         )
     if not image or any(c.isspace() for c in image):
-        raise ScenarioError(f"--image: not an image name: {image!r}")
+        raise BadInput(f"--image: not an image name: {image!r}")
     folder = scenario_file.parent
     _check_mountable(scenario, folder)
     graph = build_graph(scenario)
@@ -201,7 +201,7 @@ def write_compose(
     try:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ScenarioError(f"--output: cannot create {base}: {exc.strerror}") from exc
+        raise BadInput(f"--output: cannot create {base}: {exc.strerror}") from exc
     stamp = run_stamp()
     root = base / "runs" / run_folder(scenario.name, stamp)
     run, run_id = prepare_run(
