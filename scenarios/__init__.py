@@ -4,8 +4,6 @@ from ._cli import app, main
 from ._dashboard import write_dashboard
 from ._errors import BadInput, RunFailed, ScenarioError
 from ._live import LiveDashboard
-from ._runner import RunResult, run_scenario
-from ._spawn import SpawnMode
 from .assembly import (
     Problem,
     agent_configs,
@@ -18,6 +16,7 @@ from .assembly import (
 from .deploy import AgentPlan, ComposeFiles, plan_agent, run_agent, write_compose
 from .privacy import Estimates, PublicParams, attack, audit_run, score
 from .results import AgentLog, Run, RunDir, Series, find_runs, prepare_run, read_log
+from .run import RunResult, SpawnMode, run_scenario
 from .spec import (
     AdversarySpec,
     ColludersSpec,

@@ -30,7 +30,7 @@ from agents._packing import SlotLayout, layout_for
 from agents._paillier import SecretKey, decrypt, encrypt, fixed_base, serve
 from agents._quantize import FLOAT_EXACT
 
-from ._runner import RunResult, run_scenario
+from .run import RunResult, run_scenario
 from .spec import parse
 
 WEIGHT_BITS = 16

@@ -22,8 +22,6 @@ from transport import ManagedMosquitto
 
 from ._console import StepProgress
 from ._errors import ScenarioError
-from ._runner import run_scenario
-from ._spawn import SpawnMode
 from .assembly import build_graph
 from .deploy import (
     BROKER_ENV,
@@ -39,6 +37,7 @@ from .deploy import (
 )
 from .privacy import audit_rows
 from .results import Run, find_runs
+from .run import SpawnMode, run_scenario
 from .spec import Scenario, check_adversaries, load, load_scenario
 
 EXIT_FAILED = 1

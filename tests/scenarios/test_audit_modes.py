@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 
 from scenarios import Run, ScenarioError, build_graph, load, parse, run_scenario
 from scenarios.spec import check_adversaries
+from tests.scenarios.support import hemesh
 
 
 def ring(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -106,17 +105,6 @@ def test_audit_examples_are_valid() -> None:
         ("paillier", "colluders"),
         ("dp", "eavesdropper"),
     }
-
-
-def hemesh(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_cli_refuses_bad_colluders_and_prints_leakage(tmp_path: Path) -> None:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.scenarios.support import hemesh
+
 ROOT = Path(__file__).parents[2]
 RING8 = ROOT / "scenarios" / "examples" / "ring8.toml"
-
-
-def hemesh(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_invalid_scenario_exits_2_with_one_line_naming_the_field(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 from pathlib import Path
 
@@ -11,10 +10,9 @@ import networkx as nx
 
 from agents import Algorithm
 
-from ._errors import BadInput
-from ._runner import Progress, RunResult
-from .assembly import Problem
-from .deploy import (
+from .._errors import BadInput
+from ..assembly import Problem
+from ..deploy import (
     BROKER_ENV,
     MOSQUITTO,
     Supervisor,
@@ -24,19 +22,12 @@ from .deploy import (
     open_broker,
     refuse_in_process_only,
 )
-from .results import Run, prepare_run, write_json
-from .spec import Scenario, agent_id
+from ..results import prepare_run
+from ..spec import Scenario, agent_id
+from ._result import Progress, RunResult, write_summary
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-
-
-class SpawnMode(enum.StrEnum):
-    """How ``hemesh run`` runs its agents."""
-
-    TASKS = "tasks"
-    """All agents as asyncio tasks of this process."""
-    PROCESSES = "processes"
-    """One ``hemesh agent`` process per agent."""
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+"""The folder holding the ``scenarios`` package (the children must import this one)."""
 
 
 def run_deadline(scenario: Scenario) -> float:
@@ -117,7 +108,6 @@ async def run_processes(
                 restarts=restarts,
             )
             await supervisor.run()
-            summary = Run.load(run).summary()
-            write_json(run.summary, summary)
+            summary = write_summary(run)
             results.append(RunResult(run, summary, ()))
     return results

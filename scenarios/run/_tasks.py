@@ -1,19 +1,18 @@
-"""Running a scenario in one process: every agent an asyncio task.
+"""Every agent of a scenario as an asyncio task of this process.
 
-The runner builds the graph and the data, computes x* (for evaluation only;
-agents never see it), starts the broker when the scenario asks for the
-embedded one, runs each algorithm of the scenario in turn, and writes one run
-directory per algorithm.
+The broker is the scenario's: the embedded one (started in a child process and
+stopped with the run), a URL, or a Mosquitto per algorithm run; a
+``transport_factory`` replaces it. Adversaries record beside the agents and are
+audited when they are done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import networkx as nx
 
 from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
 from agents import AgentError as _AgentError
@@ -27,64 +26,33 @@ from transport import (
 )
 from transport import TransportError as _TransportError
 
-from ._errors import ScenarioError
-from .assembly import agent_configs, build_graph, build_problem
-from .deploy import MOSQUITTO, mosquitto_transport, open_broker
-from .privacy import start_adversaries
-from .results import Run, RunDir, prepare_run, run_folder, run_stamp, write_json
-from .spec import Scenario
-
-Progress = Callable[[Algorithm, int], None]
-"""Called with (algorithm, agent-iterations just completed) as agents advance."""
+from .._errors import RunFailed, ScenarioError
+from ..assembly import Problem, agent_configs
+from ..deploy import MOSQUITTO, mosquitto_transport, open_broker
+from ..privacy import start_adversaries
+from ..results import prepare_run
+from ..spec import Scenario
+from ._result import Progress, RunResult, TransportFactory, write_summary
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    run: RunDir
-    summary: dict[str, Any]
-    reports: tuple[AgentReport, ...]
-    crypto_ops: dict[str, int] | None = None
-    """Ciphertexts encrypted, served and decrypted in this process (in-process runs)."""
-
-
-async def run_scenario(
+async def run_tasks(
     scenario: Scenario,
+    graph: nx.Graph,
+    problem: Problem,
     *,
-    source: Path | None = None,
-    out: Path | None = None,
-    progress: Progress | None = None,
-    spawn: str = "tasks",
-    restarts: int = 0,
+    root: Path,
+    stamp: str,
+    source: Path | None,
+    progress: Progress | None,
+    transport_factory: TransportFactory | None = None,
 ) -> list[RunResult]:
-    """Run every algorithm of ``scenario``; returns one result per run directory.
+    """Run every algorithm of ``scenario`` with its agents as tasks of this process."""
 
-    ``spawn = "processes"`` runs each agent in its own process (see ``_spawn``), and
-    starts a crashed one again up to ``restarts`` times (it resumes from its checkpoint)."""
-    if spawn not in ("tasks", "processes"):
-        raise ScenarioError(f"spawn must be 'tasks' or 'processes', got {spawn!r}")
-    if restarts < 0 or (restarts and spawn != "processes"):
-        raise ScenarioError(f"restarts = {restarts}: needs spawn = 'processes' and >= 0")
-    graph = build_graph(scenario)
-    problem = build_problem(scenario, graph.number_of_nodes())
-    stamp = run_stamp()
-    root = (out or scenario.output.dir) / run_folder(scenario.name, stamp)
-    if spawn == "processes":
-        from ._spawn import run_processes
-
-        return await run_processes(
-            scenario,
-            graph,
-            problem,
-            root=root,
-            stamp=stamp,
-            source=source,
-            progress=progress,
-            restarts=restarts,
-        )
     results = []
     async with contextlib.AsyncExitStack() as stack:
-        mosquitto = scenario.transport.broker == MOSQUITTO  # started below, one per run id
-        address = None if mosquitto else await open_broker(scenario, stack)
+        own = transport_factory is not None
+        mosquitto = not own and scenario.transport.broker == MOSQUITTO  # one per run id
+        address = None if mosquitto or own else await open_broker(scenario, stack)
         crypto = await _crypto(scenario, stack)
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
@@ -98,8 +66,10 @@ async def run_scenario(
             )
             # what belongs to one algorithm's run (its broker, its adversaries) ends with it
             async with contextlib.AsyncExitStack() as per_run:
-                if scenario.transport.kind == "memory":
-                    transport: Transport = MemoryBus(run_id)
+                if transport_factory is not None:
+                    transport: Transport = transport_factory(run_id)
+                elif scenario.transport.kind == "memory":
+                    transport = MemoryBus(run_id)
                 elif mosquitto:
                     transport = await per_run.enter_async_context(
                         mosquitto_transport(graph, run_id, log_to=run.broker_log)
@@ -137,8 +107,7 @@ async def run_scenario(
                 reports = await _run_agents(agents)
                 await adversaries.finish()
                 ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
-                summary = Run.load(run).summary()
-                write_json(run.summary, summary)
+                summary = write_summary(run)
                 results.append(RunResult(run, summary, tuple(reports), ops))
     return results
 
@@ -170,5 +139,5 @@ async def _run_agents(agents: list[Agent]) -> list[AgentReport]:
         known = (_AgentError, _TransportError, ScenarioError)
         if not all(isinstance(e, known) for e in group.exceptions):
             raise
-        raise ScenarioError("run failed: " + "; ".join(failures)) from group
+        raise RunFailed("run failed: " + "; ".join(failures)) from group
     return [t.result() for t in tasks]
