@@ -1,9 +1,7 @@
 """Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
 
 from ._cli import app, main
-from ._dashboard import write_dashboard
 from ._errors import BadInput, RunFailed, ScenarioError
-from ._live import LiveDashboard
 from .assembly import (
     Problem,
     agent_configs,
@@ -13,6 +11,7 @@ from .assembly import (
     logistic,
     logistic_csv,
 )
+from .dashboards import LiveDashboard, write_dashboard
 from .deploy import AgentPlan, ComposeFiles, plan_agent, run_agent, write_compose
 from .privacy import Estimates, PublicParams, attack, audit_run, score
 from .results import AgentLog, Run, RunDir, Series, find_runs, prepare_run, read_log

@@ -152,9 +152,12 @@ def run(
                 restarts=restarts,
             )
             if dashboard:
-                from ._live import beside_run
+                from .dashboards import beside_run
 
-                work = beside_run(work, scenario, output, port=dashboard_port, announce=_announce)
+                folder = output or scenario.output.dir
+                work = beside_run(
+                    work, folder, scenario.name, port=dashboard_port, announce=_announce
+                )
             results = _run_async(work)
         except ScenarioError as exc:
             raise _fail(str(exc), EXIT_FAILED) from None
@@ -405,8 +408,8 @@ def dashboard(
     Examples: hemesh dashboard runs/ring8-20261123T120000-1a2b3c -o figs;
     hemesh dashboard --serve runs/ring8-20261123T120000-1a2b3c --port 8050
     """
-    from ._dashboard import write_dashboard
-    from ._live import serve as serve_live
+    from .dashboards import serve as serve_live
+    from .dashboards import write_dashboard
 
     if serve:
         try:
@@ -445,7 +448,7 @@ def topology_show(
     Examples: hemesh topology show "erdos_renyi n=16 p=0.3 seed=1" -o er16.png;
     hemesh topology show graph.graphml --json
     """
-    from ._graph_report import build, draw, parse_spec, report
+    from .dashboards import build, draw, parse_spec, report
 
     try:
         parsed = parse_spec(spec)

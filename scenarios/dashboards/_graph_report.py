@@ -15,7 +15,7 @@ import networkx as nx
 
 import topologies
 
-from ._errors import ScenarioError
+from .._errors import BadInput
 
 
 def parse_spec(spec: str) -> dict[str, Any]:
@@ -23,21 +23,21 @@ def parse_spec(spec: str) -> dict[str, Any]:
     an existing file -> ``{"kind": "file", "path": spec}``."""
     text = spec.strip()
     if not text:
-        raise ScenarioError("topology spec is empty; e.g. 'ring n=8'")
+        raise BadInput("topology spec is empty; e.g. 'ring n=8'")
     if Path(text).is_file():
         return {"kind": "file", "path": text}
     try:
         words = shlex.split(text)
     except ValueError as exc:
-        raise ScenarioError(f"topology spec {spec!r}: {exc}") from exc
+        raise BadInput(f"topology spec {spec!r}: {exc}") from exc
     kind, *params = words
     if "=" in kind:
-        raise ScenarioError(f"topology spec {spec!r}: starts with a kind, e.g. 'ring n=8'")
+        raise BadInput(f"topology spec {spec!r}: starts with a kind, e.g. 'ring n=8'")
     result: dict[str, Any] = {"kind": kind}
     for word in params:
         key, sep, value = word.partition("=")
         if not sep or not key:
-            raise ScenarioError(f"topology spec {spec!r}: {word!r} is not name=value")
+            raise BadInput(f"topology spec {spec!r}: {word!r} is not name=value")
         result[key] = _value(value)
     return result
 
@@ -77,9 +77,9 @@ def build(spec: dict[str, Any]) -> nx.Graph:
     try:
         return topologies.from_spec(spec)
     except topologies.TopologyError as exc:
-        raise ScenarioError(f"topology: {exc}") from exc
+        raise BadInput(f"topology: {exc}") from exc
     except (TypeError, ValueError) as exc:  # a parameter of the wrong type
-        raise ScenarioError(f"topology {spec!r}: {exc}") from exc
+        raise BadInput(f"topology {spec!r}: {exc}") from exc
 
 
 def report(spec: dict[str, Any], graph: nx.Graph) -> GraphReport:
@@ -102,8 +102,8 @@ def report(spec: dict[str, Any], graph: nx.Graph) -> GraphReport:
 
 def draw(graph: nx.Graph, title: str, path: Path) -> None:
     """Write a PNG drawing of ``graph``."""
-    from ._dashboard import Topology
     from ._figures import write_topology_png
+    from ._views import Topology
 
     data = topologies.to_json(graph)
     topology = Topology(
@@ -112,4 +112,4 @@ def draw(graph: nx.Graph, title: str, path: Path) -> None:
     try:
         write_topology_png(topology, title, path)
     except OSError as exc:
-        raise ScenarioError(f"-o {path}: cannot write: {exc}") from exc
+        raise BadInput(f"-o {path}: cannot write: {exc}") from exc

@@ -1,6 +1,6 @@
 """The live dashboard: a small asyncio HTTP server on 127.0.0.1 that redraws from growing logs.
 
-``GET /`` is the page of ``_dashboard.py`` in live mode (it polls every second);
+``GET /`` is the page of ``_page`` in live mode (it polls every second);
 ``GET /data.json`` is the current figures, rebuilt from the run directories
 when a log file changed (size or modification time), so agents in other
 processes or containers appending to a shared directory show up. Building runs
@@ -18,14 +18,12 @@ import os
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from ._dashboard import load_views, page, payload, title_for
-from ._errors import ScenarioError
-from .results import find_runs
-
-if TYPE_CHECKING:
-    from .spec import Scenario
+from .._errors import BadInput, ScenarioError
+from ..results import find_runs
+from ._page import page, payload, title_for
+from ._views import load_views
 
 T = TypeVar("T")
 log = logging.getLogger("hemesh.dashboard")
@@ -77,19 +75,19 @@ class LiveDashboard:
     @property
     def url(self) -> str:
         if self._server is None:
-            raise ScenarioError("the live dashboard is not running")
+            raise BadInput("the live dashboard is not running")
         port = self._server.sockets[0].getsockname()[1]
         return f"http://{HOST}:{port}/"
 
     async def __aenter__(self) -> LiveDashboard:
         if self._entered:
-            raise ScenarioError("a LiveDashboard can be entered once")
+            raise BadInput("a LiveDashboard can be entered once")
         self._entered = True
         try:
             self._server = await asyncio.start_server(self._handle, HOST, self._port)
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE or self._port != DEFAULT_PORT:
-                raise ScenarioError(f"--port {self._port}: cannot listen on {HOST}: {exc}") from exc
+                raise BadInput(f"--port {self._port}: cannot listen on {HOST}: {exc}") from exc
             log.info("port %d is taken; using a free one", self._port)
             self._server = await asyncio.start_server(self._handle, HOST, 0)
         return self
@@ -215,19 +213,20 @@ async def serve(paths: Sequence[Path], *, port: int, announce: Callable[[str], N
 
 async def beside_run(
     work: Coroutine[Any, Any, T],
-    scenario: Scenario,
-    out: Path | None,
+    out: Path,
+    name: str,
     *,
     port: int,
     announce: Callable[[str], None],
 ) -> T:
-    """Run ``work`` (a ``run_scenario`` call) with the live dashboard of its run beside it.
+    """Run ``work`` (a ``run_scenario`` call of scenario ``name`` writing under ``out``)
+    with the live dashboard of its run beside it.
 
     The server stops when the run ends, fails or is cancelled (Ctrl-C).
     """
     import time
 
-    paths = latest_run_folder(out or scenario.output.dir, scenario.name, since=time.time())
+    paths = latest_run_folder(out, name, since=time.time())
     try:
         async with LiveDashboard(paths, port=port) as dashboard:
             announce(dashboard.url)

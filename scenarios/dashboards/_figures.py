@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from ._dashboard import TIME_PARTS, RunView, Topology, layout, node_role
+from ._views import TIME_PARTS, RunView, Topology, layout, node_role
 
 Panel = Callable[[Axes], None]
 _DASHES = ("-", "--", ":", "-.")
