@@ -1,6 +1,5 @@
 """Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
 
-from ._cli import app, main
 from ._errors import BadInput, RunFailed, ScenarioError
 from .assembly import (
     Problem,
@@ -11,6 +10,7 @@ from .assembly import (
     logistic,
     logistic_csv,
 )
+from .cli import app, main
 from .dashboards import LiveDashboard, write_dashboard
 from .deploy import AgentPlan, ComposeFiles, plan_agent, run_agent, write_compose
 from .privacy import Estimates, PublicParams, attack, audit_run, score

@@ -25,13 +25,20 @@ from typing import Any
 
 from phe import paillier
 
-from agents import keygen
-from agents._packing import SlotLayout, layout_for
-from agents._paillier import SecretKey, decrypt, encrypt, fixed_base, serve
-from agents._quantize import FLOAT_EXACT
+from agents import (
+    FLOAT_EXACT,
+    SecretKey,
+    SlotLayout,
+    decrypt,
+    encrypt,
+    fixed_base,
+    keygen,
+    layout_for,
+    serve,
+)
 
-from .run import RunResult, run_scenario
-from .spec import parse
+from ..run import RunResult, run_scenario
+from ..spec import parse
 
 WEIGHT_BITS = 16
 Report = Callable[[str], None]

@@ -1,12 +1,14 @@
 """The ``hemesh`` command line.
 
 Exit codes: 0 success; 1 the run failed (an agent, the broker or the network);
-2 bad input (scenario file, run directory, command-line usage).
+2 bad input (scenario file, run directory, command-line usage). Commands raise;
+``_exits`` maps the exception's class to the code, once for every command.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Coroutine
@@ -15,15 +17,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from agents import Algorithm
 from transport import ManagedMosquitto
 
-from ._console import StepProgress
-from ._errors import ScenarioError
-from .assembly import build_graph
-from .deploy import (
+from .._errors import BadInput, RunFailed
+from ..assembly import build_graph
+from ..deploy import (
     BROKER_ENV,
     broker_lines,
     check_run_id,
@@ -35,15 +35,14 @@ from .deploy import (
     serve_broker,
     write_compose,
 )
-from .privacy import audit_rows
-from .results import Run, find_runs
-from .run import SpawnMode, run_scenario
-from .spec import Scenario, check_adversaries, load, load_scenario
+from ..results import Run, RunDir, find_runs
+from ..run import SpawnMode, run_scenario
+from ..spec import Scenario, check_adversaries, load, load_scenario
+from ._exits import App, console
+from ._progress import StepProgress
+from ._tables import print_summaries, print_topology
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
-app = typer.Typer(
+app = App(
     name="hemesh",
     help="Privacy-preserving distributed stochastic optimization: Paillier-encrypted "
     "agents over MQTT.\n\nExample: hemesh run scenarios/examples/ring8.toml",
@@ -51,7 +50,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
 out = Console()
 T = TypeVar("T")
 
@@ -62,11 +60,6 @@ def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # Windows: no uvloop
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _announce(url: str) -> None:
@@ -121,17 +114,13 @@ def run(
     Example: hemesh run scenarios/examples/ring8.toml --iterations 50 --dashboard
     """
     if restarts and spawn is not SpawnMode.PROCESSES:
-        raise _fail(
+        raise BadInput(
             f"--restarts {restarts}: only agents in their own processes can be restarted; "
-            "add --spawn processes",
-            EXIT_BAD_INPUT,
+            "add --spawn processes"
         )
-    try:
-        scenario = load(scenario_file)
-        if iterations is not None:
-            scenario = scenario.model_copy(update={"iterations": iterations})
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    scenario = load(scenario_file)
+    if iterations is not None:
+        scenario = scenario.model_copy(update={"iterations": iterations})
     agents = _agent_count(scenario)
     with StepProgress(console, disable=as_json) as bar:
         tasks = {a: bar.add(a.value, scenario.iterations) for a in scenario.algorithms}
@@ -142,40 +131,32 @@ def run(
             steps[algorithm] += agent_steps
             bar.update(tasks[algorithm], steps[algorithm] // agents)
 
-        try:
-            work = run_scenario(
-                scenario,
-                source=scenario_file,
-                out=output,
-                progress=advance,
-                spawn=spawn.value,
-                restarts=restarts,
-            )
-            if dashboard:
-                from .dashboards import beside_run
+        work = run_scenario(
+            scenario,
+            source=scenario_file,
+            out=output,
+            progress=advance,
+            spawn=spawn.value,
+            restarts=restarts,
+        )
+        if dashboard:
+            from ..dashboards import beside_run
 
-                folder = output or scenario.output.dir
-                work = beside_run(
-                    work, folder, scenario.name, port=dashboard_port, announce=_announce
-                )
-            results = _run_async(work)
-        except ScenarioError as exc:
-            raise _fail(str(exc), EXIT_FAILED) from None
+            folder = output or scenario.output.dir
+            work = beside_run(work, folder, scenario.name, port=dashboard_port, announce=_announce)
+        results = _run_async(work)
     summaries = [r.summary for r in results]
     if as_json:
         out.print_json(json.dumps(summaries))
     else:
-        _print_summaries(summaries)
+        print_summaries(out, summaries)
         out.print(f"run directory: {results[0].run.path.parent}", highlight=False)
 
 
 def _agent_count(scenario: Scenario) -> int:
-    try:
-        graph = build_graph(scenario)
-        check_adversaries(scenario.adversary, graph)
-        return int(graph.number_of_nodes())
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    graph = build_graph(scenario)
+    check_adversaries(scenario.adversary, graph)
+    return int(graph.number_of_nodes())
 
 
 @app.command()
@@ -191,49 +172,12 @@ def summarize(
     """
     runs = find_runs(run_dir)
     if not runs:
-        raise _fail(f"{run_dir}: no run directory here", EXIT_BAD_INPUT)
-    try:
-        summaries = [Run.load(r).summary() for r in runs]
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+        raise BadInput(f"{run_dir}: no run directory here")
+    summaries = [Run.load(r).summary() for r in runs]
     if as_json:
         out.print_json(json.dumps(summaries))
     else:
-        _print_summaries(summaries)
-
-
-def _print_summaries(summaries: list[dict[str, Any]]) -> None:
-    table = Table(title="hemesh run summary")
-    table.add_column("")
-    for s in summaries:
-        table.add_column(s["algorithm"], justify="right")
-    rows = [
-        ("agents", "agents", "{:d}"),
-        ("iterations", "iterations", "{:d}"),
-        ("initial MSE", "mse_initial", "{:.3e}"),
-        ("final MSE", "mse_final", "{:.3e}"),
-        ("final / initial MSE", "mse_ratio", "{:.3e}"),
-        ("consensus error", "consensus_final", "{:.3e}"),
-        ("objective gap", "objective_gap_final", "{:.3e}"),
-        ("wall time [s]", "wall_seconds", "{:.2f}"),
-        ("messages sent", "messages_sent", "{:,d}"),
-        ("bytes sent", "bytes_sent", "{:,d}"),
-        ("crypto time, all agents [s]", "crypto_seconds", "{:.2f}"),
-        ("skipped edges", "skipped_edges", "{:d}"),
-        ("jumped iterations", "jumped_iterations", "{:d}"),
-    ]
-    for label, key, fmt in rows:
-        table.add_row(
-            label, *(fmt.format(s[key]) if s[key] is not None else "-" for s in summaries)
-        )
-    for label, cells in audit_rows(summaries):
-        table.add_row(label, *cells)
-    out.print(table)
-    for s in summaries:
-        for agent, lines in s["bad_log_lines"].items():
-            console.print(f"warning: {s['algorithm']}: log of {agent} has unreadable lines {lines}")
-        for agent, ks in s["resumed"].items():
-            console.print(f"note: {s['algorithm']}: {agent} resumed from its checkpoint at {ks}")
+        print_summaries(out, summaries)
 
 
 @app.command()
@@ -287,21 +231,15 @@ def agent(
 
     Example: hemesh agent --scenario s.toml --id a0 --run r1 --out runs/r1 --broker mqtt://h:1883
     """
-    try:
-        plan = plan_agent(
-            load_scenario(scenario_file),
-            agent=agent_id,
-            run=run_id,
-            out=run_dir,
-            broker=broker,
-            algorithm=algorithm,
-        )
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
-    try:
-        report = _run_async(run_agent(plan))
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_FAILED) from None
+    plan = plan_agent(
+        load_scenario(scenario_file),
+        agent=agent_id,
+        run=run_id,
+        out=run_dir,
+        broker=broker,
+        algorithm=algorithm,
+    )
+    report = _run_async(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
 
 
@@ -325,12 +263,9 @@ def compose(
 
     Example: hemesh compose scenarios/examples/ring8.toml -o deploy/docker-compose.yml
     """
-    try:
-        written = write_compose(
-            scenario_file, output, algorithm=algorithm, image=image, context=context
-        )
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    written = write_compose(
+        scenario_file, output, algorithm=algorithm, image=image, context=context
+    )
     out.print(f"compose file: {written.compose}", highlight=False, soft_wrap=True)
     out.print(f"run id: {written.run_id}", highlight=False, soft_wrap=True)
     out.print(f"run directory: {written.run_dir}", highlight=False, soft_wrap=True)
@@ -359,12 +294,9 @@ def broker(
 
     Example: hemesh broker scenarios/examples/ring8.toml --port 1884 --run r1 --dir broker-r1
     """
-    try:
-        scenario = load(scenario_file)
-        run_id = check_run_id(run_id or default_run_id(scenario))
-        setup = mosquitto_setup(build_graph(scenario), (run_id,), host=host, port=port, tls=tls)
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    scenario = load(scenario_file)
+    run_id = check_run_id(run_id or default_run_id(scenario))
+    setup = mosquitto_setup(build_graph(scenario), (run_id,), host=host, port=port, tls=tls)
     where = directory or Path(f"broker-{run_id}")
 
     def announce(started: ManagedMosquitto) -> None:
@@ -372,14 +304,12 @@ def broker(
 
     try:
         code = _run_async(serve_broker(setup, where, announce=announce))
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_FAILED) from None
     except KeyboardInterrupt:
         console.print("mosquitto stopped", highlight=False)
         return
     if code != 0:
         log = where / "mosquitto.log"
-        raise _fail(f"mosquitto exited with code {code}; see {log}", EXIT_FAILED)
+        raise RunFailed(f"mosquitto exited with code {code}; see {log}")
 
 
 @app.command()
@@ -408,28 +338,21 @@ def dashboard(
     Examples: hemesh dashboard runs/ring8-20261123T120000-1a2b3c -o figs;
     hemesh dashboard --serve runs/ring8-20261123T120000-1a2b3c --port 8050
     """
-    from .dashboards import serve as serve_live
-    from .dashboards import write_dashboard
+    from ..dashboards import serve as serve_live
+    from ..dashboards import write_dashboard
 
     if serve:
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             _run_async(serve_live(run_dirs, port=port, announce=_announce))
-        except ScenarioError as exc:
-            raise _fail(str(exc), EXIT_BAD_INPUT) from None
-        except KeyboardInterrupt:
-            return
         return
-    try:
-        written = write_dashboard(run_dirs, output or run_dirs[0] / "dashboard")
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    written = write_dashboard(run_dirs, output or RunDir(run_dirs[0]).dashboard)
     for problem in written.problems:
         console.print(f"warning: {problem}", highlight=False, soft_wrap=True)
     out.print(f"dashboard: {written.html}", highlight=False)
     out.print(f"figures: {len(written.figures)} files in {written.html.parent}", highlight=False)
 
 
-topology_app = typer.Typer(help="Inspect communication graphs.", no_args_is_help=True)
+topology_app = App(help="Inspect communication graphs.", no_args_is_help=True)
 app.add_typer(topology_app, name="topology")
 
 
@@ -448,31 +371,17 @@ def topology_show(
     Examples: hemesh topology show "erdos_renyi n=16 p=0.3 seed=1" -o er16.png;
     hemesh topology show graph.graphml --json
     """
-    from .dashboards import build, draw, parse_spec, report
+    from ..dashboards import build, draw, parse_spec, report
 
-    try:
-        parsed = parse_spec(spec)
-        graph = build(parsed)
-        facts = report(parsed, graph)
-        if output is not None:
-            draw(graph, spec, output)
-    except ScenarioError as exc:
-        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    parsed = parse_spec(spec)
+    graph = build(parsed)
+    facts = report(parsed, graph)
+    if output is not None:
+        draw(graph, spec, output)
     if as_json:
         out.print_json(json.dumps(facts.as_json()))
         return
-    table = Table(title=f"topology {spec}")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    table.add_row("nodes", str(facts.nodes))
-    table.add_row("edges", str(facts.edges))
-    degrees = f"{facts.degree_min} / {facts.degree_mean:.2f} / {facts.degree_max}"
-    table.add_row("degree min / mean / max", degrees)
-    histogram = ", ".join(f"{d}: {c}" for d, c in facts.degree_histogram.items())
-    table.add_row("degree histogram (degree: nodes)", histogram)
-    table.add_row("diameter", str(facts.diameter))
-    table.add_row("spectral gap (Metropolis)", f"{facts.spectral_gap:.4f}")
-    out.print(table)
+    print_topology(out, spec, facts)
     if output is not None:
         out.print(f"drawing: {output}", highlight=False)
 
@@ -480,7 +389,3 @@ def topology_show(
 def main() -> None:
     """Entry point of the ``hemesh`` console script."""
     app(prog_name="hemesh")
-
-
-if __name__ == "__main__":
-    main()
