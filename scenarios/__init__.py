@@ -1,4 +1,10 @@
-"""Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
+"""Scenario files and their runner: spawning, adversaries, attacks, metrics, CLI, dashboards.
+
+Sub-packages, each with its own public face, layered (lower ones never import higher):
+``spec`` (the scenario file) -> ``assembly`` (graph, data, agent configs) -> ``results``
+(run directory, JSON files, metrics) -> ``privacy`` | ``deploy`` | ``dashboards`` ->
+``run`` (``run_scenario``) -> ``cli``. The contracts are in pyproject.toml.
+"""
 
 from ._errors import BadInput, RunFailed, ScenarioError
 from .assembly import (

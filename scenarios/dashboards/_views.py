@@ -123,7 +123,7 @@ def view(run: RunDir, *, label: str, color: str) -> RunView:
     try:
         loaded = Run.load(run)
     except BadInput:
-        if not run.logs.is_dir() or any(run.logs.glob("*.jsonl")):
+        if not run.logs.is_dir() or any(run.agent_logs()):
             raise
         problems.append(f"no agent logs yet in {run.logs}")
     k: list[int] = []

@@ -93,15 +93,18 @@ async def serve_broker(
     directory: Path,
     *,
     announce: Callable[[ManagedMosquitto], None],
-) -> int:
+) -> None:
     """Run Mosquitto in the foreground until it exits or is cancelled (Ctrl-C);
-    ``announce`` is called once it listens. Returns mosquitto's exit code."""
+    ``announce`` is called once it listens. Mosquitto exiting on its own, or with an
+    error, is :class:`RunFailed` naming its log."""
     try:
         async with ManagedMosquitto(setup, directory) as broker:
             announce(broker)
-            return await broker.wait()
+            code = await broker.wait()
     except _TransportError as exc:
         raise RunFailed(f"broker: {exc}") from exc
+    if code != 0:
+        raise RunFailed(f"mosquitto exited with code {code}; see {broker.files.log_file}")
 
 
 def broker_lines(broker: ManagedMosquitto) -> list[str]:

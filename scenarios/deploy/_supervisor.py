@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import signal
 import sys
@@ -29,7 +28,7 @@ from agents import Algorithm
 from transport import settle_tasks, stop_processes
 
 from .._errors import BadInput, RunFailed
-from ..results import RunDir
+from ..results import RunDir, parse_record
 
 STOP_TIMEOUT = 5.0
 """Seconds the agents get to exit after SIGTERM before they are killed."""
@@ -128,12 +127,8 @@ class _Child:
 
 def _iteration(line: bytes) -> int | None:
     """The iteration ``k`` of a log line, or None if it is not a record."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    k = record.get("k") if isinstance(record, dict) else None
-    return k if isinstance(k, int) else None
+    record = parse_record(line, iteration=True)
+    return None if record is None else int(record["k"])
 
 
 def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, before exec)

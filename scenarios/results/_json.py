@@ -41,6 +41,18 @@ class JsonLines:
     bad_lines: list[int] = field(default_factory=list)
 
 
+def parse_record(line: str | bytes, *, iteration: bool = False) -> dict[str, Any] | None:
+    """One JSONL line as its record: a JSON object (with an integer ``k`` when
+    ``iteration``), else None."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or (iteration and not isinstance(record.get("k"), int)):
+        return None
+    return record
+
+
 def read_jsonl(path: Path, *, iteration: bool = False, missing_ok: bool = False) -> JsonLines:
     """Read a JSONL file. Blank lines are ignored; a line that does not parse, or is not
     a JSON object (with an integer ``k`` when ``iteration``), is skipped and its number
@@ -52,17 +64,11 @@ def read_jsonl(path: Path, *, iteration: bool = False, missing_ok: bool = False)
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
+                record = parse_record(line, iteration=iteration)
+                if record is None:
                     bad.append(number)
-                    continue
-                if not isinstance(record, dict) or (
-                    iteration and not isinstance(record.get("k"), int)
-                ):
-                    bad.append(number)
-                    continue
-                records.append(record)
+                else:
+                    records.append(record)
     except FileNotFoundError:
         if missing_ok:
             return JsonLines([])

@@ -53,6 +53,7 @@ EXPECTED = {
         "decode_bytes",
         "find_runs",
         "jsonable",
+        "parse_record",
         "prepare_run",
         "read_audit",
         "read_graph",
