@@ -1,20 +1,10 @@
 """Adversaries a scenario puts into a run, and what they record (DESIGN.md, Threat model).
 
-``[[adversary]]`` entries of a scenario file::
+The ``[[adversary]]`` entries of a scenario file are :mod:`scenarios.spec`'s
+(``EavesdropperSpec``, ``ColludersSpec``).
 
-    [[adversary]]
-    kind = "eavesdropper"       # a client subscribed to the run's topics
-    name = "wiretap"
-    # filter = "hemesh/<run>/inbox/a0/+"   default: every topic of the run
-    # username = "eve"; password = "..."   MQTT: its own credentials (default: the run's)
-
-    [[adversary]]
-    kind = "colluders"          # honest-but-curious agents pooling what they decrypt
-    name = "pair"
-    members = [1, 7]            # agent indices or ids, each a neighbour of the target
-    target = 0
-
-Each adversary writes ``RUN_DIR/adversaries/<name>.record.jsonl``: the eavesdropper
+Each adversary writes ``RUN_DIR/adversaries/<name>.record.jsonl`` (the names are
+:class:`scenarios.results.AdversaryDir`'s): the eavesdropper
 one line per envelope it received (time, topic, size, the decoded envelope with
 bytes as base64, or the raw bytes when it does not decode); colluders one line per
 member and iteration with what that member knew (its state, quantized state and
