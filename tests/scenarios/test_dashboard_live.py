@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _dashboard_support import make_runs, scenario
 
 from scenarios import RunDir, run_scenario
 from scenarios.dashboards import LiveDashboard, beside_run
+from tests.scenarios._dashboard_support import make_runs, scenario
 
 APPEAR_WITHIN = 5.0  # seconds: "within a few seconds"
 
