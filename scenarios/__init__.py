@@ -1,21 +1,36 @@
-"""Scenario files and their runner: spawning, metrics, the ``hemesh`` CLI."""
+"""Scenario files and their runner: spawning, adversaries, attacks, metrics, CLI, dashboards.
 
-from ._adversaries import AdversarySpec, ColludersSpec, EavesdropperSpec
-from ._agent_process import AgentPlan, plan_agent, run_agent
-from ._assembly import agent_configs, agent_id, build_graph, build_problem
-from ._attacks import Estimates, PublicParams
-from ._audit import attack, audit_run, score
-from ._cli import app, main
-from ._compose import ComposeFiles, write_compose
-from ._dashboard import write_dashboard
+Sub-packages, each with its own public face, layered (lower ones never import higher):
+``spec`` (the scenario file) -> ``assembly`` (graph, data, agent configs) -> ``results``
+(run directory, JSON files, metrics) -> ``privacy`` | ``deploy`` | ``dashboards`` ->
+``run`` (``run_scenario``) -> ``cli``. The contracts are in pyproject.toml.
+"""
+
 from ._errors import BadInput, RunFailed, ScenarioError
-from ._live import LiveDashboard
-from ._metrics import AgentLog, Run, Series, read_log
-from ._problems import Problem, least_squares, logistic, logistic_csv
-from ._rundir import RunDir, find_runs
-from ._runner import RunResult, prepare_run, run_scenario
-from ._schema import Scenario, load, parse
-from ._spawn import SpawnMode
+from .assembly import (
+    Problem,
+    agent_configs,
+    build_graph,
+    build_problem,
+    least_squares,
+    logistic,
+    logistic_csv,
+)
+from .cli import app, main
+from .dashboards import LiveDashboard, write_dashboard
+from .deploy import AgentPlan, ComposeFiles, plan_agent, run_agent, write_compose
+from .privacy import Estimates, PublicParams, attack, audit_run, score
+from .results import AgentLog, Run, RunDir, Series, find_runs, prepare_run, read_log
+from .run import RunResult, SpawnMode, run_scenario
+from .spec import (
+    AdversarySpec,
+    ColludersSpec,
+    EavesdropperSpec,
+    Scenario,
+    agent_id,
+    load,
+    parse,
+)
 
 __all__ = [
     "AdversarySpec",

@@ -1,5 +1,5 @@
 """``python -m scenarios`` is the ``hemesh`` command."""
 
-from ._cli import main
+from .cli import main
 
 main()

@@ -7,26 +7,10 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-
-def children_of(pid: int) -> dict[int, list[str]]:
-    """Processes whose parent is ``pid``, with their command lines (from /proc)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            found[int(entry.name)] = [c.decode() for c in cmdline if c]
-    return found
+from tests.scenarios.support import children_of
 
 
 @pytest.fixture

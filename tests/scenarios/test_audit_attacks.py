@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agents import CLEAR_INT_BYTES
 from scenarios import RunResult, parse, run_scenario
-from scenarios._attacks import CLEAR_INT_BYTES, PublicParams, cosine, decode_bytes, read_record
-from scenarios._audit import ADVERSARIES, PUBLIC, TRUTH, attack, load_truth, spec_file
+from scenarios.privacy import PublicParams, attack, cosine, load_truth, read_record
+from scenarios.results import decode_bytes, read_json
 from transport import BrokerAddress, pack_floats
 
 BITS = 256
@@ -54,7 +55,7 @@ def run(doc: dict[str, Any]) -> RunResult:
 
 
 def attack_rows(result: RunResult, name: str) -> list[dict[str, Any]]:
-    path = result.run.path / ADVERSARIES / f"{name}.attack.jsonl"
+    path = result.run.adversaries.attack(name)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     return [line for line in lines if "k" in line]
 
@@ -67,17 +68,17 @@ def states(result: RunResult) -> dict[str, dict[int, np.ndarray]]:
 def delete_honest_logs(result: RunResult) -> None:
     """Everything an attack must not need: the logs, the truth, the data and x*."""
     shutil.rmtree(result.run.logs)
-    shutil.rmtree(result.run.path / ADVERSARIES / TRUTH)
+    shutil.rmtree(result.run.adversaries.truth)
     for name in ("problem.npz", "x_star.json", "summary.json"):
         (result.run.path / name).unlink(missing_ok=True)
 
 
 def attack_offline(result: RunResult, name: str) -> Any:
     """The attack from the adversary's record and the public parameters only."""
-    folder = result.run.path / ADVERSARIES
-    spec = json.loads((folder / spec_file(name)).read_text())
-    public = PublicParams.from_json(json.loads((folder / PUBLIC).read_text()))
-    return attack(spec, read_record(folder / f"{name}.record.jsonl"), public)
+    folder = result.run.adversaries
+    spec = read_json(folder.spec(name))
+    public = PublicParams.from_json(read_json(folder.public))
+    return attack(spec, read_record(folder.record(name)), public)
 
 
 def test_plain_eavesdropper_reads_states_and_gradients_exactly(tmp_path: Path) -> None:
@@ -142,8 +143,8 @@ def test_paillier_eavesdropper_sees_no_plaintext_and_learns_nothing(tmp_path: Pa
     other = states(second)
     assert sorted(truth) == sorted(other) and len(truth["a0"]) == 26
     assert all(np.array_equal(truth[a][k], other[a][k]) for a in truth for k in truth[a])
-    folder = first.run.path / ADVERSARIES
-    record = read_record(folder / "eve.record.jsonl")
+    folder = first.run.adversaries
+    record = read_record(folder.record("eve"))
     envelopes = [line["envelope"] for line in record]
     assert {e["kind"] for e in envelopes} >= {"key", "request", "reply"}
     # ciphertexts and keys; a goodbye lists the iterations whose terms it retracts
@@ -151,7 +152,7 @@ def test_paillier_eavesdropper_sees_no_plaintext_and_learns_nothing(tmp_path: Pa
     assert all(set(e["p"]) <= {"skipped"} for e in envelopes if e["kind"] == "bye")
     assert _plaintext_hits(_blobs(record), truth, frac=24) == 0
     # the check can fail: the clear baseline's record holds its states
-    clear_record = read_record(clear.run.path / ADVERSARIES / "eve.record.jsonl")
+    clear_record = read_record(clear.run.adversaries.record("eve"))
     assert _plaintext_hits(_blobs(clear_record), states(clear), frac=24) > 0
     # no better than the prior (x0 = 0: relative error 1, no direction)
     rows = [r for r in attack_rows(first, "eve") if r["state_rel_error"] is not None]
@@ -160,7 +161,7 @@ def test_paillier_eavesdropper_sees_no_plaintext_and_learns_nothing(tmp_path: Pa
 
     # identical states in both runs, yet no ciphertext repeats
     def ciphertexts(result: RunResult) -> set[bytes]:
-        lines = read_record(result.run.path / ADVERSARIES / "eve.record.jsonl")
+        lines = read_record(result.run.adversaries.record("eve"))
         return {
             decode_bytes(line["envelope"]["p"]["c"])
             for line in lines
@@ -252,12 +253,12 @@ def test_all_colluders_gradient_cosine_is_what_the_record_gives(tmp_path: Path) 
         adversary=[{"kind": "colluders", "name": "all", "members": [1, 5], "target": 0}],
     )
     result = run(doc)
-    folder = result.run.path / ADVERSARIES
+    folder = result.run.adversaries
     true_gradients = load_truth(result.run, ["a0"])["a0"][1]
     rows = {r["k"]: r for r in attack_rows(result, "all")}
     delete_honest_logs(result)  # the attack itself never needed them
-    public = PublicParams.from_json(json.loads((folder / PUBLIC).read_text()))
-    record = read_record(folder / "all.record.jsonl")
+    public = PublicParams.from_json(read_json(folder.public))
+    record = read_record(folder.record("all"))
     assert {obs["agent"] for obs in record} == {"a1", "a5"}
     recomputed = _recompute_gradients(record, public, "a0")
     assert sorted(recomputed) == list(range(24))

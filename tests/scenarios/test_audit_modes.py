@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,8 @@ import numpy as np
 import pytest
 
 from scenarios import Run, ScenarioError, build_graph, load, parse, run_scenario
-from scenarios._adversaries import check_adversaries
+from scenarios.spec import check_adversaries
+from tests.scenarios.support import hemesh
 
 
 def ring(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -43,7 +42,7 @@ def test_every_mode_converges(tmp_path: Path, weights: str, stepsize: str) -> No
 
 def check(doc: dict[str, Any]) -> None:
     scenario = parse(doc, source="test")
-    check_adversaries(scenario, build_graph(scenario))
+    check_adversaries(scenario.adversary, build_graph(scenario))
 
 
 @pytest.mark.parametrize(
@@ -97,7 +96,7 @@ def test_audit_examples_are_valid() -> None:
     kinds = set()
     for path in files:
         scenario = load(path)
-        check_adversaries(scenario, build_graph(scenario))
+        check_adversaries(scenario.adversary, build_graph(scenario))
         assert scenario.adversary, path
         kinds |= {(scenario.algorithm.kind.value, a.kind) for a in scenario.adversary}
     assert kinds >= {
@@ -106,17 +105,6 @@ def test_audit_examples_are_valid() -> None:
         ("paillier", "colluders"),
         ("dp", "eavesdropper"),
     }
-
-
-def hemesh(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_cli_refuses_bad_colluders_and_prints_leakage(tmp_path: Path) -> None:

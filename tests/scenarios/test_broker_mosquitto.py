@@ -21,6 +21,7 @@ import pytest
 import transport.mosquitto._process
 from scenarios import ScenarioError, load, run_scenario
 from tests._brokers import free_port, require_mosquitto
+from tests.scenarios.support import hemesh
 
 WAIT = 15.0
 """Bound on waiting for the foreground broker to start or stop."""
@@ -64,17 +65,6 @@ def scenario(tmp_path: Path, *, broker: str, kind: str = "paillier", baselines: 
     path = tmp_path / f"ring4-{broker}.toml"
     path.write_text(RING4.format(broker=broker, kind=kind, baselines=baselines))
     return path
-
-
-def hemesh(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.mark.mosquitto

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from scenarios import BadInput, RunFailed, ScenarioError
+from scenarios.cli import EXIT_BAD_INPUT, EXIT_FAILED, exit_code
+from tests.scenarios.support import hemesh
+
 ROOT = Path(__file__).parents[2]
 RING8 = ROOT / "scenarios" / "examples" / "ring8.toml"
-
-
-def hemesh(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_invalid_scenario_exits_2_with_one_line_naming_the_field(tmp_path: Path) -> None:
@@ -70,3 +61,22 @@ def test_summarize_refuses_a_folder_without_runs(tmp_path: Path) -> None:
     result = hemesh("summarize", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert "no run directory" in result.stderr
+
+
+def test_bad_input_found_while_starting_a_run_exits_2(tmp_path: Path) -> None:
+    """Caught by run_scenario rather than by the loader, it is still bad input: exit 2
+    (it was 1 when the CLI chose the code per call site), and nothing ran."""
+    memory = tmp_path / "memory.toml"
+    memory.write_text(RING8.read_text().replace('kind = "mqtt"', 'kind = "memory"'))
+    assert 'kind = "memory"' in memory.read_text()
+    result = hemesh("run", str(memory), "--spawn", "processes", "-o", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "--spawn processes needs transport.kind = 'mqtt'" in line
+    assert not list(tmp_path.glob("ring8-*"))
+
+
+def test_the_exit_code_follows_the_exception_class() -> None:
+    assert exit_code(BadInput("x")) == EXIT_BAD_INPUT == 2
+    assert exit_code(RunFailed("x")) == EXIT_FAILED == 1
+    assert exit_code(ScenarioError("x")) == EXIT_FAILED

@@ -97,8 +97,8 @@ def test_dockerignore_keeps_environments_runs_and_caches_out() -> None:
 def test_dockerfile_copies_what_pip_install_needs_and_the_context_has_it() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     needed = {project["project"]["readme"], "pyproject.toml"}
-    # a sub-package (agents.runtime) comes with its top-level package's directory
-    needed |= {p.split(".")[0] for p in project["tool"]["setuptools"]["packages"]}
+    # every top-level package the wheel takes (sub-packages come with their directory)
+    needed |= {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
     sources = copied_sources()
     assert needed <= set(sources)
     patterns = ignore_patterns()
@@ -140,8 +140,11 @@ def test_the_copied_files_alone_build_the_package(tmp_path: Path) -> None:
         "transport/_amqtt_server.py",
         "topologies/__init__.py",
         "scenarios/__main__.py",
-        "scenarios/_agent_process.py",
+        "scenarios/deploy/_agent_process.py",
         "scenarios/examples/ring8.toml",
     ):
         assert module in names, module
+    for package in ("agents", "transport", "topologies", "scenarios"):  # every sub-package too
+        for init in (ROOT / package).rglob("__init__.py"):
+            assert init.relative_to(ROOT).as_posix() in names, init
     assert "Requires-Dist: pyyaml" in metadata

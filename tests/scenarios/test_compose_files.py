@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from scenarios import Run, ScenarioError, find_runs
-from scenarios._compose import (
+from scenarios.deploy._compose import (
     BROKER_SERVICE,
     CONTAINER_RUNS,
     CONTAINER_SCENARIO,

@@ -16,6 +16,7 @@ import pytest
 
 import topologies
 from tests._brokers import free_port
+from tests.scenarios.support import hemesh
 
 TINY = """
 name = "tiny"
@@ -37,17 +38,6 @@ inline = true
 [transport]
 kind = "memory"
 """
-
-
-def hemesh(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _dashboard_support import make_runs, scenario
 
 from scenarios import RunDir, run_scenario
-from scenarios._live import LiveDashboard, beside_run
+from scenarios.dashboards import LiveDashboard, beside_run
+from tests.scenarios._dashboard_support import make_runs, scenario
 
 APPEAR_WITHIN = 5.0  # seconds: "within a few seconds"
 
@@ -118,7 +118,7 @@ async def test_a_run_serves_its_dashboard_beside_it(tmp_path: Path) -> None:
         await run_scenario(doc)
         return await data(urls[0])
 
-    seen = await beside_run(run_then_look(), doc, None, port=0, announce=urls.append)
+    seen = await beside_run(run_then_look(), doc.output.dir, doc.name, port=0, announce=urls.append)
     assert [r["iterations"] for r in seen["runs"]] == [6]
     assert seen["runs"][0]["label"] == "beside · plain"
     with pytest.raises(ConnectionRefusedError):  # the server stopped with the run

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _dashboard_support import make_runs
 
 from scenarios import RunDir
-from scenarios._dashboard import figures, load_views, payload, write_dashboard
+from scenarios.dashboards import figures, load_views, payload, write_dashboard
+from tests.scenarios._dashboard_support import make_runs
 
 
 @pytest.fixture(scope="module")

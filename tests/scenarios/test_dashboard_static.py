@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _dashboard_support import chromium, console_errors, make_runs, run_chromium
 from PIL import Image
 
-from scenarios._dashboard import PALETTE, load_views, write_dashboard
+from scenarios.dashboards import PALETTE, load_views, write_dashboard
+from tests.scenarios._dashboard_support import chromium, console_errors, make_runs, run_chromium
 
 
 @pytest.fixture(scope="module")

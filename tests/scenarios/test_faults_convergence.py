@@ -14,7 +14,6 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-import scenarios._runner as runner
-from scenarios import parse
-from transport import Envelope, FaultSpec, FaultyTransport, Kind, Transport
+from scenarios import parse, run_scenario
+from transport import Envelope, FaultSpec, FaultyTransport, Kind, MemoryBus, Transport
 
 RING = 6
 SEED = 11
@@ -101,25 +99,27 @@ def scenario(iterations: int, round_timeout: float, faults: dict[str, Any] | Non
 
 def run(
     tmp: Path,
-    monkeypatch: pytest.MonkeyPatch,
     *,
     iterations: int,
     round_timeout: float,
     faults: dict[str, Any] | None = None,
 ) -> Outcome:
+    """The scenario's faults injected as the runner injects them (seeded with the
+    scenario's seed), through the transport seam so that every lost envelope is seen."""
     lost: list[Envelope] = []
+    spec = FaultSpec(**faults) if faults is not None else None
 
-    def recording(inner: Transport, spec: FaultSpec, *, seed: int) -> FaultyTransport:
-        assert seed == SEED
-        return FaultyTransport(inner, spec, seed=seed, on_loss=lost.append)
+    def recording(run_id: str) -> Transport:
+        bus = MemoryBus(run_id)
+        if spec is None:
+            return bus
+        return FaultyTransport(bus, spec, seed=SEED, on_loss=lost.append)
 
-    recorder: Callable[..., FaultyTransport] = recording
-    monkeypatch.setattr(runner, "FaultyTransport", recorder)
-    doc = parse(scenario(iterations, round_timeout, faults), source="faults")
+    doc = parse(scenario(iterations, round_timeout, None), source="faults")
     late = LateSkips()
     logging.getLogger("hemesh.agent").addHandler(late)
     try:
-        (result,) = asyncio.run(runner.run_scenario(doc, out=tmp))
+        (result,) = asyncio.run(run_scenario(doc, out=tmp, transport_factory=recording))
     finally:
         logging.getLogger("hemesh.agent").removeHandler(late)
     return Outcome(result.summary, result.run.path, lost, late.notices)
@@ -143,14 +143,9 @@ class LateSkips(logging.Handler):
 @pytest.fixture(scope="module")
 def lossy(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     """5% of every kind of message lost (skip notices and goodbyes included)."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        return run(
-            tmp_path_factory.mktemp("lossy"),
-            monkeypatch,
-            iterations=150,
-            round_timeout=0.05,
-            faults={"loss": 0.05},
-        )
+    return run(
+        tmp_path_factory.mktemp("lossy"), iterations=150, round_timeout=0.05, faults={"loss": 0.05}
+    )
 
 
 def test_five_percent_loss_converges(lossy: Outcome) -> None:
@@ -172,11 +167,10 @@ def test_every_one_sided_drop_is_a_lost_or_late_skip_notice(lossy: Outcome) -> N
 
 
 def test_with_reliable_skip_notices_only_late_ones_break_symmetry(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     outcome = run(
         tmp_path,
-        monkeypatch,
         iterations=80,
         round_timeout=0.05,
         faults={"loss": 0.05, "kinds": ["request", "reply"]},
@@ -188,10 +182,10 @@ def test_with_reliable_skip_notices_only_late_ones_break_symmetry(
     assert len(outcome.one_sided()) <= 2
 
 
-def test_duplicates_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duplicates_change_nothing(tmp_path: Path) -> None:
     settings = {"iterations": 200, "round_timeout": 2.0}
-    quiet = run(tmp_path / "quiet", monkeypatch, **settings)  # type: ignore[arg-type]
-    doubled = run(tmp_path / "dup", monkeypatch, faults={"duplicate": 0.3}, **settings)  # type: ignore[arg-type]
+    quiet = run(tmp_path / "quiet", **settings)  # type: ignore[arg-type]
+    doubled = run(tmp_path / "dup", faults={"duplicate": 0.3}, **settings)  # type: ignore[arg-type]
     assert quiet.summary["mse_final"] < CONVERGED * quiet.summary["mse_initial"]
     states, twins = quiet.states(), doubled.states()
     assert states.keys() == twins.keys()
@@ -202,11 +196,10 @@ def test_duplicates_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_delay_and_reordering_converge_and_stay_symmetric(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     outcome = run(
         tmp_path,
-        monkeypatch,
         iterations=200,
         round_timeout=0.3,
         faults={"delay": 0.01, "reorder": 0.2},
@@ -219,6 +212,17 @@ def test_delay_and_reordering_converge_and_stay_symmetric(
     # while it waits for that goodbye. Measured before notices went to neighbours that
     # had said goodbye: 0 to 4 one-sided terms a run, all at the last iteration.
     assert outcome.one_sided() == set(), sorted(outcome.one_sided())
+
+
+def test_the_scenarios_faults_reach_the_agents_sends(tmp_path: Path) -> None:
+    """Without the seam the runner itself wraps the agents' transport in the scenario's
+    faults: duplicates double the traffic, loss makes agents skip neighbours."""
+    settings = {"iterations": 40, "round_timeout": 0.05}
+    quiet = run(tmp_path / "quiet", **settings)  # type: ignore[arg-type]
+    doc = parse(scenario(faults={"duplicate": 0.5, "loss": 0.1}, **settings), source="f")  # type: ignore[arg-type]
+    (faulty,) = asyncio.run(run_scenario(doc, out=tmp_path / "faulty"))
+    assert faulty.summary["skipped_edges"] > 0
+    assert faulty.summary["messages_sent"] > 1.2 * quiet.summary["messages_sent"]
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,7 @@ from typing import NoReturn
 
 import pytest
 
-from scenarios import Run, build_graph, build_problem, find_runs, load, read_log
-from scenarios._runner import prepare_run
+from scenarios import Run, build_graph, build_problem, find_runs, load, prepare_run, read_log
 from tests._brokers import free_port, require_mosquitto
 
 REQUIRE_NETNS = "HEMESH_REQUIRE_NETNS"

@@ -21,12 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scenarios import parse, read_log
-from scenarios._assembly import build_problem
-from scenarios._rundir import RunDir
-from tests.scenarios.test_spawn_processes import (
-    hemesh,
+from scenarios import RunDir, build_problem, parse, read_log
+from tests.scenarios.support import (
     ring8,
+    start_hemesh,
     wait_for_lines,
     write_toml,
 )
@@ -75,7 +73,7 @@ def test_killed_agent_restarted_with_the_same_command_rejoins_and_the_run_conver
 
     def start(agent: str) -> subprocess.Popen[str]:
         args = ("--scenario", str(scenario_file), "--id", agent, "--run", "rejoin")
-        process = hemesh("agent", *args, "--out", str(run.path), cwd=tmp_path, env=env)
+        process = start_hemesh("agent", *args, "--out", str(run.path), cwd=tmp_path, env=env)
         stopped_at_end.append(process)
         return process
 

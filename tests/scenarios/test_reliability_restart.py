@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-import scenarios._runner as runner
-from scenarios import parse
+from scenarios import parse, run_scenario
 from tests._brokers import Mosquitto, free_port, require_mosquitto
 from transport import BrokerAddress, MqttTransport
 
@@ -181,7 +180,7 @@ def test_run_survives_a_broker_restart(
     try:
         with AgentLog().attached() as log:
             (result,) = asyncio.run(
-                runner.run_scenario(scenario(broker.address), out=tmp_path, progress=progress)
+                run_scenario(scenario(broker.address), out=tmp_path, progress=progress)
             )
     finally:
         for thread in restarted:
@@ -258,18 +257,14 @@ class Proxy:
         sink.transport.abort()
 
 
-def test_run_survives_a_partition_that_heals(
-    broker: Mosquitto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_survives_a_partition_that_heals(broker: Mosquitto, tmp_path: Path) -> None:
     proxy = Proxy(broker.address)
     cut: list[asyncio.Task[None]] = []
     through_proxy = BrokerAddress(host="127.0.0.1", port=proxy.port)
 
-    def transport(run_id: str, address: BrokerAddress) -> MqttTransport:
-        # the runner's own transport, with the cut-off group logging in through the proxy
-        return MqttTransport(run_id, address, logins=dict.fromkeys(CUT, through_proxy))
-
-    monkeypatch.setattr(runner, "MqttTransport", transport)
+    def transport(run_id: str) -> MqttTransport:
+        # the scenario's broker, with the cut-off group logging in through the proxy
+        return MqttTransport(run_id, broker.address, logins=dict.fromkeys(CUT, through_proxy))
 
     def partition() -> None:  # called from an agent's task, on the run's loop
         cut.append(asyncio.get_running_loop().create_task(proxy.partition(PARTITION)))
@@ -279,7 +274,9 @@ def test_run_survives_a_partition_that_heals(
         try:
             progress = at_iteration(PARTITION_AT, partition)
             doc = scenario(broker.address, PARTITION_ITERATIONS, PARTITION_TIMEOUT)
-            (result,) = await runner.run_scenario(doc, out=tmp_path, progress=progress)
+            (result,) = await run_scenario(
+                doc, out=tmp_path, progress=progress, transport_factory=transport
+            )
             await asyncio.gather(*cut)
         finally:
             await proxy.stop()

@@ -123,3 +123,16 @@ def test_padding_changes_sizes_only(tmp_path: Path) -> None:
     summary = padded.summary
     assert summary["bytes_sent"] == 2048 * summary["messages_sent"]
     assert unpadded.summary["bytes_sent"] < summary["bytes_sent"]
+
+
+def test_the_transport_seam_is_for_agents_in_tasks(tmp_path: Path) -> None:
+    from scenarios import BadInput
+    from transport import MemoryBus
+
+    doc = parse(
+        {"name": "seam", "topology": {"kind": "ring", "n": 3}, "output": {"dir": str(tmp_path)}},
+        source="t",
+    )
+    with pytest.raises(BadInput, match="transport factory needs spawn = 'tasks'"):
+        asyncio.run(run_scenario(doc, spawn="processes", transport_factory=MemoryBus))
+    assert not list(tmp_path.iterdir())

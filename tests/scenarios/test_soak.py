@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from agents import Algorithm
-from scenarios import parse
-from scenarios._runner import run_scenario
+from scenarios import parse, run_scenario
 
 AGENTS = 32
 ITERATIONS = 1000

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,39 +19,18 @@ import numpy as np
 import pytest
 
 from scenarios import Run, ScenarioError, find_runs, parse, read_log, run_scenario
-from scenarios._agent_process import BROKER_ENV, broker_url, load_scenario, plan_agent
+from scenarios.deploy import BROKER_ENV, broker_url, plan_agent
+from scenarios.spec import load_scenario
 from tests._brokers import require_mosquitto
-from tests.scenarios.conftest import children_of
+from tests.scenarios.support import (
+    children_of,
+    hemesh,
+    ring8,
+    start_hemesh,
+    wait_for_lines,
+    write_toml,
+)
 from transport import BrokerAddress
-
-INSECURE_TEST_BITS = 256
-
-
-def ring8(
-    out: Path, broker: str, *, iterations: int, kind: str = "paillier", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "name": "ring8",
-        "seed": 1,
-        "iterations": iterations,
-        "topology": {"kind": "ring", "n": 8},
-        "problem": {"kind": "least_squares", "dim": 5},
-        "algorithm": {"kind": kind, **extra},
-        "crypto": {"key_bits": INSECURE_TEST_BITS, "insecure_keys": True, "inline": True},
-        "transport": {"kind": "mqtt", "broker": broker, "round_timeout": 10, "startup_timeout": 30},
-        "output": {"dir": str(out)},
-    }
-
-
-def write_toml(path: Path, doc: dict[str, Any]) -> Path:
-    """A scenario file: the tests' dicts are two levels deep at most."""
-    lines = [f"{k} = {json.dumps(v)}" for k, v in doc.items() if not isinstance(v, dict)]
-    for section, values in doc.items():
-        if isinstance(values, dict):
-            lines.append(f"[{section}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.mark.mosquitto
@@ -158,33 +136,13 @@ def test_broker_url_keeps_the_password_for_the_children_only() -> None:
     assert BrokerAddress.parse(broker_url(BrokerAddress(host="::1", port=1))).host == "::1"
 
 
-def hemesh(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def wait_for_lines(path: Path, lines: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.is_file() and path.read_text().count("\n") >= lines:
-            return
-        time.sleep(0.02)
-    pytest.fail(f"{path} did not reach {lines} lines within {timeout} s")
-
-
 @pytest.mark.mosquitto
 def test_killing_one_agent_process_fails_the_run_naming_it_and_keeps_every_log(
     tmp_path: Path, mosquitto: BrokerAddress, stopped_at_end: list[subprocess.Popen[str]]
 ) -> None:
     doc = ring8(tmp_path / "runs", mosquitto.url, iterations=20000, kind="clear")
     scenario_file = write_toml(tmp_path / "ring8.toml", doc)
-    run = hemesh("run", str(scenario_file), "--spawn", "processes", cwd=tmp_path)
+    run = start_hemesh("run", str(scenario_file), "--spawn", "processes", cwd=tmp_path)
     stopped_at_end.append(run)
     victim_log = None
     deadline = time.monotonic() + 60
@@ -222,14 +180,7 @@ def test_killing_one_agent_process_fails_the_run_naming_it_and_keeps_every_log(
     summary = Run.load(run_dir).summary()  # different lengths: the common prefix
     assert summary["agents"] == 8
     assert summary["iterations"] == min(lengths.values()) - 1
-    summarize = subprocess.run(
-        [sys.executable, "-m", "scenarios", "summarize", str(run_dir.path), "--json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    summarize = hemesh("summarize", str(run_dir.path), "--json", cwd=tmp_path, timeout=60)
     assert summarize.returncode == 0, summarize.stderr
     assert json.loads(summarize.stdout)[0]["agents"] == 8
 
@@ -247,7 +198,7 @@ def test_agent_command_runs_one_agent_whatever_the_start_order(
     out = tmp_path / "run"
     for agent in ("a2", "a1", "a0"):
         args = ("--scenario", str(scenario_file), "--id", agent, "--run", "p3", "--out", str(out))
-        stopped_at_end.append(hemesh("agent", *args, cwd=tmp_path, env=env))
+        stopped_at_end.append(start_hemesh("agent", *args, cwd=tmp_path, env=env))
         time.sleep(0.5)
     for process in stopped_at_end:
         stdout, stderr = process.communicate(timeout=60)
@@ -264,7 +215,7 @@ def test_agent_command_fails_with_one_line_and_exit_2_on_bad_input(tmp_path: Pat
     doc = ring8(tmp_path, "embedded", iterations=2)
     scenario_file = write_toml(tmp_path / "ring8.toml", doc)
     args = ("--scenario", str(scenario_file), "--id", "a0", "--run", "r1", "--out", str(tmp_path))
-    process = hemesh("agent", *args, cwd=tmp_path)
+    process = start_hemesh("agent", *args, cwd=tmp_path)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
     (line,) = stderr.strip().splitlines()
@@ -282,7 +233,7 @@ def test_no_agent_outlives_a_stopped_run(
 ) -> None:
     """SIGTERM: the run stops its agents and fails; SIGKILL: the kernel stops them."""
     doc = ring8(tmp_path / "runs", mosquitto.url, iterations=20000, kind="clear")
-    run = hemesh(
+    run = start_hemesh(
         "run", str(write_toml(tmp_path / "r.toml", doc)), "--spawn", "processes", cwd=tmp_path
     )
     stopped_at_end.append(run)

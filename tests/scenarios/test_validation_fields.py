@@ -3,14 +3,13 @@ DESIGN.md's conditions are refused before anything starts, by ``load`` and by th
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scenarios import ScenarioError, load, parse
+from tests.scenarios.support import hemesh
 
 
 def minimal(**sections: Any) -> dict[str, Any]:
@@ -160,17 +159,6 @@ def test_theta_spread_needs_one_value_per_agent(tmp_path: Path) -> None:
 
 
 # --- the CLI: exit 2, one line naming the field, nothing started --------------------------
-
-
-def hemesh(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenarios", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 DISCONNECTED = """

@@ -1,0 +1,387 @@
+"""The ``hemesh`` command line.
+
+Exit codes: 0 success; 1 the run failed (an agent, the broker or the network);
+2 bad input (scenario file, run directory, command-line usage). Commands raise;
+``_exits`` maps the exception's class to the code, once for every command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from agents import Algorithm
+from transport import ManagedMosquitto
+
+from .._errors import BadInput
+from ..assembly import build_graph
+from ..deploy import (
+    BROKER_ENV,
+    broker_lines,
+    check_run_id,
+    default_run_id,
+    describe,
+    mosquitto_setup,
+    plan_agent,
+    run_agent,
+    serve_broker,
+    write_compose,
+)
+from ..results import Run, RunDir, find_runs
+from ..run import SpawnMode, run_scenario
+from ..spec import Scenario, check_adversaries, load, load_scenario
+from ._exits import App, console
+from ._progress import StepProgress
+from ._tables import print_summaries, print_topology
+
+app = App(
+    name="hemesh",
+    help="Privacy-preserving distributed stochastic optimization: Paillier-encrypted "
+    "agents over MQTT.\n\nExample: hemesh run scenarios/examples/ring8.toml",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+T = TypeVar("T")
+
+
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+    except ImportError:  # Windows: no uvloop
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def _announce(url: str) -> None:
+    console.print(f"dashboard: {url}  (Ctrl-C stops)", highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every dropped message.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def run(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    *,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Parent of the run directory.")
+    ] = None,
+    iterations: Annotated[
+        int | None, typer.Option(help="Override the scenario's iteration count.", min=1)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summaries as JSON.")] = False,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard", help="Serve the live dashboard during the run.")
+    ] = False,
+    dashboard_port: Annotated[
+        int, typer.Option(help="Port of --dashboard on 127.0.0.1 (0: any free).", min=0)
+    ] = 8050,
+    spawn: Annotated[
+        SpawnMode,
+        typer.Option(help="tasks: all agents in this process; processes: one process each."),
+    ] = SpawnMode.TASKS,
+    restarts: Annotated[
+        int,
+        typer.Option(
+            help="restart a crashed agent process up to N times; it resumes from its checkpoint "
+            "(--spawn processes only)",
+            metavar="N",
+            min=0,
+        ),
+    ] = 0,
+) -> None:
+    """Run a scenario: its agents in this process (or one process each: --spawn processes).
+
+    Example: hemesh run scenarios/examples/ring8.toml --iterations 50 --dashboard
+    """
+    if restarts and spawn is not SpawnMode.PROCESSES:
+        raise BadInput(
+            f"--restarts {restarts}: only agents in their own processes can be restarted; "
+            "add --spawn processes"
+        )
+    scenario = load(scenario_file)
+    if iterations is not None:
+        scenario = scenario.model_copy(update={"iterations": iterations})
+    agents = _agent_count(scenario)
+    with StepProgress(console, disable=as_json) as bar:
+        tasks = {a: bar.add(a.value, scenario.iterations) for a in scenario.algorithms}
+        steps = dict.fromkeys(tasks, 0)
+
+        def advance(algorithm: Algorithm, agent_steps: int) -> None:
+            # an iteration is complete when every agent has done it
+            steps[algorithm] += agent_steps
+            bar.update(tasks[algorithm], steps[algorithm] // agents)
+
+        work = run_scenario(
+            scenario,
+            source=scenario_file,
+            out=output,
+            progress=advance,
+            spawn=spawn.value,
+            restarts=restarts,
+        )
+        if dashboard:
+            from ..dashboards import beside_run
+
+            folder = output or scenario.output.dir
+            work = beside_run(work, folder, scenario.name, port=dashboard_port, announce=_announce)
+        results = _run_async(work)
+    summaries = [r.summary for r in results]
+    if as_json:
+        out.print_json(json.dumps(summaries))
+    else:
+        print_summaries(out, summaries)
+        out.print(f"run directory: {results[0].run.path.parent}", highlight=False)
+
+
+def _agent_count(scenario: Scenario) -> int:
+    graph = build_graph(scenario)
+    check_adversaries(scenario.adversary, graph)
+    return int(graph.number_of_nodes())
+
+
+@app.command()
+def summarize(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory, or the folder of a hemesh run.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recompute a run's metrics from its directory alone.
+
+    Example: hemesh summarize runs/ring8-20261123T120000-1a2b3c
+    """
+    runs = find_runs(run_dir)
+    if not runs:
+        raise BadInput(f"{run_dir}: no run directory here")
+    summaries = [Run.load(r).summary() for r in runs]
+    if as_json:
+        out.print_json(json.dumps(summaries))
+    else:
+        print_summaries(out, summaries)
+
+
+@app.command()
+def bench(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer repeats and sizes (~1 min).")
+    ] = False,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the JSON results.")
+    ] = Path("bench.json"),
+    key_bits: Annotated[int, typer.Option(help="Paillier key size.", min=512)] = 2048,
+) -> None:
+    """Measure the protocol's cost as ratios taken side by side in one run.
+
+    Example: hemesh bench --quick -o bench.json
+    """
+    import dataclasses
+
+    from ._bench import Settings, run_bench
+
+    settings = Settings.quick() if quick else Settings()
+    settings = dataclasses.replace(settings, key_bits=key_bits)
+    results = run_bench(settings, lambda line: out.print(line, highlight=False))
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    out.print(f"results: {output}", highlight=False)
+
+
+@app.command()
+def agent(
+    *,
+    scenario_file: Annotated[
+        Path, typer.Option("--scenario", help="Scenario TOML file, or a run's resolved.json.")
+    ],
+    agent_id: Annotated[str, typer.Option("--id", help="The agent's id, e.g. a0.")],
+    run_id: Annotated[str, typer.Option("--run", help="Run id, the same for every agent.")],
+    run_dir: Annotated[
+        Path, typer.Option("--out", help="Run directory: the log goes to RUN_DIR/logs/ID.jsonl.")
+    ],
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="Broker URL mqtt://USER:PASS@HOST:PORT (default: the scenario's).",
+            envvar=BROKER_ENV,
+        ),
+    ] = None,
+    algorithm: Annotated[
+        Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
+    ] = None,
+) -> None:
+    """Run exactly one agent of a scenario (one per process, container or host).
+
+    Example: hemesh agent --scenario s.toml --id a0 --run r1 --out runs/r1 --broker mqtt://h:1883
+    """
+    plan = plan_agent(
+        load_scenario(scenario_file),
+        agent=agent_id,
+        run=run_id,
+        out=run_dir,
+        broker=broker,
+        algorithm=algorithm,
+    )
+    report = _run_async(run_agent(plan))
+    out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def compose(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Compose file to write (beside it: broker config)."),
+    ] = Path("docker-compose.yml"),
+    algorithm: Annotated[
+        Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
+    ] = None,
+    image: Annotated[str, typer.Option(help="Image of the agents' services.")] = "hemesh:latest",
+    context: Annotated[
+        Path | None,
+        typer.Option(help="Build context with the Dockerfile (default: this checkout, if any)."),
+    ] = None,
+) -> None:
+    """Write a docker compose file: one service per agent, Mosquitto, a volume for logs.
+
+    Example: hemesh compose scenarios/examples/ring8.toml -o deploy/docker-compose.yml
+    """
+    written = write_compose(
+        scenario_file, output, algorithm=algorithm, image=image, context=context
+    )
+    out.print(f"compose file: {written.compose}", highlight=False, soft_wrap=True)
+    out.print(f"run id: {written.run_id}", highlight=False, soft_wrap=True)
+    out.print(f"run directory: {written.run_dir}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def broker(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    *,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 1883,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it on every interface.")
+    ] = "127.0.0.1",
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where config, passwords, ACL, credentials go (broker-RUN)."),
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="Run id the agents use (default NAME-TIMESTAMP).")
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="TLS only, with a generated throw-away CA (DIR/ca.crt).")
+    ] = False,
+) -> None:
+    """Run Mosquitto for a scenario's graph: a login per agent, an ACL, nothing anonymous.
+
+    Example: hemesh broker scenarios/examples/ring8.toml --port 1884 --run r1 --dir broker-r1
+    """
+    scenario = load(scenario_file)
+    run_id = check_run_id(run_id or default_run_id(scenario))
+    setup = mosquitto_setup(build_graph(scenario), (run_id,), host=host, port=port, tls=tls)
+    where = directory or Path(f"broker-{run_id}")
+
+    def announce(started: ManagedMosquitto) -> None:
+        out.print("\n".join(broker_lines(started)), highlight=False, soft_wrap=True)
+
+    try:
+        _run_async(serve_broker(setup, where, announce=announce))
+    except KeyboardInterrupt:
+        console.print("mosquitto stopped", highlight=False)
+
+
+@app.command()
+def dashboard(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories or hemesh run folders; overlaid on the same axes."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Folder for index.html and the figures."),
+    ] = None,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve a live page on 127.0.0.1 instead.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="Port of --serve (8050, or a free one if taken; 0: any).", min=0)
+    ] = 8050,
+) -> None:
+    """Draw MSE, consensus, objective gap, leakage, costs and topology from run directories.
+
+    Writes a self-contained offline index.html plus PNG and PDF figures (default
+    folder: RUN_DIR/dashboard). With --serve, serves a page that redraws every second
+    from the growing logs until Ctrl-C.
+
+    Examples: hemesh dashboard runs/ring8-20261123T120000-1a2b3c -o figs;
+    hemesh dashboard --serve runs/ring8-20261123T120000-1a2b3c --port 8050
+    """
+    from ..dashboards import serve as serve_live
+    from ..dashboards import write_dashboard
+
+    if serve:
+        with contextlib.suppress(KeyboardInterrupt):
+            _run_async(serve_live(run_dirs, port=port, announce=_announce))
+        return
+    written = write_dashboard(run_dirs, output or RunDir(run_dirs[0]).dashboard)
+    for problem in written.problems:
+        console.print(f"warning: {problem}", highlight=False, soft_wrap=True)
+    out.print(f"dashboard: {written.html}", highlight=False)
+    out.print(f"figures: {len(written.figures)} files in {written.html.parent}", highlight=False)
+
+
+topology_app = App(help="Inspect communication graphs.", no_args_is_help=True)
+app.add_typer(topology_app, name="topology")
+
+
+@topology_app.command("show")
+def topology_show(
+    spec: Annotated[
+        str, typer.Argument(help="'KIND name=value ...' (e.g. 'ring n=8') or a graph file.")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write a PNG drawing here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Degree statistics, diameter and spectral gap of a graph, and a PNG drawing.
+
+    Examples: hemesh topology show "erdos_renyi n=16 p=0.3 seed=1" -o er16.png;
+    hemesh topology show graph.graphml --json
+    """
+    from ..dashboards import build, draw, parse_spec, report
+
+    parsed = parse_spec(spec)
+    graph = build(parsed)
+    facts = report(parsed, graph)
+    if output is not None:
+        draw(graph, spec, output)
+    if as_json:
+        out.print_json(json.dumps(facts.as_json()))
+        return
+    print_topology(out, spec, facts)
+    if output is not None:
+        out.print(f"drawing: {output}", highlight=False)
+
+
+def main() -> None:
+    """Entry point of the ``hemesh`` console script."""
+    app(prog_name="hemesh")

@@ -1,0 +1,288 @@
+"""``hemesh bench``: what the protocol costs, as ratios measured side by side in one run.
+
+(a) encrypt + decrypt per value: hemesh (packed, CRT) against phe one value per
+    ciphertext, and against SecretFlow HEU when ``sf-heu`` is installed;
+(b) one agent-iteration (degree 4) at d = 10 and 100 against the same protocol
+    on phe with one value per ciphertext;
+(c) a whole run's wall time against the crypto floor of its operation count;
+(d) scaling over 8 to 64 agents: wall time and messages per second.
+
+Timings are medians of repeated runs on the current machine; only the ratios
+between lines measured in the same run mean much on a shared machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import secrets
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from phe import paillier
+
+from agents import (
+    FLOAT_EXACT,
+    SecretKey,
+    SlotLayout,
+    decrypt,
+    encrypt,
+    fixed_base,
+    keygen,
+    layout_for,
+    serve,
+)
+
+from ..run import RunResult, run_scenario
+from ..spec import parse
+
+WEIGHT_BITS = 16
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    key_bits: int = 2048
+    repeats: int = 7
+    run_iterations: int = 40
+    scaling_agents: tuple[int, ...] = (8, 16, 32, 64)
+    scaling_iterations: int = 200
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(repeats=3, run_iterations=15, scaling_agents=(8, 16), scaling_iterations=15)
+
+
+def _median_seconds(action: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _layout(bits: int) -> SlotLayout:
+    return layout_for(value_bound=FLOAT_EXACT, weight_bound=2**WEIGHT_BITS, modulus_bits=bits - 1)
+
+
+def _values(count: int, bound: int) -> list[int]:
+    return [secrets.randbelow(2 * bound - 1) - bound + 1 for _ in range(count)]
+
+
+def per_value(settings: Settings, key: SecretKey) -> dict[str, Any]:
+    """(a) One encryption plus one decryption, per value."""
+    layout = _layout(settings.key_bits)
+    n = key.public.n
+    packed_plain = [m % n for m in layout.pack(_values(layout.slots, 2**40))]
+
+    base = fixed_base(key).h
+
+    def ours() -> None:
+        decrypt(key, encrypt(key, packed_plain, base=base))
+
+    public, private = paillier.generate_paillier_keypair(n_length=settings.key_bits)
+
+    def phe_one() -> None:
+        private.decrypt(public.encrypt(123456789))
+
+    result: dict[str, Any] = {
+        "slots_per_ciphertext": layout.slots,
+        "hemesh_packed_s": _median_seconds(ours, settings.repeats) / layout.slots,
+        "phe_s": _median_seconds(phe_one, settings.repeats),
+    }
+    result["ratio_phe"] = result["phe_s"] / result["hemesh_packed_s"]
+    try:
+        from heu import phe as heu_phe
+    except ImportError:
+        result["heu_s"] = None
+        result["ratio_heu"] = None
+        result["heu"] = "not installed (pip install 'hemesh[bench]')"
+        return result
+    kit = heu_phe.setup(heu_phe.SchemaType.ZPaillier, settings.key_bits)
+    encryptor, decryptor = kit.encryptor(), kit.decryptor()
+    plaintext = kit.plaintext(123456789)
+
+    def heu_one() -> None:
+        decryptor.decrypt(encryptor.encrypt(plaintext))
+
+    result["heu_s"] = _median_seconds(heu_one, settings.repeats)
+    result["ratio_heu"] = result["heu_s"] / result["hemesh_packed_s"]
+    return result
+
+
+def agent_iteration(settings: Settings, keys: list[SecretKey], dim: int) -> dict[str, Any]:
+    """(b) Agent 0's own work in one iteration with 4 neighbours: its request, serving
+    the 4 neighbours' requests, opening their 4 replies."""
+    me, neighbours = keys[0], keys[1:5]
+    layout = _layout(settings.key_bits)
+    x = _values(dim, 2**40)
+    weight = 2**WEIGHT_BITS - 1
+    mine = fixed_base(me)
+    theirs = [fixed_base(k) for k in neighbours]
+    requests = [encrypt(k, [m % k.public.n for m in layout.pack(x)]) for k in neighbours]
+    replies = [
+        serve(
+            mine,
+            encrypt(me, [m % me.public.n for m in layout.pack(x)]),
+            [m % me.public.n for m in layout.pack(x)],
+            [weight] * layout.chunks(dim),
+        )
+        for _ in neighbours
+    ]
+
+    def ours() -> None:
+        encrypt(me, [m % me.public.n for m in layout.pack(x)], base=mine.h)
+        for public, request in zip(theirs, requests, strict=True):
+            residues = [m % public.n for m in layout.pack(x)]
+            serve(public, request, residues, [weight] * layout.chunks(dim))
+        for reply in replies:
+            layout.unpack(
+                [v - me.public.n if v > me.public.n // 2 else v for v in decrypt(me, reply)], dim
+            )
+
+    phe_keys = [paillier.generate_paillier_keypair(n_length=settings.key_bits) for _ in range(5)]
+    (my_pub, my_priv), others = phe_keys[0], phe_keys[1:]
+    phe_requests = [[pub.encrypt(-v) for v in x] for pub, _ in others]
+    phe_replies = [[my_pub.encrypt(v) for v in x] for _ in others]
+
+    def naive() -> None:
+        [my_pub.encrypt(-v) for v in x]
+        for request in phe_requests:
+            for c, v in zip(request, x, strict=True):
+                reply = (c + v) * weight
+                reply.obfuscate()
+                reply.ciphertext()
+        for reply_list in phe_replies:
+            [my_priv.decrypt(c) for c in reply_list]
+
+    repeats = max(1, settings.repeats // (2 if dim > 50 else 1))
+    result = {
+        "dim": dim,
+        "degree": 4,
+        "hemesh_s": _median_seconds(ours, repeats),
+        "phe_naive_s": _median_seconds(naive, 1 if dim > 50 else repeats),
+    }
+    result["ratio"] = result["phe_naive_s"] / result["hemesh_s"]
+    return result
+
+
+def op_medians(settings: Settings, key: SecretKey) -> dict[str, float]:
+    """Per-ciphertext medians of the three operations a run performs."""
+    layout = _layout(settings.key_bits)
+    public = fixed_base(key)
+    plain = [m % key.public.n for m in layout.pack(_values(layout.slots, 2**40))]
+    (c,) = encrypt(key, plain)
+    return {
+        "encrypt": _median_seconds(lambda: encrypt(key, plain), settings.repeats),
+        "serve": _median_seconds(lambda: serve(public, [c], plain, [65535]), settings.repeats),
+        "decrypt": _median_seconds(lambda: decrypt(key, [c]), settings.repeats),
+    }
+
+
+def _scenario(agents: int, iterations: int, key_bits: int, workers: int) -> dict[str, Any]:
+    topology: dict[str, Any] = (
+        {"kind": "ring", "n": agents}
+        if agents < 6
+        else {"kind": "random_regular", "n": agents, "degree": 4, "seed": 1}
+    )
+    return {
+        "name": f"bench{agents}",
+        "seed": 1,
+        "iterations": iterations,
+        "topology": topology,
+        "problem": {"kind": "least_squares", "dim": 10},
+        "algorithm": {"kind": "paillier"},
+        "crypto": {"key_bits": key_bits, "workers": workers},
+        "transport": {"kind": "memory"},
+        "output": {"dir": "/tmp/hemesh-bench"},
+    }
+
+
+def _run(doc: dict[str, Any]) -> RunResult:
+    (result,) = asyncio.run(run_scenario(parse(doc, source="bench")))
+    return result
+
+
+def whole_run(settings: Settings, medians: dict[str, float]) -> dict[str, Any]:
+    """(c) Wall time of a 16-agent run against the crypto floor of its operations."""
+    workers = os.cpu_count() or 1
+    result = _run(_scenario(16, settings.run_iterations, settings.key_bits, workers))
+    summary, ops = result.summary, result.crypto_ops or {}
+    floor = (
+        ops["encryptions"] * medians["encrypt"]
+        + ops["serves"] * medians["serve"]
+        + ops["decryptions"] * medians["decrypt"]
+    ) / workers
+    return {
+        "agents": 16,
+        "iterations": settings.run_iterations,
+        "workers": workers,
+        "operations": ops,
+        "wall_s": summary["wall_seconds"],
+        "crypto_floor_s": floor,
+        "ratio": summary["wall_seconds"] / floor,
+    }
+
+
+def scaling(settings: Settings) -> list[dict[str, Any]]:
+    """(d) Wall time and message rate as the network grows (degree 4, d = 10)."""
+    rows = []
+    for agents in settings.scaling_agents:
+        workers = os.cpu_count() or 1
+        summary = _run(
+            _scenario(agents, settings.scaling_iterations, settings.key_bits, workers)
+        ).summary
+        rows.append(
+            {
+                "agents": agents,
+                "iterations": settings.scaling_iterations,
+                "wall_s": summary["wall_seconds"],
+                "messages_per_s": summary["messages_sent"] / summary["wall_seconds"],
+                "wall_per_agent_edge_s": summary["wall_seconds"] / (agents * 4),
+            }
+        )
+    return rows
+
+
+def run_bench(settings: Settings, report: Report) -> dict[str, Any]:
+    """Every measurement, printed as it completes; returns the JSON document."""
+    report(f"keys: {settings.key_bits} bits, {os.cpu_count()} cores")
+    keys = [keygen(settings.key_bits, insecure=settings.key_bits < 2048) for _ in range(5)]
+    out: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "key_bits": settings.key_bits,
+    }
+    a = out["per_value"] = per_value(settings, keys[0])
+    report(
+        f"(a) encrypt+decrypt per value: hemesh {a['hemesh_packed_s'] * 1e3:.3f} ms, "
+        f"phe {a['phe_s'] * 1e3:.2f} ms ({a['ratio_phe']:.0f}x)"
+        + (f", HEU {a['heu_s'] * 1e3:.2f} ms ({a['ratio_heu']:.1f}x)" if a["heu_s"] else "")
+    )
+    out["agent_iteration"] = []
+    for dim in (10, 100):
+        b = agent_iteration(settings, keys, dim)
+        out["agent_iteration"].append(b)
+        report(
+            f"(b) agent-iteration d={dim}, degree 4: hemesh {b['hemesh_s'] * 1e3:.1f} ms, "
+            f"naive phe {b['phe_naive_s'] * 1e3:.0f} ms ({b['ratio']:.0f}x)"
+        )
+    medians = out["op_medians_s"] = op_medians(settings, keys[0])
+    c = out["whole_run"] = whole_run(settings, medians)
+    report(
+        f"(c) 16-agent run, {c['iterations']} iterations: wall {c['wall_s']:.1f} s, "
+        f"crypto floor {c['crypto_floor_s']:.1f} s ({c['ratio']:.2f}x)"
+    )
+    out["scaling"] = []
+    for row in scaling(settings):
+        out["scaling"].append(row)
+        report(
+            f"(d) {row['agents']} agents, {row['iterations']} iterations: "
+            f"{row['wall_s']:.1f} s, {row['messages_per_s']:.0f} msg/s, "
+            f"{row['wall_per_agent_edge_s'] * 1e3:.1f} ms per agent-edge"
+        )
+    return out

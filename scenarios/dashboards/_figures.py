@@ -1,0 +1,200 @@
+"""Paper-ready figures (PNG and PDF, matplotlib on the Agg backend) from run directories.
+
+One file pair per panel (``mse.png``/``mse.pdf``, ...) plus ``dashboard.png``
+with every panel on one sheet. Drawn from :class:`RunView` values, so from the
+run directories alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+from ._views import TIME_PARTS, RunView, Topology, layout, node_role
+
+Panel = Callable[[Axes], None]
+_DASHES = ("-", "--", ":", "-.")
+
+
+def _positive(values: Sequence[float]) -> list[float]:
+    return [v if math.isfinite(v) and v > 0 else math.nan for v in values]
+
+
+def _finish(ax: Axes, title: str, ylabel: str, *, log: bool = True) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, which="major", alpha=0.3)
+    handles, _ = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=7, loc="best")
+
+
+def _mse(views: Sequence[RunView]) -> Panel:
+    def draw(ax: Axes) -> None:
+        for v in views:
+            if not v.k:
+                continue
+            ax.fill_between(
+                v.k, _positive(v.err_low), _positive(v.err_high), color=v.color, alpha=0.18, lw=0
+            )
+            ax.plot(v.k, _positive(v.err_median), color=v.color, lw=1.6, label=v.label)
+        _finish(ax, r"per-agent error $\|x_i - x^*\|^2$ (median, band: min to max)", "error")
+
+    return draw
+
+
+def _simple(views: Sequence[RunView], attr: str, title: str, ylabel: str) -> Panel:
+    def draw(ax: Axes) -> None:
+        for v in views:
+            if v.k:
+                ax.plot(v.k, _positive(getattr(v, attr)), color=v.color, lw=1.6, label=v.label)
+        _finish(ax, title, ylabel)
+
+    return draw
+
+
+def _time(views: Sequence[RunView]) -> Panel:
+    def draw(ax: Axes) -> None:
+        for v in views:
+            for i, (_, part) in enumerate(TIME_PARTS):
+                curve = v.times[part]
+                if curve.k:
+                    ax.plot(
+                        curve.k,
+                        _positive(curve.y),
+                        color=v.color,
+                        ls=_DASHES[i],
+                        lw=1.3,
+                        label=f"{v.label}: {part}",
+                    )
+        _finish(ax, "time per iteration (mean over agents)", "seconds")
+
+    return draw
+
+
+def _bytes(views: Sequence[RunView]) -> Panel:
+    def draw(ax: Axes) -> None:
+        for v in views:
+            if v.bytes_out.k:
+                ax.plot(v.bytes_out.k, v.bytes_out.y, color=v.color, lw=1.6, label=v.label)
+        _finish(ax, "bytes sent per iteration (all agents)", "bytes", log=False)
+
+    return draw
+
+
+def _leakage(views: Sequence[RunView], metric: str) -> Panel:
+    def draw(ax: Axes) -> None:
+        for v in views:
+            for i, curve in enumerate(v.leakage.get(metric, [])):
+                ax.plot(
+                    curve.k,
+                    curve.y,
+                    color=v.color,
+                    ls=_DASHES[i % len(_DASHES)],
+                    lw=1.3,
+                    label=f"{v.label}: {curve.name}",
+                )
+        _finish(ax, f"leakage: {metric}", metric, log=False)
+
+    return draw
+
+
+def draw_topology(ax: Axes, topology: Topology, title: str) -> None:
+    positions = layout(topology)
+    for u, v in topology.edges:
+        (x0, y0), (x1, y1) = positions[u], positions[v]
+        ax.plot([x0, x1], [y0, y1], color="#888", lw=0.8, zorder=1)
+    colors = {"honest": "#9ecae1", "adversary": "#d62728", "target": "#ffbf00"}
+    for role in ("honest", "adversary", "target"):
+        ids = [i for i in range(len(topology.nodes)) if node_role(topology, i) == role]
+        if not ids:
+            continue
+        ax.scatter(
+            [positions[i][0] for i in ids],
+            [positions[i][1] for i in ids],
+            s=260 if len(topology.nodes) <= 40 else 40,
+            c=colors[role],
+            edgecolors="#333",
+            zorder=2,
+            label=role if role != "honest" else None,
+        )
+    if len(topology.nodes) <= 40:
+        for i, name in enumerate(topology.nodes):
+            ax.annotate(name, positions[i], ha="center", va="center", fontsize=7, zorder=3)
+    ax.set_title(title, fontsize=10)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if topology.members or topology.targets:
+        ax.legend(fontsize=7, loc="best")
+
+
+def panels(views: Sequence[RunView]) -> dict[str, Panel]:
+    """Every panel that has something to show, by file stem."""
+    result: dict[str, Panel] = {
+        "mse": _mse(views),
+        "consensus": _simple(
+            views, "consensus", r"consensus error $\frac{1}{N}\sum\|x_i-\bar x\|^2$", "consensus"
+        ),
+        "gap": _simple(views, "gap", r"objective gap $F(\bar x) - F(x^*)$", "gap"),
+    }
+    for metric in sorted({m for v in views for m in v.leakage}):
+        result[f"leakage_{metric}"] = _leakage(views, metric)
+    result["time"] = _time(views)
+    result["bytes"] = _bytes(views)
+    topology = next((v for v in views if v.topology is not None), None)
+    if topology is not None and topology.topology is not None:
+        graph = topology.topology
+        result["topology"] = lambda ax: draw_topology(ax, graph, f"topology: {topology.label}")
+    return result
+
+
+def write_figures(views: Sequence[RunView], out: Path) -> list[Path]:
+    """Write ``<panel>.png``, ``<panel>.pdf`` and ``dashboard.png``; returns the files."""
+    written: list[Path] = []
+    drawn = panels(views)
+    for name, draw in drawn.items():
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+        try:
+            draw(ax)
+            for suffix in ("png", "pdf"):
+                path = out / f"{name}.{suffix}"
+                fig.savefig(path, dpi=150)
+                written.append(path)
+        finally:
+            plt.close(fig)
+    columns = 2
+    rows = math.ceil(len(drawn) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(12, 4.2 * rows), layout="constrained")
+    try:
+        flat = list(axes.flat)
+        for ax, draw in zip(flat, drawn.values(), strict=False):
+            draw(ax)
+        for ax in flat[len(drawn) :]:
+            ax.axis("off")
+        path = out / "dashboard.png"
+        fig.savefig(path, dpi=110)
+        written.append(path)
+    finally:
+        plt.close(fig)
+    return written
+
+
+def write_topology_png(topology: Topology, title: str, path: Path) -> None:
+    """A drawing of one graph (``hemesh topology show -o``)."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.5), layout="constrained")
+    try:
+        draw_topology(ax, topology, title)
+        fig.savefig(path, dpi=150)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,52 @@
+"""Deploying a run: its brokers (embedded, a URL, a per-run Mosquitto), the lone agent
+process (``hemesh agent``), the supervisor of ``--spawn processes``, compose files."""
+
+from ._agent_process import (
+    BROKER_ENV,
+    AgentPlan,
+    broker_url,
+    describe,
+    plan_agent,
+    refuse_in_process_only,
+    resolve_broker,
+    run_agent,
+)
+from ._brokers import (
+    MOSQUITTO,
+    OBSERVER,
+    broker_lines,
+    check_run_id,
+    default_run_id,
+    mosquitto_setup,
+    mosquitto_transport,
+    open_broker,
+    serve_broker,
+)
+from ._compose import ComposeFiles, compose_document, mosquitto_config, write_compose
+from ._supervisor import Supervisor, agent_command
+
+__all__ = [
+    "BROKER_ENV",
+    "MOSQUITTO",
+    "OBSERVER",
+    "AgentPlan",
+    "ComposeFiles",
+    "Supervisor",
+    "agent_command",
+    "broker_lines",
+    "broker_url",
+    "check_run_id",
+    "compose_document",
+    "default_run_id",
+    "describe",
+    "mosquitto_config",
+    "mosquitto_setup",
+    "mosquitto_transport",
+    "open_broker",
+    "plan_agent",
+    "refuse_in_process_only",
+    "resolve_broker",
+    "run_agent",
+    "serve_broker",
+    "write_compose",
+]

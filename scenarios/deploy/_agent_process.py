@@ -1,0 +1,230 @@
+"""One agent of a scenario, alone in its process: ``hemesh agent`` (DESIGN.md, Runtime).
+
+The same scenario file drives every spawning mode. A lone agent is given the
+scenario, its id, the run id and a run directory; it builds its own config and
+objective from the scenario (x* is computed with the data but never handed to
+the agent), connects to the broker, finds its neighbours through their retained
+key topics (so start order does not matter; ``transport.startup_timeout``
+bounds the wait) and appends one line per iteration to
+``RUN_DIR/logs/<id>.jsonl``.
+
+It checkpoints to ``RUN_DIR/checkpoints/<id>.ckpt`` (``output.checkpoint_every``);
+started again with the same arguments after a crash, it resumes from there and
+catches up with its neighbours, who skipped it meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from agents import (
+    Agent,
+    AgentConfig,
+    AgentReport,
+    Algorithm,
+    CryptoBackend,
+    CryptoPool,
+    InlineCrypto,
+    Objective,
+)
+from agents import AgentError as _AgentError
+from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, validate_id
+from transport import TransportError as _TransportError
+
+from .._errors import BadInput, RunFailed
+from ..assembly import agent_configs, build_graph, build_problem
+from ..results import RunDir
+from ..spec import Scenario
+
+BROKER_ENV = "HEMESH_BROKER"
+"""Environment variable read for ``--broker`` (keeps a password off the command line)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentPlan:
+    """Everything one agent process needs, checked before anything connects."""
+
+    scenario: Scenario
+    config: AgentConfig
+    objective: Objective
+    address: BrokerAddress
+    log: Path
+    checkpoint: Path | None
+    """Written every ``output.checkpoint_every`` iterations; resumed from if present."""
+    crypto_workers: int
+    """0: inline crypto on the event loop; else the size of this process's own pool."""
+
+
+def broker_url(address: BrokerAddress) -> str:
+    """``address`` as a URL *with* its password (for a child's environment only)."""
+    userinfo = ""
+    if address.username is not None:
+        userinfo = quote(address.username, safe="")
+        if address.password is not None:
+            userinfo += ":" + quote(address.password, safe="")
+        userinfo += "@"
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    return f"{'mqtts' if address.tls else 'mqtt'}://{userinfo}{host}:{address.port}"
+
+
+def resolve_broker(scenario: Scenario, broker: str | None) -> BrokerAddress:
+    """The broker a lone agent connects to: ``broker``, else the scenario's URL."""
+    if scenario.transport.kind != "mqtt":
+        raise BadInput(
+            f"transport.kind = {scenario.transport.kind!r}: agents in separate processes "
+            "need transport.kind = 'mqtt'"
+        )
+    url = broker or scenario.transport.broker
+    if "://" not in url:
+        raise BadInput(
+            f"transport.broker = {url!r} is started by 'hemesh run' for its own agents; "
+            "a lone agent needs a broker URL: pass --broker mqtt://HOST:PORT "
+            f"(or set {BROKER_ENV})"
+        )
+    try:
+        return BrokerAddress.parse(url)
+    except _TransportError as exc:
+        raise BadInput(f"--broker: {exc}") from exc
+
+
+def refuse_in_process_only(scenario: Scenario) -> None:
+    """Adversaries and injected faults run inside the in-process runner only (for now):
+    say so rather than run without them."""
+    if scenario.adversary:
+        raise BadInput(
+            f"adversary: the scenario has {len(scenario.adversary)} adversaries, which only "
+            "'hemesh run --spawn tasks' runs; agents in separate processes would run without them"
+        )
+    if scenario.transport.faults is not None:
+        raise BadInput(
+            "transport.faults: fault injection runs only with 'hemesh run --spawn tasks'; "
+            "agents in separate processes would run without it"
+        )
+
+
+def plan_agent(
+    scenario: Scenario,
+    *,
+    agent: str,
+    run: str,
+    out: Path,
+    broker: str | None = None,
+    algorithm: Algorithm | None = None,
+) -> AgentPlan:
+    """Check the arguments of ``hemesh agent`` and build the agent's values."""
+    try:
+        validate_id(run, what="run id")
+    except _TransportError as exc:
+        raise BadInput(f"--run: {exc}") from exc
+    algorithm = algorithm or scenario.algorithm.kind
+    if algorithm not in scenario.algorithms:
+        names = ", ".join(a.value for a in scenario.algorithms)
+        raise BadInput(
+            f"--algorithm: {algorithm.value!r} is not an algorithm of the scenario ({names})"
+        )
+    refuse_in_process_only(scenario)
+    address = resolve_broker(scenario, broker)
+    graph = build_graph(scenario)
+    problem = build_problem(scenario, graph.number_of_nodes())
+    configs = agent_configs(scenario, graph, problem, run=run, algorithm=algorithm)
+    index = next((i for i, c in enumerate(configs) if c.agent_id == agent), None)
+    if index is None:
+        ids = [c.agent_id for c in configs]
+        shown = ", ".join(ids) if len(ids) <= 8 else f"{ids[0]} ... {ids[-1]}"
+        raise BadInput(f"--id: no agent {agent!r} in the scenario (agents: {shown})")
+    run_dir = RunDir(out)
+    log = run_dir.log(agent)
+    checkpoint = run_dir.checkpoint(agent) if scenario.output.checkpoint_every else None
+    resumable = checkpoint is not None and checkpoint.exists()
+    if log.exists() and log.stat().st_size > 0 and not resumable:
+        raise BadInput(
+            f"--out: {log} already holds a log and there is no checkpoint to resume from; "
+            "give each run its own run id and directory"
+        )
+    crypto = scenario.crypto
+    uses_pool = algorithm is Algorithm.PAILLIER and not crypto.inline
+    return AgentPlan(
+        scenario=scenario,
+        config=configs[index],
+        objective=problem.objectives[index],
+        address=address,
+        log=log,
+        checkpoint=checkpoint,
+        crypto_workers=(crypto.workers or 1) if uses_pool else 0,
+    )
+
+
+async def run_agent(plan: AgentPlan) -> AgentReport:
+    """Run the planned agent to its last iteration; SIGTERM or SIGINT stop it cleanly.
+
+    Raises :class:`RunFailed` naming the agent when it cannot finish.
+    """
+    me = plan.config.agent_id
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    stopped_by: list[str] = []
+
+    def stop(signum: signal.Signals) -> None:
+        stopped_by.append(signum.name)
+        task.cancel()
+
+    handled = (signal.SIGTERM, signal.SIGINT)
+    for signum in handled:
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await _run(plan)
+    except asyncio.CancelledError:
+        if not stopped_by:
+            raise
+        task.uncancel()
+        raise RunFailed(f"agent {me}: stopped by {stopped_by[0]}") from None
+    except (_AgentError, _TransportError) as exc:
+        message = " ".join(str(exc).split())
+        raise RunFailed(f"agent {me}: {type(exc).__name__}: {message}") from exc
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+async def _run(plan: AgentPlan) -> AgentReport:
+    cfg = plan.config
+    transport: Transport = MqttTransport(cfg.run, plan.address)
+    if plan.scenario.transport.pad_to is not None:
+        transport = PaddedTransport(transport, plan.scenario.transport.pad_to)
+    async with contextlib.AsyncExitStack() as stack:
+        crypto: CryptoBackend = InlineCrypto()
+        if plan.crypto_workers:
+            crypto = await stack.enter_async_context(CryptoPool(plan.crypto_workers))
+        agent = Agent(
+            cfg,
+            plan.objective,
+            transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
+            crypto=crypto if cfg.algorithm is Algorithm.PAILLIER else None,
+            journal=plan.log,
+            checkpoint=plan.checkpoint,
+            checkpoint_every=plan.scenario.output.checkpoint_every or 1,
+        )
+        async with agent:
+            return await agent.run()
+    raise AssertionError("unreachable")  # pragma: no cover  (mypy: the stack may swallow)
+
+
+def describe(report: AgentReport, plan: AgentPlan) -> dict[str, Any]:
+    """The one line ``hemesh agent`` prints when it is done."""
+    return {
+        "agent": report.agent_id,
+        "run": plan.config.run,
+        "iterations": report.iterations,
+        "log": str(plan.log),
+        "skipped": report.skipped,
+        "dropped": report.dropped,
+        "resumed_at": report.resumed_at,
+        "jumped": report.jumped,
+    }

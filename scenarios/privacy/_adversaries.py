@@ -1,0 +1,290 @@
+"""Adversaries a scenario puts into a run, and what they record (DESIGN.md, Threat model).
+
+The ``[[adversary]]`` entries of a scenario file are :mod:`scenarios.spec`'s
+(``EavesdropperSpec``, ``ColludersSpec``).
+
+Each adversary writes ``RUN_DIR/adversaries/<name>.record.jsonl`` (the names are
+:class:`scenarios.results.AdversaryDir`'s): the eavesdropper
+one line per envelope it received (time, topic, size, the decoded envelope with
+bytes as base64, or the raw bytes when it does not decode); colluders one line per
+member and iteration with what that member knew (its state, quantized state and
+weight halves, and what it decrypted). ``public.json`` holds the public parameters
+the attacks may use. For scoring only, the true gradients the targets used are
+written under ``truth/`` (the attacks never read them, nor the agents' logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiomqtt
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+
+from agents import AgentConfig, Objective, Observer
+from transport import EnvelopeError, MemoryBus, MqttTransport, Transport, decode
+
+from .._errors import BadInput, RunFailed
+from ..results import JsonlWriter, RunDir, write_json, write_jsonl
+from ..spec import EavesdropperSpec, Scenario, check_adversaries, resolve_colluders
+from ._attacks import FloatArray
+from ._audit import audit_run
+from ._params import PublicParams
+
+IndexArray = npt.NDArray[np.intp]
+DRAIN_SECONDS = 0.3
+"""After the agents finish, an MQTT eavesdropper keeps listening until it has been
+quiet this long (at most DRAIN_LIMIT seconds), so in-flight messages are recorded."""
+DRAIN_LIMIT = 3.0
+CONNECT_TIMEOUT = 10.0
+
+
+def envelope_line(topic: str, data: bytes) -> dict[str, Any]:
+    """One eavesdropper record line for the message ``data`` seen on ``topic``."""
+    line: dict[str, Any] = {"t": time.time(), "topic": topic, "size": len(data)}
+    try:
+        env = decode(data)
+    except EnvelopeError:
+        line["raw"] = bytes(data)
+        return line
+    line["envelope"] = {
+        "run": env.run,
+        "k": env.iteration,
+        "from": env.sender,
+        "to": env.receiver,
+        "kind": env.kind.value,
+        "p": dict(env.payload),
+    }
+    return line
+
+
+class _Eavesdropper:
+    """Records every message on ``filter``: a tap on the memory bus or an MQTT client."""
+
+    def __init__(self, spec: EavesdropperSpec, transport: Transport, record: JsonlWriter) -> None:
+        self.spec = spec
+        self._transport = transport
+        self._record = record
+        self._filter = spec.filter or _topics(transport).everything
+        self._unsubscribe: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._heard = asyncio.Event()
+
+    def _listen(self, topic: str, data: bytes) -> None:
+        self._heard.set()
+        self._record.write(envelope_line(topic, data))
+
+    async def start(self) -> None:
+        if isinstance(self._transport, MemoryBus):
+            self._unsubscribe = self._transport.subscribe(self._filter, self._listen)
+            return
+        if not isinstance(self._transport, MqttTransport):
+            raise BadInput(f"adversary {self.spec.name}: unsupported transport")
+        address = self._transport.address
+        client = aiomqtt.Client(
+            address.host,
+            address.port,
+            username=self.spec.username if self.spec.username is not None else address.username,
+            password=self.spec.password if self.spec.username is not None else address.password,
+            identifier=f"hemesh.eavesdropper.{self.spec.name}.{secrets.token_hex(4)}",
+            clean_session=True,
+            timeout=CONNECT_TIMEOUT,
+            tls_params=aiomqtt.TLSParameters() if address.tls else None,
+        )
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await client.__aenter__()
+                await client.subscribe(self._filter, qos=1)
+        except (aiomqtt.MqttError, TimeoutError) as exc:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+            raise RunFailed(
+                f"adversary {self.spec.name}: cannot subscribe at {address.url}: {exc}"
+            ) from exc
+        self._task = asyncio.create_task(self._read(client), name=f"eavesdropper.{self.spec.name}")
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        try:
+            async for message in client.messages:
+                payload = message.payload
+                if isinstance(payload, bytes | bytearray):
+                    self._listen(str(message.topic), bytes(payload))
+        except aiomqtt.MqttError as exc:
+            self._record.write({"t": time.time(), "error": f"connection lost: {exc}"})
+        finally:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        task, self._task = self._task, None
+        if task is not None:
+            deadline = time.monotonic() + DRAIN_LIMIT
+            while time.monotonic() < deadline:
+                self._heard.clear()
+                try:
+                    async with asyncio.timeout(DRAIN_SECONDS):
+                        await self._heard.wait()
+                except TimeoutError:
+                    break  # quiet for DRAIN_SECONDS: nothing more in flight
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def _topics(transport: Transport) -> Any:
+    if isinstance(transport, MemoryBus | MqttTransport):
+        return transport.topics
+    raise BadInput(f"eavesdroppers need a memory or MQTT transport, got {transport!r}")
+
+
+class GradientTap:
+    """An objective that remembers every gradient it hands out (evaluation only: the
+    truth the gradient attacks are scored against; no attack reads it)."""
+
+    def __init__(self, objective: Objective) -> None:
+        self._objective = objective
+        self.gradients: list[list[float]] = []
+
+    @property
+    def dim(self) -> int:
+        return self._objective.dim
+
+    @property
+    def samples(self) -> int:
+        return self._objective.samples
+
+    def value(self, x: FloatArray) -> float:
+        return self._objective.value(x)
+
+    def gradient(self, x: FloatArray, batch: IndexArray | None = None) -> FloatArray:
+        g = self._objective.gradient(x, batch)
+        self.gradients.append(g.tolist())
+        return g
+
+    def smoothness(self) -> float:
+        return self._objective.smoothness()
+
+
+class Adversaries:
+    """The adversaries of one algorithm run. ``async with`` starts the eavesdroppers;
+    :meth:`finish` (after the agents are done) stops them, writes the records and runs
+    the audit; leaving stops whatever is still running."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        run: RunDir,
+        transport: Transport,
+        configs: Sequence[AgentConfig],
+        graph: nx.Graph,
+    ) -> None:
+        self._scenario = scenario
+        self._run = run
+        self._transport = transport
+        self._configs = list(configs)
+        self._graph = graph
+        self._records: list[JsonlWriter] = []
+        self._eavesdroppers: list[_Eavesdropper] = []
+        self._observers: dict[str, list[JsonlWriter]] = {}
+        self._targets: set[str] = set()
+        self._taps: dict[str, GradientTap] = {}
+        self._finished = False
+
+    @property
+    def dir(self) -> Path:
+        return self._run.adversaries.path
+
+    async def __aenter__(self) -> Self:
+        if not self._scenario.adversary:
+            return self
+        check_adversaries(self._scenario.adversary, self._graph)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        public = PublicParams.from_configs(self._configs)
+        write_json(self._run.adversaries.public, public.to_json())
+        for index, spec in enumerate(self._scenario.adversary):
+            record = JsonlWriter(self._run.adversaries.record(spec.name))
+            self._records.append(record)
+            resolved: dict[str, Any] = {"kind": spec.kind, "name": spec.name}
+            if isinstance(spec, EavesdropperSpec):
+                resolved["filter"] = spec.filter or _topics(self._transport).everything
+                self._targets.update(public.agents)
+                eavesdropper = _Eavesdropper(spec, self._transport, record)
+                self._eavesdroppers.append(eavesdropper)
+                await eavesdropper.start()
+            else:
+                members, target = resolve_colluders(spec, self._graph, index)
+                resolved.update(members=members, target=target)
+                self._targets.add(target)
+                for member in members:
+                    self._observers.setdefault(member, []).append(record)
+            write_json(self._run.adversaries.spec(spec.name), resolved)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stop()
+
+    def observer(self, agent: str) -> Observer | None:
+        """What the agent must be given as its observer: None for honest agents."""
+        records = self._observers.get(agent)
+        if not records:
+            return None
+
+        def observe(record: dict[str, Any]) -> None:
+            for pool in records:
+                pool.write(record)
+
+        return observe
+
+    def objective(self, agent: str, objective: Objective) -> Objective:
+        """The objective to give the agent: a :class:`GradientTap` for targets."""
+        if agent not in self._targets:
+            return objective
+        tap = self._taps[agent] = GradientTap(objective)
+        return tap
+
+    async def _stop(self) -> None:
+        for eavesdropper in self._eavesdroppers:
+            await eavesdropper.stop()
+        self._eavesdroppers = []
+        for record in self._records:
+            record.close()
+
+    async def finish(self) -> None:
+        """Stop recording, write the true gradients (for scoring), run the audit."""
+        if self._finished or not self._scenario.adversary:
+            return
+        self._finished = True
+        await self._stop()
+        folder = self._run.adversaries
+        folder.truth.mkdir(exist_ok=True)
+        for agent, tap in self._taps.items():
+            lines = ({"k": k, "g": g} for k, g in enumerate(tap.gradients))
+            write_jsonl(folder.truth_gradients(agent), lines, allow_nan=True)
+        audit_run(self._run)
+
+
+def start_adversaries(
+    scenario: Scenario,
+    run: RunDir,
+    transport: Transport,
+    configs: Sequence[AgentConfig],
+    graph: nx.Graph,
+) -> Adversaries:
+    """The runner's hook: the adversaries of one algorithm run, to enter before the
+    agents start and :meth:`Adversaries.finish` once they are done."""
+    return Adversaries(scenario, run, transport, configs, graph)

@@ -1,0 +1,143 @@
+"""Every agent of a scenario as an asyncio task of this process.
+
+The broker is the scenario's: the embedded one (started in a child process and
+stopped with the run), a URL, or a Mosquitto per algorithm run; a
+``transport_factory`` replaces it. Adversaries record beside the agents and are
+audited when they are done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import networkx as nx
+
+from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
+from agents import AgentError as _AgentError
+from transport import (
+    FaultSpec,
+    FaultyTransport,
+    MemoryBus,
+    MqttTransport,
+    PaddedTransport,
+    Transport,
+)
+from transport import TransportError as _TransportError
+
+from .._errors import RunFailed, ScenarioError
+from ..assembly import Problem, agent_configs
+from ..deploy import MOSQUITTO, mosquitto_transport, open_broker
+from ..privacy import start_adversaries
+from ..results import prepare_run
+from ..spec import Scenario
+from ._result import Progress, RunResult, TransportFactory, write_summary
+
+
+async def run_tasks(
+    scenario: Scenario,
+    graph: nx.Graph,
+    problem: Problem,
+    *,
+    root: Path,
+    stamp: str,
+    source: Path | None,
+    progress: Progress | None,
+    transport_factory: TransportFactory | None = None,
+) -> list[RunResult]:
+    """Run every algorithm of ``scenario`` with its agents as tasks of this process."""
+
+    results = []
+    async with contextlib.AsyncExitStack() as stack:
+        own = transport_factory is not None
+        mosquitto = not own and scenario.transport.broker == MOSQUITTO  # one per run id
+        address = None if mosquitto or own else await open_broker(scenario, stack)
+        crypto = await _crypto(scenario, stack)
+        for algorithm in scenario.algorithms:
+            run, run_id = prepare_run(
+                root,
+                stamp=stamp,
+                scenario=scenario,
+                algorithm=algorithm,
+                graph=graph,
+                problem=problem,
+                source=source,
+            )
+            # what belongs to one algorithm's run (its broker, its adversaries) ends with it
+            async with contextlib.AsyncExitStack() as per_run:
+                if transport_factory is not None:
+                    transport: Transport = transport_factory(run_id)
+                elif scenario.transport.kind == "memory":
+                    transport = MemoryBus(run_id)
+                elif mosquitto:
+                    transport = await per_run.enter_async_context(
+                        mosquitto_transport(graph, run_id, log_to=run.broker_log)
+                    )
+                else:
+                    assert address is not None
+                    transport = MqttTransport(run_id, address)
+                configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
+                adversaries = await per_run.enter_async_context(
+                    start_adversaries(scenario, run, transport, configs, graph)
+                )
+                if (pad_to := scenario.transport.pad_to) is not None:
+                    transport = PaddedTransport(transport, pad_to)
+                if (faults := scenario.transport.faults) is not None:  # agents' sends only
+                    spec = FaultSpec(**faults.model_dump(exclude_none=True))
+                    transport = FaultyTransport(transport, spec, seed=scenario.seed)
+
+                def advanced(k: int, algorithm: Algorithm = algorithm) -> None:
+                    if progress is not None:
+                        progress(algorithm, 1)
+
+                agents = [
+                    Agent(
+                        cfg,
+                        adversaries.objective(cfg.agent_id, problem.objectives[i]),
+                        transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
+                        crypto=crypto if algorithm is Algorithm.PAILLIER else None,
+                        journal=run.log(cfg.agent_id),
+                        on_iteration=advanced,
+                        observer=adversaries.observer(cfg.agent_id),
+                    )
+                    for i, cfg in enumerate(configs)
+                ]
+                ops_before = crypto.stats.as_dict()
+                reports = await _run_agents(agents)
+                await adversaries.finish()
+                ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
+                summary = write_summary(run)
+                results.append(RunResult(run, summary, tuple(reports), ops))
+    return results
+
+
+async def _crypto(scenario: Scenario, stack: contextlib.AsyncExitStack) -> CryptoBackend:
+    uses_crypto = Algorithm.PAILLIER in scenario.algorithms
+    if not uses_crypto or scenario.crypto.inline:
+        return InlineCrypto()
+    workers = scenario.crypto.workers or None
+    return await stack.enter_async_context(CryptoPool(workers))
+
+
+async def _run_agents(agents: list[Agent]) -> list[AgentReport]:
+    async def one(agent: Agent) -> AgentReport:
+        async with agent:
+            return await agent.run()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(a), name=a.config.agent_id) for a in agents]
+    except BaseExceptionGroup as group:
+        failures = [
+            f"{a.config.agent_id}: {type(e).__name__}: {e}"
+            for a, t in zip(agents, tasks, strict=True)
+            if t.done() and not t.cancelled() and (e := t.exception()) is not None
+        ]
+        if not failures:
+            raise
+        known = (_AgentError, _TransportError, ScenarioError)
+        if not all(isinstance(e, known) for e in group.exceptions):
+            raise
+        raise RunFailed("run failed: " + "; ".join(failures)) from group
+    return [t.result() for t in tasks]

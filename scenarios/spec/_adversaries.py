@@ -1,0 +1,53 @@
+"""The ``[[adversary]]`` entries of a scenario file (DESIGN.md, Threat model)::
+
+    [[adversary]]
+    kind = "eavesdropper"       # a client subscribed to the run's topics
+    name = "wiretap"
+    # filter = "hemesh/<run>/inbox/a0/+"   default: every topic of the run
+    # username = "eve"; password = "..."   MQTT: its own credentials (default: the run's)
+
+    [[adversary]]
+    kind = "colluders"          # honest-but-curious agents pooling what they decrypt
+    name = "pair"
+    members = [1, 7]            # agent indices or ids, each a neighbour of the target
+    target = 0
+
+What they record and how they are attacked is :mod:`scenarios.privacy`'s part.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+_AgentRef = int | Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EavesdropperSpec(_Spec):
+    """A client subscribed to the run's topics (or ``filter``), recording everything."""
+
+    kind: Literal["eavesdropper"]
+    name: _Name
+    filter: str | None = None
+    """MQTT topic filter; default ``hemesh/<run>/#``."""
+    username: str | None = None
+    password: str | None = None
+    """MQTT credentials of the eavesdropper's own client (default: the run's)."""
+
+
+class ColludersSpec(_Spec):
+    """Agents that follow the protocol exactly and pool what they see, against ``target``."""
+
+    kind: Literal["colluders"]
+    name: _Name
+    members: Annotated[list[_AgentRef], Field(min_length=1)]
+    target: _AgentRef
+
+
+AdversarySpec = Annotated[EavesdropperSpec | ColludersSpec, Field(discriminator="kind")]

@@ -1,0 +1,79 @@
+"""Reading a scenario: TOML (or a run's ``resolved.json``), validated, errors naming the
+field and value (:class:`BadInput`)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._errors import BadInput
+from ._feasibility import check_against_graph
+from ._models import Scenario, TopologySpec
+
+
+def parse(doc: dict[str, Any], *, source: str) -> Scenario:
+    """Validate a scenario document; the error names the first bad field and its value."""
+    try:
+        return Scenario.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        # drop the member tags pydantic puts in union paths ("constrained-float", "list[...]")
+        path = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("-" in p or "[" in p))]
+        where = ".".join(path) or "(top level)"
+        got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
+        more = f"; {exc.error_count() - 1} more error(s)" if exc.error_count() > 1 else ""
+        raise BadInput(f"{source}: {where}: {err['msg']}{got}{more}") from None
+
+
+def load(path: Path) -> Scenario:
+    """Read and validate a scenario file; relative data paths resolve against its folder."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read scenario: {exc.strerror}") from exc
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from exc
+    scenario = resolve_paths(parse(doc, source=str(path)), path.parent)
+    check_against_graph(scenario, source=str(path))
+    return scenario
+
+
+def load_scenario(path: Path) -> Scenario:
+    """A scenario TOML file, or the ``resolved.json`` of a run directory.
+
+    A ``resolved.json`` names the algorithm of its own run directory; its
+    ``baselines`` are the other directories of the same run and are dropped.
+    """
+    if path.suffix != ".json":
+        return load(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read scenario: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BadInput(f"{path}: a scenario must be a JSON object")
+    algorithm = doc.get("algorithm")
+    if isinstance(algorithm, dict):
+        doc["algorithm"] = {**algorithm, "baselines": []}
+    return parse(doc, source=str(path))
+
+
+def resolve_paths(scenario: Scenario, base: Path) -> Scenario:
+    """Make the data and graph file paths of a scenario absolute against ``base``."""
+    problem = scenario.problem
+    if problem.csv is not None and not problem.csv.is_absolute():
+        problem = problem.model_copy(update={"csv": (base / problem.csv).resolve()})
+    topology = scenario.topology
+    extra = dict(topology.model_extra or {})
+    if topology.kind == "file" and isinstance(extra.get("path"), str):
+        extra["path"] = str((base / extra["path"]).resolve())
+        topology = TopologySpec(kind="file", **extra)
+    return scenario.model_copy(update={"problem": problem, "topology": topology})
