@@ -11,6 +11,7 @@ where the ACL lets one reach the subscriber), then give the broker a moment more
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import secrets
@@ -421,3 +422,61 @@ async def test_addresses_and_refusals_of_a_locked_broker(run_id: str) -> None:
         assert open_broker.max_packet_bytes is None
         with pytest.raises(BrokerError, match="no logins"):
             open_broker.address_for("a0")
+
+
+async def test_many_agents_with_their_own_logins_connecting_at_once_get_their_keys(
+    run_id: str,
+) -> None:
+    """Waves of 12 agents connecting, subscribing, publishing retained keys and leaving
+    together: every delivery and retained replay is checked while subscriptions
+    change (the check must not yield inside amqtt's walk over its subscriptions)."""
+    ids = [f"a{i}" for i in range(12)]
+    ring = {me: [ids[(i - 1) % 12], ids[(i + 1) % 12]] for i, me in enumerate(ids)}
+    setup = MosquittoSetup(runs=(run_id,), neighbours=ring, users={OBSERVER: BrokerRights.NONE})
+    async with EmbeddedBroker(setup=setup) as b:
+        transport = MqttTransport(
+            run_id, b.address_for(OBSERVER), logins={a: b.address_for(a) for a in ids}
+        )
+
+        async def agent(me: str) -> int:
+            async with transport.endpoint(me, neighbours=ring[me]) as endpoint:
+                key = Envelope(run=run_id, iteration=0, sender=me, receiver="*", kind=Kind.KEY)
+                await endpoint.send(key)
+                senders = set()
+                async with asyncio.timeout(WAIT):
+                    while senders != set(ring[me]):
+                        senders.add((await endpoint.receive()).sender)
+                await asyncio.sleep(0.5)  # stay until the others have their keys
+                return endpoint.counters.dropped
+
+        for _ in range(3):
+            assert await asyncio.gather(*(agent(a) for a in ids)) == [0] * 12
+
+
+async def test_no_delivery_is_lost_while_other_clients_subscribe(run_id: str) -> None:
+    """The ACL check runs for every subscriber of every message while amqtt walks its
+    subscriptions dict; a check that yields there (as amqtt's plugin manager does) lets
+    a concurrent SUBSCRIBE change the dict and loses the rest of that walk's deliveries."""
+    t = Topics(run_id)
+    count = 2000
+    async with (
+        broker(run_id) as b,
+        tap(b.address_for("a1"), t.everything) as churn,  # walked first: its check yields
+        tap(b.address_for("a2"), t.inbox_filter("a2")) as receiver,  # walked after it
+        tap(b.address_for("a3")) as sender,
+    ):
+
+        async def publish() -> None:
+            for _ in range(count):
+                await sender.client.publish(t.inbox("a2", "a3"), b"m", qos=0, timeout=WAIT)
+
+        async def subscribe() -> None:
+            for i in range(300):
+                await churn.client.subscribe(f"{t.prefix}/churn/{i}", qos=0, timeout=WAIT)
+
+        await asyncio.gather(publish(), subscribe())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(WAIT):
+                while len(receiver.seen) < count:
+                    await receiver._take()
+        assert len(receiver.seen) == count
