@@ -26,6 +26,7 @@ import pytest
 from aiomqtt import Will
 from aiomqtt.exceptions import MqttConnectError
 
+from tests._brokers import free_port
 from transport import (
     BrokerAddress,
     BrokerError,
@@ -480,3 +481,26 @@ async def test_no_delivery_is_lost_while_other_clients_subscribe(run_id: str) ->
                 while len(receiver.seen) < count:
                     await receiver._take()
         assert len(receiver.seen) == count
+
+
+async def test_an_open_broker_can_be_given_a_packet_bound_and_a_locked_one_a_port(
+    run_id: str,
+) -> None:
+    t = Topics(run_id)
+    async with (
+        EmbeddedBroker(max_packet_bytes=4096) as b,  # anonymous, as without a bound
+        tap(b.address, t.everything) as receiver,
+        tap(b.address) as sender,
+    ):
+        await sender.client.publish(t.inbox("a1", "a0"), b"s" * 3000, qos=1, timeout=WAIT)
+        await receiver.until({t.inbox("a1", "a0")})
+        with pytest.raises(aiomqtt.MqttError):
+            await sender.client.publish(t.key("a0"), b"L" * 5000, qos=1, timeout=1.0)
+        await receiver.settle()
+        assert t.key("a0") not in receiver.topics
+    port = free_port()
+    setup = MosquittoSetup(runs=(run_id,), neighbours={"a0": []}, port=port)
+    async with EmbeddedBroker(setup=setup) as b:
+        assert b.address_for("a0").port == port
+        async with tap(b.address_for("a0")):
+            pass
