@@ -1,11 +1,11 @@
 """How bytes move between agents: envelopes, topics, and the transports that carry them.
 
 Knows nothing of agents or cryptography. Sub-packages: :mod:`transport.mqtt` (the
-client side: addresses, clients, endpoints, taps) and :mod:`transport.mosquitto`
-(a locked-down Mosquitto and its files).
+client side: addresses, clients, endpoints, taps), :mod:`transport.mosquitto`
+(a locked-down Mosquitto and its files) and :mod:`transport.embedded` (amqtt in a
+child process, open or locked down like the Mosquitto).
 """
 
-from ._embedded import EmbeddedBroker
 from ._endpoint import Endpoint, EndpointBase, TrafficCounters, Transport, route
 from ._envelope import (
     BROADCAST,
@@ -28,6 +28,7 @@ from ._padding import PaddedEndpoint, PaddedTransport
 from ._processes import settle_tasks, stop_processes
 from ._topics import Topics, topic_matches
 from ._values import validate_host, validate_port, validate_seconds
+from .embedded import EmbeddedBroker
 from .mosquitto import BrokerRights, ManagedMosquitto, MosquittoFiles, MosquittoSetup
 from .mqtt import BrokerAddress, MqttEndpoint, MqttTap, MqttTransport, mqtt_client
 

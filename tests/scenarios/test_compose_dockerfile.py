@@ -137,7 +137,7 @@ def test_the_copied_files_alone_build_the_package(tmp_path: Path) -> None:
         metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
     for module in (
         "agents/_crypto_worker.py",
-        "transport/_amqtt_server.py",
+        "transport/embedded/_server.py",
         "topologies/__init__.py",
         "scenarios/__main__.py",
         "scenarios/deploy/_agent_process.py",

@@ -2,7 +2,7 @@
 
 amqtt 0.12.1, unpatched, sends every new client the retained messages matching
 *any* client's filters, and can crash the connection while doing so; the
-embedded broker's process fixes that (transport/_amqtt_server.py).
+embedded broker's process fixes that (transport/embedded/_amqtt.py).
 """
 
 from __future__ import annotations

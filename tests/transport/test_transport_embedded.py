@@ -122,7 +122,7 @@ async def test_reentry_is_refused_and_unstarted_broker_has_no_address() -> None:
 def start_server_module() -> tuple[subprocess.Popen[str], int]:
     """The broker process on its own, in development mode with warnings as errors."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "transport._amqtt_server", "--port", "0", "--exit-on-stdin-eof"],
+        [sys.executable, "-m", "transport.embedded._server", "--port", "0", "--exit-on-stdin-eof"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -156,7 +156,7 @@ def test_server_exits_when_its_stdin_closes() -> None:
 
 
 def test_broker_config_has_one_listener_and_only_anonymous_auth() -> None:
-    from transport._amqtt_server import _broker_config
+    from transport.embedded._server import _broker_config
 
     config = _broker_config("127.0.0.1", 0)  # no DeprecationWarning (warnings are errors)
     assert list(config.listeners) == ["default"]

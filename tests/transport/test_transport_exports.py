@@ -9,6 +9,7 @@ import pytest
 import transport
 
 SUBPACKAGES = {
+    "embedded": ["EmbeddedBroker"],
     "mosquitto": ["BrokerRights", "ManagedMosquitto", "MosquittoFiles", "MosquittoSetup"],
     "mqtt": ["BrokerAddress", "MqttEndpoint", "MqttTap", "MqttTransport", "mqtt_client"],
 }
