@@ -1,6 +1,6 @@
 """The embedded broker with a setup, against its real child process: what is DELIVERED.
 
-The same checks as the generated Mosquitto's (test_transport_mosquitto_acl.py): a
+The same checks as the generated Mosquitto's (test_mosquitto_acl.py): a
 denied publish is acknowledged and dropped, a subscription is accepted and delivers
 only what the login may read, so no test here reads a PUBACK or SUBACK code.
 amqtt acknowledges a PUBLISH before it routes it, so negative checks wait for a
