@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import networkx as nx
-import numpy as np
 
 import topologies
 from agents import AgentConfig, Algorithm, Attenuation, Stepsize
 
 from .._errors import BadInput
 from ..spec import Scenario, agent_id
-from ._problems import Problem, least_squares, logistic, logistic_csv
+from ._problem import Problem
+from ._synthetic import least_squares, logistic, logistic_csv
 
 LAMBDA_GAIN = 3.0
 """lambda0 defaults to LAMBDA_GAIN / L."""
@@ -69,7 +69,7 @@ def agent_configs(
                 neighbours=neighbours,
                 algorithm=algorithm,
                 iterations=scenario.iterations,
-                x0=tuple(np.zeros(problem.dim)),
+                x0=tuple(problem.x0),
                 seed=(scenario.seed, i),
                 attenuation=attenuation,
                 stepsize=Stepsize(
