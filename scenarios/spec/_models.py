@@ -91,7 +91,7 @@ class AlgorithmSpec(_Section):
     weight_bits: Annotated[int, Field(ge=1, le=32)] = 16
     a_max: Positive | None = None
     """One upper end of the weight halves for every edge (overrides ``weight_ranges``)."""
-    weight_ranges: Literal["global", "degree"] = "global"
+    weight_ranges: Literal["global", "degree"] = "degree"
     """Without ``a_max``: ``global`` gives every edge sqrt(0.9 / (gamma0 * max_degree));
     ``degree`` gives edge ij sqrt(0.9 / (gamma0 * max(d_i, d_j))) (Metropolis-like; degrees
     are public), so that sum_j a_ij < 1/gamma0 at every agent without the largest degree
