@@ -2,11 +2,13 @@
 and each agent's configuration."""
 
 from ._configs import LAMBDA_GAIN, agent_configs, build_graph, build_problem
-from ._problems import FloatArray, Problem, least_squares, logistic, logistic_csv
+from ._problem import FloatArray, HeldOut, Problem
+from ._synthetic import least_squares, logistic, logistic_csv
 
 __all__ = [
     "LAMBDA_GAIN",
     "FloatArray",
+    "HeldOut",
     "Problem",
     "agent_configs",
     "build_graph",

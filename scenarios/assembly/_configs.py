@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import networkx as nx
-import numpy as np
 
 import topologies
 from agents import AgentConfig, Algorithm, Attenuation, Stepsize
 
 from .._errors import BadInput
 from ..spec import Scenario, agent_id
-from ._problems import Problem, least_squares, logistic, logistic_csv
+from ._problem import Problem
+from ._synthetic import least_squares, logistic, logistic_csv
 
 LAMBDA_GAIN = 3.0
 """lambda0 defaults to LAMBDA_GAIN / L."""
@@ -56,12 +56,15 @@ def agent_configs(
     degrees = dict(graph.degree())
     max_degree = max(degrees.values())
     lambda0 = alg.lambda0 or LAMBDA_GAIN / problem.smoothness()
-    a_max = scenario.default_a_max(max_degree)
     attenuation = Attenuation(gamma0=alg.gamma0, b=alg.b, p=alg.p, enabled=alg.attenuation)
     batch = scenario.problem.batch_size
     configs = []
     for i in range(n):
         neighbours = {agent_id(j): degrees[j] for j in sorted(graph.neighbors(i))}
+        a_max = {
+            agent_id(j): scenario.edge_a_max(degrees[i], degrees[j], max_degree)
+            for j in sorted(graph.neighbors(i))
+        }
         configs.append(
             AgentConfig(
                 run=run,
@@ -69,7 +72,7 @@ def agent_configs(
                 neighbours=neighbours,
                 algorithm=algorithm,
                 iterations=scenario.iterations,
-                x0=tuple(np.zeros(problem.dim)),
+                x0=tuple(problem.x0),
                 seed=(scenario.seed, i),
                 attenuation=attenuation,
                 stepsize=Stepsize(

@@ -110,6 +110,8 @@ class Run:
     def series(self) -> Series:
         ks, x = self.states()
         x_star = self.problem.x_star
+        if x_star is None:
+            raise BadInput(f"{self.dir.path}: the problem has no x*, so no MSE or objective gap")
         errors = np.sum((x - x_star) ** 2, axis=2)  # (K, N)
         mse = np.mean(errors, axis=1)
         mean = x.mean(axis=1, keepdims=True)

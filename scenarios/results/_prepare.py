@@ -58,6 +58,7 @@ def prepare_run(
     )
     run.write_json(run.resolved.name, resolved.model_dump(mode="json"))
     run.write_json(run.graph.name, topologies.to_json(graph))
-    run.write_json(run.x_star.name, problem.x_star.tolist())
+    x_star = None if problem.x_star is None else problem.x_star.tolist()
+    run.write_json(run.x_star.name, x_star)
     problem.save(run.problem)
     return run, run_id(scenario.name, stamp, algorithm)

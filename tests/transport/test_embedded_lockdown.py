@@ -351,12 +351,16 @@ async def test_a_packet_over_the_bound_is_never_delivered_and_drops_its_sender(
 
 
 def files_under(root: Path) -> Iterator[Path]:
-    for path in root.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink():
-                yield path
-        except OSError:
-            continue
+    """Every regular file below ``root``; os.walk skips folders that vanish while it walks
+    (other test sessions clean their temporary folders up meanwhile)."""
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            try:
+                if path.is_file() and not path.is_symlink():
+                    yield path
+            except OSError:
+                continue
 
 
 def dead(pid: int) -> bool:

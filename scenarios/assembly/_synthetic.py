@@ -1,74 +1,18 @@
-"""Data for each agent and the central minimizer x*, computed for evaluation only.
-
-The runner builds every agent's shard from the scenario's seed, so a run
-directory (scenario + ``problem.npz``) is enough to recompute every metric.
-"""
+"""Synthetic problems and the one CSV shape of the first version, with x* computed
+centrally (for evaluation only: agents never see it)."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
-from agents import LeastSquares, Logistic, Objective
+from agents import LeastSquares, Logistic
 
 from .._errors import BadInput
-
-FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """The agents' local objectives (in agent order) and the minimizer of their sum."""
-
-    objectives: tuple[Objective, ...]
-    x_star: FloatArray
-
-    @property
-    def dim(self) -> int:
-        return int(self.x_star.shape[0])
-
-    def total(self, x: FloatArray) -> float:
-        """F(x) = sum_i f_i(x)."""
-        return float(sum(f.value(x) for f in self.objectives))
-
-    def smoothness(self) -> float:
-        """The largest local smoothness constant L (lambda0 defaults to 1/L)."""
-        return max(f.smoothness() for f in self.objectives)
-
-    def save(self, path: Path) -> None:
-        """Write the shards as an ``.npz`` (no pickle) beside x*."""
-        arrays: dict[str, FloatArray] = {"x_star": self.x_star}
-        for i, f in enumerate(self.objectives):
-            if isinstance(f, LeastSquares):
-                arrays[f"ls_{i}_a"], arrays[f"ls_{i}_b"] = f.features, f.targets
-            elif isinstance(f, Logistic):
-                arrays[f"lr_{i}_a"], arrays[f"lr_{i}_y"] = f.features, f.labels
-                arrays[f"lr_{i}_l2"] = np.array([f.l2])
-        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
-
-    @classmethod
-    def load(cls, path: Path) -> Problem:
-        with np.load(path, allow_pickle=False) as data:
-            x_star = data["x_star"]
-            objectives: list[Objective] = []
-            i = 0
-            while True:
-                if f"ls_{i}_a" in data:
-                    objectives.append(LeastSquares(data[f"ls_{i}_a"], data[f"ls_{i}_b"]))
-                elif f"lr_{i}_a" in data:
-                    l2 = float(data[f"lr_{i}_l2"][0])
-                    objectives.append(Logistic(data[f"lr_{i}_a"], data[f"lr_{i}_y"], l2))
-                else:
-                    break
-                i += 1
-        if not objectives:
-            raise BadInput(f"{path}: holds no agent data")
-        return cls(tuple(objectives), x_star)
+from ._problem import FloatArray, Problem
 
 
 def least_squares(
