@@ -38,6 +38,8 @@ def parse_spec(spec: str) -> dict[str, Any]:
         key, sep, value = word.partition("=")
         if not sep or not key:
             raise BadInput(f"topology spec {spec!r}: {word!r} is not name=value")
+        if key in result:
+            raise BadInput(f"topology spec {spec!r}: {key!r} is given twice")
         result[key] = _value(value)
     return result
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 _Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
-_AgentRef = int | Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+_AgentRef = Annotated[int, Strict()] | Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 class _Spec(BaseModel):

@@ -4,7 +4,9 @@ field and value (:class:`BadInput`)."""
 from __future__ import annotations
 
 import json
+import math
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from ._models import Scenario, TopologySpec
 def parse(doc: dict[str, Any], *, source: str) -> Scenario:
     """Validate a scenario document; the error names the first bad field and its value."""
     try:
-        return Scenario.model_validate(doc)
+        scenario = Scenario.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
         # drop the member tags pydantic puts in union paths ("constrained-float", "list[...]")
@@ -27,6 +29,22 @@ def parse(doc: dict[str, Any], *, source: str) -> Scenario:
         got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
         more = f"; {exc.error_count() - 1} more error(s)" if exc.error_count() > 1 else ""
         raise BadInput(f"{source}: {where}: {err['msg']}{got}{more}") from None
+    _check_finite(scenario.model_dump(), (), source=source)
+    return scenario
+
+
+def _check_finite(value: object, path: tuple[str, ...], *, source: str) -> None:
+    """Refuse an infinite or NaN float in any field (it cannot be written as JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadInput(
+            f"{source}: {'.'.join(path)}: Input should be a finite number (got {value!r})"
+        )
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, (*path, str(key)), source=source)
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        for index, item in enumerate(value):
+            _check_finite(item, (*path, str(index)), source=source)
 
 
 def load(path: Path) -> Scenario:
@@ -35,6 +53,8 @@ def load(path: Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadInput(f"{path}: cannot read scenario: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: {_not_text(exc)}") from exc
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -56,6 +76,8 @@ def load_scenario(path: Path) -> Scenario:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BadInput(f"{path}: cannot read scenario: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: {_not_text(exc)}") from exc
     except json.JSONDecodeError as exc:
         raise BadInput(f"{path}: not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
@@ -64,6 +86,14 @@ def load_scenario(path: Path) -> Scenario:
     if isinstance(algorithm, dict):
         doc["algorithm"] = {**algorithm, "baselines": []}
     return parse(doc, source=str(path))
+
+
+def _not_text(exc: UnicodeDecodeError) -> str:
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return (
+        f"not a UTF-8 text file (byte 0x{byte} at offset {exc.start}); "
+        "a scenario is TOML written as UTF-8"
+    )
 
 
 def resolve_paths(scenario: Scenario, base: Path) -> Scenario:

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -25,12 +27,28 @@ from agents import MIN_SECURE_BITS, Algorithm, Record, Rounding, StepsizeMode, W
 from .._errors import BadInput
 from ._adversaries import AdversarySpec
 from ._conditions import check_attenuation_exponent
+from ._fields import (
+    MAX_ITERATIONS,
+    MAX_KEY_BITS,
+    MAX_LAMBDA0,
+    MAX_TIMEOUT,
+    MAX_WORKERS,
+    Flag,
+    Integer,
+    Positive,
+    Real,
+)
 
 WEIGHT_BUDGET = 0.9
 """gamma0 * sum_j a_max_ij^2 stays at or below this at every agent (it must be < 1)."""
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+_Spread = Annotated[Real, Field(ge=0, lt=1)]
+
+
+def _spread_form(value: Any) -> str:
+    # the tags carry a "-": scenarios.spec.parse leaves them out of the field's path
+    return "per-agent" if isinstance(value, list | tuple) else "one-value"
 
 
 class _Section(BaseModel):
@@ -72,23 +90,28 @@ class ProblemSpec(_Section):
 
 class AlgorithmSpec(_Section):
     kind: Algorithm = Algorithm.PAILLIER
-    attenuation: bool = True
+    attenuation: Flag = True
     """gamma(k) = gamma0 / (1 + b k^p); false keeps gamma = gamma0 (ablation)."""
-    gamma0: Annotated[float, Field(gt=0, le=1)] = 1.0
+    gamma0: Annotated[Real, Field(gt=0, le=1)] = 1.0
     b: Positive = 0.1
-    p: Annotated[float, Field(gt=0.5, le=1)] = 0.81
-    lambda0: Positive | None = None
-    """Stepsize base; default 3 / L with L the largest local smoothness constant."""
+    p: Annotated[Real, Field(gt=0.5, le=1)] = 0.81
+    lambda0: Annotated[Positive, Field(le=MAX_LAMBDA0)] | None = None
+    """Stepsize base; default 3 / L with L the largest local smoothness constant; at most
+    1e6 (a first step beyond it overflows every state the fixed-point encoding holds)."""
     stepsize_decay: Positive = 1.0
     """lambda(k) = lambda0 / (1 + stepsize_decay * k)."""
-    heterogeneous_stepsize: bool = True
-    theta_spread: (
-        Annotated[float, Field(ge=0, lt=1)] | list[Annotated[float, Field(ge=0, lt=1)]]
-    ) = 0.5
-    """theta_i(k) ~ U[1 - s_i, 1 + s_i]; one value for all agents or one per agent."""
+    heterogeneous_stepsize: Flag = True
+    theta_spread: Annotated[
+        Annotated[_Spread, Tag("one-value")] | Annotated[list[_Spread], Tag("per-agent")],
+        Discriminator(_spread_form),
+    ] = 0.5
+    """theta_i(k) ~ U[1 - s_i, 1 + s_i]; one value for all agents or one per agent (a bad
+    element is named by its index: ``algorithm.theta_spread.2``)."""
     rounding: Rounding = Rounding.STOCHASTIC
-    frac_bits: Annotated[int, Field(ge=0, le=48)] = 24
-    weight_bits: Annotated[int, Field(ge=1, le=32)] = 16
+    frac_bits: Annotated[Integer, Field(ge=0, le=48)] = 24
+    weight_bits: Annotated[Integer, Field(ge=1, le=32)] = 16
+    """Every edge's a_max must be representable: a_max * 2^weight_bits >= 2 (checked
+    against the graph when the scenario is loaded)."""
     a_max: Positive | None = None
     """One upper end of the weight halves for every edge (overrides ``weight_ranges``)."""
     weight_ranges: Literal["global", "degree"] = "degree"
@@ -98,7 +121,7 @@ class AlgorithmSpec(_Section):
     shrinking every edge."""
     weights: WeightMode = WeightMode.PER_EDGE
     stepsize: StepsizeMode = StepsizeMode.SCALAR
-    dp_noise: Annotated[float, Field(ge=0)] = 0.1
+    dp_noise: Annotated[Real, Field(ge=0)] = 0.1
     """Laplace scale of the noise the dp baseline adds to shared states."""
     baselines: list[Algorithm] = Field(default_factory=list)
     """Also run these algorithms on the same graph, data and seed."""
@@ -119,16 +142,18 @@ class AlgorithmSpec(_Section):
 
 
 class CryptoSpec(_Section):
-    key_bits: Annotated[int, Field(ge=128)] = MIN_SECURE_BITS
-    insecure_keys: bool = False
+    key_bits: Annotated[Integer, Field(ge=128, le=MAX_KEY_BITS)] = MIN_SECURE_BITS
+    """Paillier key size, at most 8192 (16384-bit keys take minutes to generate)."""
+    insecure_keys: Flag = False
     """Allow keys under 2048 bits (tests, quick demos)."""
-    workers: Annotated[int, Field(ge=0)] = 0
-    """Crypto worker processes shared by the agents of a process; 0 = one per core."""
-    inline: bool = False
+    workers: Annotated[Integer, Field(ge=0, le=MAX_WORKERS)] = 0
+    """Crypto worker processes shared by the agents of a process; 0 = one per core; at
+    most 1024."""
+    inline: Flag = False
     """Run Paillier operations on the event loop instead (small keys, tests)."""
-    packing: bool = True
+    packing: Flag = True
     """Pack many fixed-point values into one ciphertext; false: one value per ciphertext."""
-    fixed_base: bool = True
+    fixed_base: Flag = True
     """Each agent publishes h = r0^n; neighbours re-randomize with h^t, t of 320 random
     bits (6x cheaper; an assumption, see the README's security notes). false: r^n."""
 
@@ -148,11 +173,11 @@ class FaultsSpec(_Section):
     """``[transport.faults]``: faults injected on what agents send (public keys excepted),
     seeded from the scenario's seed; see transport.FaultSpec."""
 
-    loss: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    duplicate: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    delay: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] = 0.0
+    loss: Annotated[Real, Field(ge=0, lt=1)] = 0.0
+    duplicate: Annotated[Real, Field(ge=0, lt=1)] = 0.0
+    delay: Annotated[Real, Field(ge=0, le=60)] = 0.0
     """Each message goes out after a uniform random delay in [0, delay] seconds."""
-    reorder: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    reorder: Annotated[Real, Field(ge=0, lt=1)] = 0.0
     kinds: list[Literal["request", "reply", "state", "skip", "bye"]] | None = None
     """The message kinds disturbed; default all but public keys."""
 
@@ -163,11 +188,13 @@ class TransportSpec(_Section):
     """``embedded`` (amqtt on 127.0.0.1, started and stopped by hemesh), ``mosquitto``
     (a Mosquitto per run on 127.0.0.1 with per-agent logins and an ACL from the graph),
     or a URL ``mqtt://[user:pass@]host[:port]`` of a running MQTT 3.1.1 broker."""
-    round_timeout: Positive = 30.0
-    startup_timeout: Positive = 60.0
+    round_timeout: Annotated[Positive, Field(le=MAX_TIMEOUT)] = 30.0
+    """Seconds an agent waits for a neighbour in one round (at most a day)."""
+    startup_timeout: Annotated[Positive, Field(le=MAX_TIMEOUT)] = 60.0
+    """Seconds the agents wait for each other at the start (at most a day)."""
     faults: FaultsSpec | None = None
     """Inject message loss, duplication, delay and reordering (in-process runs)."""
-    pad_to: Annotated[int, Field(ge=64, le=16 * 1024 * 1024)] | None = None
+    pad_to: Annotated[Integer, Field(ge=64, le=16 * 1024 * 1024)] | None = None
     """Pad every envelope an agent sends to exactly this many bytes, so that sizes do
     not tell message kinds apart (useful over TLS). Must exceed the largest by 8."""
 
@@ -176,7 +203,7 @@ class OutputSpec(_Section):
     dir: Path = Path("runs")
     """Where run directories are created (relative to the working directory)."""
     record: Record = Record.STATE
-    checkpoint_every: Annotated[int, Field(ge=0)] = 1
+    checkpoint_every: Annotated[Integer, Field(ge=0)] = 1
     """Agents in their own processes (``hemesh agent``, ``--spawn processes``, compose)
     write an atomic checkpoint to ``RUN_DIR/checkpoints/<id>.ckpt`` every this many
     iterations and, restarted with the same command, resume from it; 0: never."""
@@ -184,8 +211,9 @@ class OutputSpec(_Section):
 
 class Scenario(_Section):
     name: Id
-    seed: Annotated[int, Field(ge=0)] = 0
-    iterations: Annotated[int, Field(ge=1)] = 200
+    seed: Annotated[Integer, Field(ge=0)] = 0
+    iterations: Annotated[Integer, Field(ge=1, le=MAX_ITERATIONS)] = 200
+    """At most 10^7."""
     description: str = ""
     topology: TopologySpec
     problem: ProblemSpec = Field(default_factory=ProblemSpec)

@@ -1,0 +1,165 @@
+"""A broken scenario file is refused by ``hemesh run`` before anything starts: exit code
+2, one line on stderr naming the file, the field and the value, no traceback, nothing
+under the output folder and no process left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.scenarios.support import hemesh
+
+# the sections of a scenario that runs (memory transport, small keys); a row replaces
+# or adds one key, written as TOML text
+BASE: dict[str, dict[str, str]] = {
+    "": {"name": '"bad"', "seed": "1", "iterations": "3"},
+    "topology": {"kind": '"ring"', "n": "4"},
+    "problem": {"kind": '"least_squares"', "dim": "2"},
+    "algorithm": {"kind": '"paillier"'},
+    "crypto": {"key_bits": "256", "insecure_keys": "true", "inline": "true"},
+    "transport": {"kind": '"memory"'},
+    "output": {},
+}
+
+
+def scenario_text(out: Path, changes: dict[str, str]) -> str:
+    sections = {name: dict(values) for name, values in BASE.items()}
+    sections["output"]["dir"] = f'"{out.as_posix()}"'
+    for dotted, value in changes.items():
+        section, _, key = dotted.rpartition(".")
+        if value:
+            sections[section][key] = value
+        else:
+            del sections[section][key]
+    lines: list[str] = []
+    for name, values in sections.items():
+        if name:
+            lines.append(f"[{name}]")
+        lines += [f"{key} = {value}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def toml(**changes: str) -> Callable[[Path], bytes]:
+    """A scenario file with these keys (``algorithm__dp_noise="inf"``) changed; an empty
+    value removes the key."""
+    fixed = {key.replace("__", "."): value for key, value in changes.items()}
+    return lambda out: scenario_text(out, fixed).encode()
+
+
+def utf16(out: Path) -> bytes:
+    return scenario_text(out, {}).encode("utf-16")
+
+
+def binary(out: Path) -> bytes:
+    return bytes(range(256)) * 4
+
+
+def colluder_bool(out: Path) -> bytes:
+    adversary = '[[adversary]]\nkind = "colluders"\nname = "pair"\nmembers = [true]\ntarget = 0\n'
+    return toml()(out) + adversary.encode()
+
+
+# (id, file contents from the output dir, field named, value named)
+CASES: list[tuple[str, Callable[[Path], bytes], str, str]] = [
+    ("binary", binary, "UTF-8", "0x80"),
+    ("utf16", utf16, "UTF-8", "0xff"),
+    ("noise-inf", toml(problem__noise="inf"), "problem.noise", "inf"),
+    ("heterogeneity-inf", toml(problem__heterogeneity="inf"), "problem.heterogeneity", "inf"),
+    ("l2-inf", toml(problem__l2="inf"), "problem.l2", "inf"),
+    ("l2-nan", toml(problem__l2="nan"), "problem.l2", "nan"),
+    ("dp_noise-inf", toml(algorithm__dp_noise="inf"), "algorithm.dp_noise", "inf"),
+    ("weight_bits-1", toml(algorithm__weight_bits="1"), "algorithm.weight_bits", "(got 1)"),
+    ("a_max-tiny", toml(algorithm__a_max="1e-9"), "algorithm.a_max", "1e-09"),
+    ("lambda0-huge", toml(algorithm__lambda0="1e300"), "algorithm.lambda0", "1e+300"),
+    ("iterations-string", toml(iterations='"200"'), "iterations", "'200'"),
+    ("iterations-bool", toml(iterations="true"), "iterations", "True"),
+    ("iterations-float", toml(iterations="200.0"), "iterations", "200.0"),
+    ("iterations-limit", toml(iterations="10_000_001"), "iterations", "10000001"),
+    ("attenuation-string", toml(algorithm__attenuation='"off"'), "algorithm.attenuation", "'off'"),
+    ("attenuation-int", toml(algorithm__attenuation="0"), "algorithm.attenuation", "(got 0)"),
+    ("seed-string", toml(seed='"7"'), "seed", "'7'"),
+    ("b-bool", toml(algorithm__b="true"), "algorithm.b", "True"),
+    ("frac_bits-float", toml(algorithm__frac_bits="24.0"), "algorithm.frac_bits", "24.0"),
+    ("key_bits-limit", toml(crypto__key_bits="65536"), "crypto.key_bits", "65536"),
+    ("workers-limit", toml(crypto__workers="100000"), "crypto.workers", "100000"),
+    ("inline-string", toml(crypto__inline='"yes"'), "crypto.inline", "'yes'"),
+    ("timeout-limit", toml(transport__round_timeout="1e300"), "transport.round_timeout", "1e+300"),
+    ("agents-limit", toml(topology__n="100_000_000"), "topology.n", "100000000"),
+    ("agents-float", toml(topology__n="1e8"), "topology: ring: n", "100000000.0"),
+    ("grid-limit", toml(topology__kind='"grid"', topology__n="", topology__rows="1000",
+                        topology__cols="1000"), "topology.rows", "1000"),
+    ("dim-memory", toml(problem__dim="1e5"), "problem.dim", "100000"),
+    ("samples-memory", toml(problem__samples="1e8"), "problem.samples", "100000000"),
+    ("theta_spread-element", toml(algorithm__theta_spread="[0.1, 0.2, -0.1, 0.3]"),
+     "algorithm.theta_spread.2: Input should be greater than or equal to 0", "-0.1"),
+    ("theta_spread-length", toml(algorithm__theta_spread="[0.1, 0.2]"),
+     "algorithm.theta_spread", "[0.1, 0.2]"),
+    ("a_max-stability", toml(algorithm__a_max="0.9"), "algorithm.a_max", "0.9"),
+    ("bad-graph", toml(topology__n="2"), "topology", "2"),
+    ("colluder-bool", colluder_bool, "adversary.0", "True"),
+]  # fmt: skip
+# a ProblemSpec field: its strict int belongs to the ProblemSpec class
+XFAIL = {"dim-float": "problem.dim is not strict yet (ProblemSpec)"}
+CASES.append(("dim-float", toml(problem__dim="5.0"), "problem.dim", "5.0"))
+
+
+def leftover_processes(marker: str) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if marker in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("contents", "field", "value"),
+    [
+        pytest.param(
+            contents,
+            field,
+            value,
+            id=case,
+            marks=[pytest.mark.xfail(reason=XFAIL[case], strict=True)] if case in XFAIL else [],
+        )
+        for case, contents, field, value in CASES
+    ],
+)
+def test_hemesh_run_refuses_a_bad_scenario_with_one_line(
+    tmp_path: Path, contents: Callable[[Path], bytes], field: str, value: str
+) -> None:
+    out = tmp_path / "out"
+    file = tmp_path / "bad-scenario.toml"
+    file.write_bytes(contents(out))
+    result = hemesh("run", str(file), cwd=tmp_path, timeout=120)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(file) in lines[0]
+    assert field in lines[0]
+    assert value in lines[0]
+    assert not out.exists() or not any(out.iterdir())
+    assert leftover_processes(str(file)) == []
+
+
+def test_a_good_scenario_of_the_same_form_runs(tmp_path: Path) -> None:
+    """The table's base file is sound: each row fails because of its one change."""
+    out = tmp_path / "out"
+    file = tmp_path / "good-scenario.toml"
+    file.write_bytes(toml()(out))
+    result = hemesh("run", str(file), cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert any(out.iterdir())
+
+
+def test_topology_show_refuses_a_repeated_parameter(tmp_path: Path) -> None:
+    result = hemesh("topology", "show", "ring n=8 n=9", cwd=tmp_path, timeout=60)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "'n'" in lines[0] and "twice" in lines[0]
