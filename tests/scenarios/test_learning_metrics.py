@@ -236,3 +236,46 @@ def test_the_evaluation_grid_is_bounded() -> None:
     grid = evaluation_grid(1001)
     assert grid[0] == 0 and grid[-1] == 1000 and len(grid) <= 202
     assert set(np.diff(grid[:-1])) == {5}
+
+
+def test_a_damaged_log_line_is_reported_and_the_rest_still_evaluated(tmp_path: Path) -> None:
+    run = run_problem(tmp_path, _classification(x_star=False), iterations=5)
+    log = run.log("a2")
+    log.write_text(log.read_text() + '{"k": 6, "x": [0.1,\n')  # cut off by a kill
+    [summary] = summaries(run.path)
+    assert summary["bad_log_lines"] == {"a2": [7]}
+    assert summary["test_accuracy_final"] is not None and summary["mse_final"] is None
+    run.problem.write_bytes(b"not an npz")
+    result = hemesh("summarize", str(run.path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not a readable run directory" in result.stderr
+
+
+def test_off_the_evaluation_grid_the_frame_holds_nan() -> None:
+    pytest.importorskip("pandas")
+    from scenarios.results import Series
+    from scenarios.results._frame import series_frame
+    from scenarios.results._series import evaluation_grid
+
+    k = np.arange(450, dtype=np.int64)
+    grid = evaluation_grid(len(k))
+    m = len(grid)
+    series = Series(
+        k,
+        None,
+        np.ones(450),
+        None,
+        agents=("a0", "a1"),
+        evaluated=k[grid],
+        train_loss=np.full(m, 2.0),
+        agent_train_loss=np.full((m, 2), 3.0),
+    )
+    frame = series_frame(series)
+    network = frame[frame.model == "network"].set_index("k")["train_loss"]
+    assert network[k[grid]].eq(2.0).all() and network.drop(k[grid]).isna().all()
+    assert network.drop(k[grid]).size == 450 - m > 0
+    a1 = frame[frame.model == "a1"].set_index("k")["train_loss"]
+    assert a1[k[grid]].eq(3.0).all()
+    lines = series.lines()
+    assert [line["k"] for line in lines] == [int(v) for v in k[grid]]
+    assert lines[-1]["k"] == 449 and lines[0]["mse"] is None
