@@ -9,7 +9,14 @@ local problem and its crypto are the modules beside it.
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
 from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
-from ._errors import AgentError, ConfigError, CryptoError, ProtocolError, QuantizationOverflow
+from ._errors import (
+    AgentError,
+    ConfigError,
+    CryptoError,
+    Diverged,
+    ProtocolError,
+    QuantizationOverflow,
+)
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
@@ -63,6 +70,7 @@ __all__ = [
     "CryptoError",
     "CryptoPool",
     "CryptoStats",
+    "Diverged",
     "EdgeProtocol",
     "FloatArray",
     "IndexArray",

@@ -84,6 +84,9 @@ class AgentConfig:
     round_timeout: float = 30.0
     startup_timeout: float = 60.0
     record: Record = Record.STATE
+    max_state: float = 1e9
+    """The largest |x_i| coordinate an update may produce; beyond it (or at a non-finite
+    value) the agent raises :class:`Diverged` (``math.inf``: only non-finite states)."""
 
     def __post_init__(self) -> None:
         try:
@@ -119,6 +122,8 @@ class AgentConfig:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if not (math.isfinite(self.dp_noise) and self.dp_noise >= 0):
             raise ConfigError(f"dp_noise must be >= 0, got {self.dp_noise}")
+        if not self.max_state > 0:
+            raise ConfigError(f"max_state must be > 0, got {self.max_state}")
         if not 1 <= self.weight_bits <= 32:
             raise ConfigError(f"weight_bits must be in [1, 32], got {self.weight_bits}")
         self._check_weights()

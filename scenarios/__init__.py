@@ -4,6 +4,17 @@ Sub-packages, each with its own public face, layered (lower ones never import hi
 ``spec`` (the scenario file) -> ``assembly`` (graph, data, agent configs) -> ``results``
 (run directory, JSON files, metrics) -> ``privacy`` | ``deploy`` | ``dashboards`` ->
 ``run`` (``run_scenario``) -> ``cli``. The contracts are in pyproject.toml.
+
+In a notebook or a script::
+
+    import scenarios
+    scenario = scenarios.load(Path("scenarios/examples/ring8.toml"))
+    results = scenarios.run_sync(scenario, iterations=50)   # not inside a running loop
+    run = scenarios.open_run(results[0].run.path)
+    s = run.series()          # numpy: s.mse, s.consensus, s.test_accuracy, ...
+    x = run.states()[1]       # (K, N, d)
+    run.leakage()             # the audit's scores per adversary, target and iteration
+    run.frame()               # pandas (pip install 'hemesh[notebook]')
 """
 
 from ._errors import BadInput, RunFailed, ScenarioError
@@ -20,8 +31,19 @@ from .cli import app, main
 from .dashboards import LiveDashboard, write_dashboard
 from .deploy import AgentPlan, ComposeFiles, plan_agent, run_agent, write_compose
 from .privacy import Estimates, PublicParams, attack, audit_run, score
-from .results import AgentLog, Run, RunDir, Series, find_runs, prepare_run, read_log
-from .run import RunResult, SpawnMode, run_scenario
+from .results import (
+    AgentLog,
+    Leakage,
+    Run,
+    RunDir,
+    Series,
+    find_runs,
+    open_run,
+    prepare_run,
+    read_log,
+    summaries,
+)
+from .run import RunResult, SpawnMode, run_scenario, run_sync
 from .spec import (
     AdversarySpec,
     ColludersSpec,
@@ -41,6 +63,7 @@ __all__ = [
     "ComposeFiles",
     "EavesdropperSpec",
     "Estimates",
+    "Leakage",
     "LiveDashboard",
     "Problem",
     "PublicParams",
@@ -65,13 +88,16 @@ __all__ = [
     "logistic",
     "logistic_csv",
     "main",
+    "open_run",
     "parse",
     "plan_agent",
     "prepare_run",
     "read_log",
     "run_agent",
     "run_scenario",
+    "run_sync",
     "score",
+    "summaries",
     "write_compose",
     "write_dashboard",
 ]

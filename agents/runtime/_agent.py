@@ -55,6 +55,7 @@ from ._rounds import Admission, RoundTable
 from ._update import (
     baseline_observation,
     baseline_update,
+    check_state,
     coupling_scale,
     draw_baseline,
     draw_edge,
@@ -208,6 +209,7 @@ class Agent:
                 k = target
             meter = stats.meter(self._endpoint.counters)
             x, stepsize, gamma, skipped = await step(k, x)
+            check_state(cfg, k + 1, x)
             if k == cfg.iterations - 1:
                 x = x - await self._finish(k)
             measured = meter.read(stats, self._endpoint.counters)

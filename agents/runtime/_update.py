@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._config import AgentConfig, Algorithm, StepsizeMode, WeightMode
+from .._errors import Diverged
 from .._quantize import Quantizer
 from ..objectives import FloatArray, IndexArray
 
@@ -131,6 +132,17 @@ def edge_update(
     """x + gamma coupling - lambda_i g_i - correction (``step``: lambda_i(k))."""
     result: FloatArray = x + gamma * coupling - step * gradient - correction
     return result
+
+
+def check_state(config: AgentConfig, k: int, x: FloatArray) -> None:
+    """Raise :class:`Diverged` if the state ``x`` (logged as iteration ``k``) has a
+    non-finite coordinate or one beyond ``config.max_state`` in magnitude."""
+    if x.size == 0:
+        return
+    largest = float(np.max(np.abs(x)))
+    if not largest <= config.max_state:  # NaN compares false
+        value = float("nan") if np.isnan(x).any() else largest
+        raise Diverged(config.agent_id, k, value, config.max_state)
 
 
 def mixing_terms(

@@ -35,7 +35,8 @@ from ..deploy import (
     serve_broker,
     write_compose,
 )
-from ..results import Run, RunDir, find_runs
+from ..results import RunDir
+from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
 from ..spec import Scenario, check_adversaries, load, load_scenario
 from ._exits import App, console
@@ -170,10 +171,7 @@ def summarize(
 
     Example: hemesh summarize runs/ring8-20261123T120000-1a2b3c
     """
-    runs = find_runs(run_dir)
-    if not runs:
-        raise BadInput(f"{run_dir}: no run directory here")
-    summaries = [Run.load(r).summary() for r in runs]
+    summaries = run_summaries(run_dir)
     if as_json:
         out.print_json(json.dumps(summaries))
     else:

@@ -18,7 +18,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from ._views import TIME_PARTS, RunView, Topology, layout, node_role
+from ._views import (
+    LEARNING_TITLES,
+    TIME_PARTS,
+    RunView,
+    Topology,
+    layout,
+    learning_panels,
+    node_role,
+)
 
 Panel = Callable[[Axes], None]
 _DASHES = ("-", "--", ":", "-.")
@@ -60,6 +68,25 @@ def _simple(views: Sequence[RunView], attr: str, title: str, ylabel: str) -> Pan
             if v.k:
                 ax.plot(v.k, _positive(getattr(v, attr)), color=v.color, lw=1.6, label=v.label)
         _finish(ax, title, ylabel)
+
+    return draw
+
+
+def _learning(views: Sequence[RunView], name: str) -> Panel:
+    log = name != "test_accuracy"
+
+    def draw(ax: Axes) -> None:
+        for v in views:
+            band = v.learning.get(name)
+            if band is None:
+                continue
+            low, high, average = band.low, band.high, band.average
+            if log:
+                low, high, average = _positive(low), _positive(high), _positive(average)
+            ax.fill_between(band.k, low, high, color=v.color, alpha=0.18, lw=0)
+            ax.plot(band.k, average, color=v.color, lw=1.6, label=f"{v.label}: mean x")
+        title, ylabel = LEARNING_TITLES[name]
+        _finish(ax, f"{title} (band: agents min to max)", ylabel, log=log)
 
     return draw
 
@@ -141,13 +168,17 @@ def draw_topology(ax: Axes, topology: Topology, title: str) -> None:
 
 def panels(views: Sequence[RunView]) -> dict[str, Panel]:
     """Every panel that has something to show, by file stem."""
-    result: dict[str, Panel] = {
-        "mse": _mse(views),
-        "consensus": _simple(
-            views, "consensus", r"consensus error $\frac{1}{N}\sum\|x_i-\bar x\|^2$", "consensus"
-        ),
-        "gap": _simple(views, "gap", r"objective gap $F(\bar x) - F(x^*)$", "gap"),
-    }
+    x_star = any(v.x_star for v in views) or not views
+    result: dict[str, Panel] = {}
+    if x_star:
+        result["mse"] = _mse(views)
+    result["consensus"] = _simple(
+        views, "consensus", r"consensus error $\frac{1}{N}\sum\|x_i-\bar x\|^2$", "consensus"
+    )
+    if x_star:
+        result["gap"] = _simple(views, "gap", r"objective gap $F(\bar x) - F(x^*)$", "gap")
+    for name in learning_panels(views):
+        result[name] = _learning(views, name)
     for metric in sorted({m for v in views for m in v.leakage}):
         result[f"leakage_{metric}"] = _leakage(views, metric)
     result["time"] = _time(views)

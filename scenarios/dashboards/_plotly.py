@@ -8,7 +8,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ._views import TIME_PARTS, RunView, Topology, layout, node_role
+from ._views import (
+    LEARNING_TITLES,
+    TIME_PARTS,
+    RunView,
+    Topology,
+    layout,
+    learning_panels,
+    node_role,
+)
 
 
 def _json_list(values: Sequence[float]) -> list[float | None]:
@@ -58,21 +66,26 @@ def figures(views: Sequence[RunView]) -> dict[str, dict[str, Any]]:
                 "line": {"color": v.color, "width": 2},
             }
         )
-    result["mse"] = {
-        "data": mse,
-        "layout": _log_layout(
-            "Squared error ‖x_i - x*‖²: median over agents, band min to max",
-            "squared error",
-        ),
-    }
+    x_star = any(v.x_star for v in views) or not views
+    if x_star:
+        result["mse"] = {
+            "data": mse,
+            "layout": _log_layout(
+                "Squared error ‖x_i - x*‖²: median over agents, band min to max",
+                "squared error",
+            ),
+        }
     result["consensus"] = {
         "data": [_line(v, v.k, v.consensus) for v in views],
         "layout": _log_layout("Consensus error (1/N) Σ ‖x_i - x̄‖²", "consensus error"),
     }
-    result["gap"] = {
-        "data": [_line(v, v.k, v.gap) for v in views],
-        "layout": _log_layout("Objective gap F(x̄) - F(x*)", "gap"),
-    }
+    if x_star:
+        result["gap"] = {
+            "data": [_line(v, v.k, v.gap) for v in views],
+            "layout": _log_layout("Objective gap F(x̄) - F(x*)", "gap"),
+        }
+    for name in learning_panels(views):
+        result[name.replace("_", "-")] = _learning_figure(views, name)
     metrics = sorted({m for v in views for m in v.leakage})
     for metric in metrics:
         traces = []
@@ -129,6 +142,45 @@ def figures(views: Sequence[RunView]) -> dict[str, dict[str, Any]]:
 
 
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def _learning_figure(views: Sequence[RunView], name: str) -> dict[str, Any]:
+    """The network average's line and the agents' band (min to max) of every run."""
+    traces: list[dict[str, Any]] = []
+    for v in views:
+        band = v.learning.get(name)
+        if band is None:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "x": band.k + band.k[::-1],
+                "y": _finite(band.high + band.low[::-1]),
+                "fill": "toself",
+                "fillcolor": _rgba(v.color, 0.18),
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "legendgroup": v.label,
+                "name": f"{v.label} agents",
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": band.k,
+                "y": _finite(band.average),
+                "name": f"{v.label}: x̄",
+                "legendgroup": v.label,
+                "line": {"color": v.color, "width": 2},
+            }
+        )
+    title, ytitle = LEARNING_TITLES[name]
+    layout = _log_layout(f"{title}: network average x̄, band: agents min to max", ytitle)
+    if name == "test_accuracy":
+        layout["yaxis"] = {"title": {"text": ytitle}, "type": "linear", "range": [0, 1]}
+    return {"data": traces, "layout": layout}
 
 
 def _finite(values: Sequence[float]) -> list[float | None]:

@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 
 from .._errors import BadInput
-from ..results import AdversaryDir, Run, RunDir, find_runs, read_graph, read_jsonl
+from ..results import AdversaryDir, Run, RunDir, Series, find_runs, read_graph, read_jsonl
 
 PALETTE = (
     "#1f77b4",
@@ -45,6 +45,20 @@ class Curve:
     name: str
     k: list[int]
     y: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """The network average's curve and the agents' range (min to max) around it."""
+
+    k: list[int]
+    average: list[float]
+    low: list[float]
+    high: list[float]
+
+
+LEARNING = ("train_loss", "test_loss", "test_accuracy")
+"""The learning metrics a view may hold (see :class:`RunView`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +94,13 @@ class RunView:
     topology: Topology | None
     problems: list[str]
     """Human-readable reports: unreadable log lines, missing states."""
+    x_star: bool = True
+    """False when the run's problem has no x* (no squared error, no gap to draw)."""
+    learning: dict[str, Band] = field(default_factory=dict)
+    """``train_loss``, ``test_loss``, ``test_accuracy`` (those the run has): the network
+    average and the agents' range, over the evaluated iterations."""
+    held_out: bool = False
+    """The run's problem has held-out rows (test loss, maybe accuracy)."""
 
 
 def load_views(paths: Sequence[Path], *, strict: bool = True) -> list[RunView]:
@@ -132,6 +153,7 @@ def view(run: RunDir, *, label: str, color: str) -> RunView:
     high: list[float] = []
     consensus: list[float] = []
     gap: list[float] = []
+    learning: dict[str, Band] = {}
     times = {name: Curve(name, [], []) for _, name in TIME_PARTS}
     sent = Curve("bytes sent", [], [])
     if loaded is not None:
@@ -144,12 +166,14 @@ def view(run: RunDir, *, label: str, color: str) -> RunView:
             problems.append(str(exc))
         else:
             k = [int(v) for v in series.k]
-            if k and series.errors is not None:
+            if k:
+                consensus = _floats(series.consensus)
+            if k and series.errors is not None and series.gap is not None:
                 med = _floats(np.median(series.errors, axis=1))
                 low = _floats(series.errors.min(axis=1))
                 high = _floats(series.errors.max(axis=1))
-                consensus = _floats(series.consensus)
                 gap = _floats(series.gap)
+            learning = _learning(series)
         times, sent = _costs(loaded)
     leakage = _leakage(run, problems)
     return RunView(
@@ -167,7 +191,46 @@ def view(run: RunDir, *, label: str, color: str) -> RunView:
         leakage=leakage,
         topology=_topology(run, problems),
         problems=problems,
+        x_star=loaded is None or loaded.problem.x_star is not None,
+        learning=learning,
+        held_out=loaded is not None and loaded.problem.test is not None,
     )
+
+
+LEARNING_TITLES = {
+    "train_loss": ("Training loss F(x)/N", "training loss"),
+    "test_loss": ("Test loss on the held-out rows", "test loss"),
+    "test_accuracy": ("Test accuracy on the held-out rows", "accuracy"),
+}
+"""Panel title and axis of each learning metric (the line: the network average x̄; the
+band: the agents' own models, min to max)."""
+
+
+def learning_panels(views: Sequence[RunView]) -> list[str]:
+    """The learning metrics to draw, in page order: the test metrics where a run has them;
+    the training loss where a run has held-out rows or no x* (with x*, the objective gap
+    already draws F(x̄) up to a constant)."""
+    shown = []
+    for name in LEARNING:
+        for v in views:
+            if name in v.learning and (name != "train_loss" or v.held_out or not v.x_star):
+                shown.append(name)
+                break
+    return shown
+
+
+def _learning(series: Series) -> dict[str, Band]:
+    k = [int(v) for v in series.evaluated]
+    result = {}
+    for name, average, agents in (
+        ("train_loss", series.train_loss, series.agent_train_loss),
+        ("test_loss", series.test_loss, series.agent_test_loss),
+        ("test_accuracy", series.test_accuracy, series.agent_test_accuracy),
+    ):
+        if k and average is not None and agents is not None:
+            low, high = _floats(agents.min(axis=1)), _floats(agents.max(axis=1))
+            result[name] = Band(k, _floats(average), low, high)
+    return result
 
 
 def _floats(values: Iterable[float]) -> list[float]:

@@ -69,6 +69,7 @@ def main() -> None:
             loaded = scenario(name, graph_file, args.out, args.iterations, **algorithm)
             (result,) = asyncio.run(run_scenario(loaded))
             series = Run.load(result.run).series()
+            assert series.mse is not None  # least squares: x* is known
             mse, consensus = float(series.mse[-1]), float(series.consensus[-1])
             plain_mse = mse if plain_mse is None else plain_mse
             print(

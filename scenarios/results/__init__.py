@@ -1,6 +1,7 @@
 """A run's results: the run directory and every file in it, how JSON and JSONL files are
 read and written, the run stamp and ids, preparing a run directory, and the metrics
-(the only place MSE, consensus error and objective gap are computed)."""
+(the only place MSE, consensus error, objective gap, losses and accuracies are computed),
+and the audit's leakage as arrays."""
 
 from ._graph import RunGraph, read_graph
 from ._json import (
@@ -14,15 +15,18 @@ from ._json import (
     write_json,
     write_jsonl,
 )
-from ._metrics import AgentLog, Run, Series, read_audit, read_log
+from ._leakage import Leakage
+from ._metrics import AgentLog, Run, open_run, read_audit, read_log, summaries
 from ._prepare import prepare_run, run_folder, run_id, run_stamp
 from ._rundir import AdversaryDir, RunDir, find_runs
+from ._series import Series
 
 __all__ = [
     "AdversaryDir",
     "AgentLog",
     "JsonLines",
     "JsonlWriter",
+    "Leakage",
     "Run",
     "RunDir",
     "RunGraph",
@@ -30,6 +34,7 @@ __all__ = [
     "decode_bytes",
     "find_runs",
     "jsonable",
+    "open_run",
     "parse_record",
     "prepare_run",
     "read_audit",
@@ -40,6 +45,7 @@ __all__ = [
     "run_folder",
     "run_id",
     "run_stamp",
+    "summaries",
     "write_json",
     "write_jsonl",
 ]

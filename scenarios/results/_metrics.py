@@ -1,8 +1,20 @@
-"""Convergence metrics, computed from a run directory alone.
+"""Convergence and learning metrics, computed from a run directory alone.
 
-MSE(k)        = (1/N) sum_i ||x_i(k) - x*||^2
-consensus(k)  = (1/N) sum_i ||x_i(k) - xbar(k)||^2
-gap(k)        = F(xbar(k)) - F(x*)
+With x* (convex problems)::
+
+    MSE(k)        = (1/N) sum_i ||x_i(k) - x*||^2
+    gap(k)        = F(xbar(k)) - F(x*)
+
+Always::
+
+    consensus(k)  = (1/N) sum_i ||x_i(k) - xbar(k)||^2
+    train loss    = F(x)/N = (1/N) sum_j f_j(x), for x = xbar(k) (the network average) and
+                    for x = x_i(k) (each agent's model), so every number is on one scale
+
+With held-out rows: the test loss (and the test accuracy, for a classifier) of xbar(k) and
+of each x_i(k), from :meth:`Problem.evaluate`. Losses and accuracies cost a pass over the
+data per model, so they are evaluated on a grid of the K logged iterations: every
+``max(1, K // 200)``-th one, and the last (:func:`evaluation_grid`).
 """
 
 from __future__ import annotations
@@ -17,8 +29,10 @@ import numpy.typing as npt
 
 from .._errors import BadInput
 from ..assembly import Problem
-from ._json import read_json, read_jsonl
-from ._rundir import RunDir
+from ._json import read_json, read_jsonl, write_json, write_jsonl
+from ._leakage import Leakage, read_leakage
+from ._rundir import RunDir, find_runs
+from ._series import Series, entry, evaluation_grid, finite
 
 log = logging.getLogger("hemesh.metrics")
 FloatArray = npt.NDArray[np.float64]
@@ -47,18 +61,6 @@ def read_audit(run: RunDir) -> dict[str, Any] | None:
         return None
     result: dict[str, Any] = read_json(path)
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """Per-iteration metrics over the iterations every agent logged a state for."""
-
-    k: npt.NDArray[np.int64]
-    mse: FloatArray
-    consensus: FloatArray
-    gap: FloatArray
-    errors: FloatArray | None = None
-    """Each agent's squared error ||x_i(k) - x*||^2, shape (K, N)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,47 +110,65 @@ class Run:
         return ks, states.reshape(len(common), len(per_agent), self.problem.dim)
 
     def series(self) -> Series:
+        """The metrics of every iteration all agents logged a state for (see the module)."""
         ks, x = self.states()
-        x_star = self.problem.x_star
-        if x_star is None:
-            raise BadInput(f"{self.dir.path}: the problem has no x*, so no MSE or objective gap")
-        errors = np.sum((x - x_star) ** 2, axis=2)  # (K, N)
-        mse = np.mean(errors, axis=1)
+        problem, n = self.problem, x.shape[1]
         mean = x.mean(axis=1, keepdims=True)
         consensus = np.mean(np.sum((x - mean) ** 2, axis=2), axis=1)
-        f_star = self.problem.total(x_star)
-        gap = np.array([self.problem.total(m[0]) - f_star for m in mean])
-        return Series(ks, mse, consensus, gap, errors)
+        mse = gap = errors = None
+        if problem.x_star is not None:
+            errors = np.sum((x - problem.x_star) ** 2, axis=2)  # (K, N)
+            mse = np.mean(errors, axis=1)
+            f_star = problem.total(problem.x_star)
+            gap = np.array([problem.total(m[0]) - f_star for m in mean])
+        grid = evaluation_grid(len(ks))
+        # models[m, 0] is the network average at the m-th evaluated iteration, then the agents
+        models = np.concatenate([mean[grid], x[grid]], axis=1)  # (M, 1 + N, d)
+        train = np.array([[problem.total(v) / n for v in row] for row in models])
+        tests = [[problem.evaluate(v) for v in row] for row in models]
 
-    def summary(self) -> dict[str, Any]:
-        """The numbers ``hemesh run`` and ``hemesh summarize`` print. A run that logged
-        digests instead of states (output.record = 'digest') has no convergence metrics:
-        those entries are None."""
+        def column(name: str) -> FloatArray | None:
+            if not tests or name not in tests[0][0]:
+                return None
+            return np.array([[t[name] for t in row] for row in tests], dtype=np.float64)
+
+        test_loss, test_accuracy = column("test_loss"), column("test_accuracy")
+        train = train.reshape(len(grid), 1 + n)
+        return Series(
+            ks,
+            mse,
+            consensus,
+            gap,
+            errors,
+            agents=tuple(self.logs),
+            evaluated=ks[grid],
+            train_loss=train[:, 0],
+            agent_train_loss=train[:, 1:],
+            test_loss=None if test_loss is None else test_loss[:, 0],
+            agent_test_loss=None if test_loss is None else test_loss[:, 1:],
+            test_accuracy=None if test_accuracy is None else test_accuracy[:, 0],
+            agent_test_accuracy=None if test_accuracy is None else test_accuracy[:, 1:],
+        )
+
+    @property
+    def has_states(self) -> bool:
+        """False for a run that logged digests (output.record = 'digest'): no metrics."""
+        return bool(self.resolved.get("output", {}).get("record") != "digest")
+
+    def summary(self, series: Series | None = None) -> dict[str, Any]:
+        """The numbers ``hemesh run`` and ``hemesh summarize`` print (``series``: this
+        run's, if already computed). A run that logged digests instead of states
+        (output.record = 'digest') has no convergence metrics, and a problem without x*
+        no MSE and gap: those entries are None, as are the test metrics of a problem
+        without held-out rows (the accuracy also for a model that is not a classifier)."""
         records = [r for agent_log in self.logs.values() for r in agent_log.records]
         times = [r["t"] for r in records]
-        digests = self.resolved.get("output", {}).get("record") == "digest"
-        convergence: dict[str, Any] = dict.fromkeys(
-            (
-                "mse_initial",
-                "mse_final",
-                "mse_ratio",
-                "consensus_initial",
-                "consensus_final",
-                "objective_gap_final",
-            ),
-        )
+        convergence: dict[str, Any] = dict.fromkeys(CONVERGENCE_KEYS)
         iterations = max((int(r["k"]) for r in records), default=0)
-        if not digests:
-            s = self.series()
+        if self.has_states:
+            s = series if series is not None else self.series()
             iterations = int(s.k[-1]) if len(s.k) else 0
-            convergence = {
-                "mse_initial": float(s.mse[0]),
-                "mse_final": float(s.mse[-1]),
-                "mse_ratio": float(s.mse[-1] / s.mse[0]) if s.mse[0] > 0 else None,
-                "consensus_initial": float(s.consensus[0]),
-                "consensus_final": float(s.consensus[-1]),
-                "objective_gap_final": float(s.gap[-1]),
-            }
+            convergence = _convergence(s)
         return {
             "run": str(self.dir.path),
             "algorithm": self.algorithm,
@@ -170,3 +190,93 @@ class Run:
             "bad_log_lines": {a: lg.bad_lines for a, lg in self.logs.items() if lg.bad_lines},
             "audit": read_audit(self.dir),
         }
+
+    def leakage(self) -> list[Leakage]:
+        """The audit's scores per adversary, target and iteration (empty without
+        adversaries): see :class:`Leakage`."""
+        return read_leakage(self.dir)
+
+    def frame(self) -> Any:
+        """:meth:`series` as a pandas DataFrame, one row per iteration and model (each
+        agent's and the network average's); needs pandas (``hemesh[notebook]``)."""
+        from ._frame import series_frame  # pandas is optional: imported when asked for
+
+        return series_frame(self.series())
+
+    def write_results(self) -> dict[str, Any]:
+        """Write ``metrics.jsonl`` (not for a run that logged digests) and ``summary.json``
+        from one computation of the series; the summary."""
+        series = self.series() if self.has_states else None
+        if series is not None:
+            write_jsonl(self.dir.metrics, series.lines())
+        summary = self.summary(series)
+        write_json(self.dir.summary, summary)
+        return summary
+
+
+CONVERGENCE_KEYS = (
+    "mse_initial",
+    "mse_final",
+    "mse_ratio",
+    "consensus_initial",
+    "consensus_final",
+    "objective_gap_final",
+    "train_loss_final",
+    "test_loss_final",
+    "test_loss_min",
+    "test_loss_max",
+    "test_accuracy_final",
+    "test_accuracy_min",
+    "test_accuracy_max",
+    "final_by_agent",
+)
+"""The summary's entries that need states; ``*_final`` is the network average's at the last
+iteration, ``*_min``/``*_max`` the range over the agents' own models there."""
+
+
+def _convergence(s: Series) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(CONVERGENCE_KEYS)
+    if not len(s.k):
+        return out
+    if s.mse is not None and s.gap is not None:
+        out["mse_initial"] = finite(s.mse[0])
+        out["mse_final"] = finite(s.mse[-1])
+        out["mse_ratio"] = finite(s.mse[-1] / s.mse[0]) if s.mse[0] > 0 else None
+        out["objective_gap_final"] = finite(s.gap[-1])
+    out["consensus_initial"] = finite(s.consensus[0])
+    out["consensus_final"] = finite(s.consensus[-1])
+    out["train_loss_final"] = entry(s.train_loss, -1)
+    for name, average, agents in (
+        ("test_loss", s.test_loss, s.agent_test_loss),
+        ("test_accuracy", s.test_accuracy, s.agent_test_accuracy),
+    ):
+        if average is not None and agents is not None:
+            out[f"{name}_final"] = finite(average[-1])
+            out[f"{name}_min"] = finite(np.min(agents[-1]))
+            out[f"{name}_max"] = finite(np.max(agents[-1]))
+    out["final_by_agent"] = s.lines()[-1]["agents"]
+    return out
+
+
+def open_run(path: Path | str) -> Run:
+    """The run directory ``path``, loaded; or the only run directory in ``path`` (the
+    folder of a ``hemesh run``). :class:`BadInput` when there is none or several (it
+    names them: open one)."""
+    path = Path(path)
+    runs = find_runs(path)
+    if not runs:
+        raise BadInput(f"{path}: no run directory here")
+    if len(runs) > 1:
+        names = ", ".join(r.path.name for r in runs)
+        raise BadInput(f"{path}: {len(runs)} run directories ({names}): open one of them")
+    return Run.load(runs[0])
+
+
+def summaries(path: Path | str) -> list[dict[str, Any]]:
+    """The summary of the run directory ``path``, or of every run directory in it (what
+    ``hemesh summarize`` prints); :class:`BadInput` when there is none."""
+    path = Path(path)
+    runs = find_runs(path)
+    if not runs:
+        raise BadInput(f"{path}: no run directory here")
+    return [Run.load(r).summary() for r in runs]

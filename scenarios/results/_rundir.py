@@ -12,6 +12,7 @@
         adversaries/                 when the scenario has adversaries (AdversaryDir)
         mosquitto.log                the broker's log, with ``broker = "mosquitto"``
         summary.json                 written at the end
+        metrics.jsonl                written with the summary: one line per evaluated iteration
 
 :class:`RunDir` is the one place these names are spelled.
 """
@@ -35,6 +36,7 @@ CHECKPOINTS = "checkpoints"
 ADVERSARIES = "adversaries"
 BROKER_LOG = "mosquitto.log"
 SUMMARY = "summary.json"
+METRICS = "metrics.jsonl"
 DASHBOARD = "dashboard"
 
 _SPEC = ".adversary.json"
@@ -131,6 +133,11 @@ class RunDir:
     @property
     def summary(self) -> Path:
         return self.path / SUMMARY
+
+    @property
+    def metrics(self) -> Path:
+        """Per evaluated iteration: MSE, consensus, gap, losses and accuracies (JSONL)."""
+        return self.path / METRICS
 
     @property
     def broker_log(self) -> Path:

@@ -11,7 +11,7 @@ from agents import AgentReport, Algorithm
 from transport import Transport
 
 from .._errors import BadInput, RunFailed
-from ..results import Run, RunDir, write_json
+from ..results import Run, RunDir
 
 Progress = Callable[[Algorithm, int], None]
 """Called with (algorithm, agent-iterations just completed) as agents advance."""
@@ -40,11 +40,9 @@ class RunResult:
 
 
 def write_summary(run: RunDir) -> dict[str, Any]:
-    """Compute ``run``'s summary from its directory and write ``summary.json``; a run
-    whose logs cannot be summarized failed (:class:`RunFailed`)."""
+    """Compute ``run``'s summary from its directory and write ``summary.json`` (and
+    ``metrics.jsonl``); a run whose logs cannot be summarized failed (:class:`RunFailed`)."""
     try:
-        summary = Run.load(run).summary()
+        return Run.load(run).write_results()
     except BadInput as exc:
         raise RunFailed(f"run failed: {exc}") from exc
-    write_json(run.summary, summary)
-    return summary

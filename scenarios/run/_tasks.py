@@ -14,7 +14,15 @@ from pathlib import Path
 
 import networkx as nx
 
-from agents import Agent, AgentReport, Algorithm, CryptoBackend, CryptoPool, InlineCrypto
+from agents import (
+    Agent,
+    AgentReport,
+    Algorithm,
+    CryptoBackend,
+    CryptoPool,
+    Diverged,
+    InlineCrypto,
+)
 from agents import AgentError as _AgentError
 from transport import (
     FaultSpec,
@@ -136,6 +144,10 @@ async def _run_agents(agents: list[Agent]) -> list[AgentReport]:
         ]
         if not failures:
             raise
+        diverged = [e for e in group.exceptions if isinstance(e, Diverged)]
+        if diverged:
+            first = min(diverged, key=lambda e: (e.iteration, e.agent))
+            raise RunFailed(f"run diverged: {first}; lower algorithm.lambda0") from group
         known = (_AgentError, _TransportError, ScenarioError)
         if not all(isinstance(e, known) for e in group.exceptions):
             raise

@@ -30,6 +30,7 @@ EXPECTED = [
     "CryptoError",
     "CryptoPool",
     "CryptoStats",
+    "Diverged",
     "EdgeProtocol",
     "FloatArray",
     "IndexArray",
@@ -99,7 +100,7 @@ def test_no_public_name_is_left_out_of_all() -> None:
 
 
 def test_errors_share_one_root() -> None:
-    for name in ("ConfigError", "CryptoError", "ProtocolError", "QuantizationOverflow"):
+    for name in ("ConfigError", "CryptoError", "Diverged", "ProtocolError", "QuantizationOverflow"):
         assert issubclass(getattr(agents, name), agents.AgentError)
     assert issubclass(agents.ConfigError, ValueError)
 

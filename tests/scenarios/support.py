@@ -15,7 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
+
+from scenarios import Series
 
 INSECURE_TEST_BITS = 256
 
@@ -120,3 +124,9 @@ def wait_for_lines(path: Path, lines: int, timeout: float) -> None:
             return
         time.sleep(0.02)
     pytest.fail(f"{path} did not reach {lines} lines within {timeout} s")
+
+
+def mse_of(series: Series) -> npt.NDArray[np.float64]:
+    """A run's MSE series; the run must have had an x* (every least-squares run has)."""
+    assert series.mse is not None, "this run has no x*, so no MSE"
+    return series.mse

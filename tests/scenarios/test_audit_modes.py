@@ -12,7 +12,7 @@ import pytest
 
 from scenarios import Run, ScenarioError, build_graph, load, parse, run_scenario
 from scenarios.spec import check_adversaries
-from tests.scenarios.support import hemesh
+from tests.scenarios.support import hemesh, mse_of
 
 
 def ring(tmp_path: Path, **extra: Any) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def test_every_mode_converges(tmp_path: Path, weights: str, stepsize: str) -> No
     doc = ring(tmp_path)
     doc["algorithm"] = {"kind": "clear", "weights": weights, "stepsize": stepsize}
     (result,) = asyncio.run(run_scenario(parse(doc, source="test")))
-    mse = Run.load(result.run).series().mse
+    mse = mse_of(Run.load(result.run).series())
     assert mse[0] > 0
     assert np.mean(mse[-20:]) < 0.03 * mse[0], (weights, stepsize, mse[-1] / mse[0])
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from scenarios import Run, RunResult, find_runs, parse, run_scenario
+from tests.scenarios.support import mse_of
 
 INSECURE_TEST_BITS = 256
 
@@ -42,7 +43,7 @@ def trajectories(result: RunResult) -> np.ndarray:
 
 
 def tail_mse(result: RunResult, last: int = 100) -> float:
-    return float(np.mean(Run.load(result.run).series().mse[-last:]))
+    return float(np.mean(mse_of(Run.load(result.run).series())[-last:]))
 
 
 def test_encryption_changes_nothing_but_cost(tmp_path: Path) -> None:
@@ -61,7 +62,8 @@ def test_encryption_changes_nothing_but_cost(tmp_path: Path) -> None:
 def test_paillier_ring8_converges(tmp_path: Path) -> None:
     (result,) = run(ring8(tmp_path, iterations=1000, kind="paillier"))
     series = Run.load(result.run).series()
-    assert series.mse[-1] < 1e-3 * series.mse[0]
+    mse = mse_of(series)
+    assert mse[-1] < 1e-3 * mse[0]
     # every agent starts at 0, so consensus error first grows; it must come back down
     assert series.consensus[-1] < 1e-2 * series.consensus.max()
     assert result.summary["skipped_edges"] == 0
@@ -87,8 +89,8 @@ def test_same_seed_same_trajectory(tmp_path: Path) -> None:
 def test_plain_and_dp_baselines_share_the_runtime(tmp_path: Path) -> None:
     plain, dp = run(ring8(tmp_path, iterations=200, kind="plain", baselines=["dp"], dp_noise=0.5))
     p, d = Run.load(plain.run).series(), Run.load(dp.run).series()
-    assert p.mse[-1] < 0.05 * p.mse[0]
-    assert d.mse[-1] > p.mse[-1]  # noise costs accuracy
+    assert mse_of(p)[-1] < 0.05 * mse_of(p)[0]
+    assert mse_of(d)[-1] > mse_of(p)[-1]  # noise costs accuracy
 
 
 def test_run_directory_is_self_contained(tmp_path: Path) -> None:
