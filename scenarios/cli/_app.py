@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,6 +26,7 @@ from .._errors import BadInput
 from ..assembly import build_graph
 from ..deploy import (
     BROKER_ENV,
+    Interrupted,
     broker_lines,
     check_run_id,
     default_run_id,
@@ -38,7 +40,7 @@ from ..deploy import (
 from ..results import Run, RunDir, find_runs
 from ..run import SpawnMode, run_scenario
 from ..spec import Scenario, check_adversaries, load, load_scenario
-from ._exits import App, console
+from ._exits import App, console, fail
 from ._progress import StepProgress
 from ._tables import print_summaries, print_topology
 
@@ -60,6 +62,21 @@ def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # Windows: no uvloop
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
+
+
+def _stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
+    """:func:`_run_async` for ``run`` and ``agent``: SIGINT and SIGTERM (handled inside,
+    cleanup done) end the command with one line and exit 128 + the signal's number
+    (130, 143); a Ctrl-C before the handlers are in place, too. The noise of the MQTT
+    library's own logger (a dead broker's socket errors) is left to ``--verbose``."""
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        logging.getLogger("mqtt").setLevel(logging.CRITICAL)
+    try:
+        return _run_async(coroutine)
+    except Interrupted as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted by SIGINT", 128 + signal.SIGINT) from None
 
 
 def _announce(url: str) -> None:
@@ -144,7 +161,7 @@ def run(
 
             folder = output or scenario.output.dir
             work = beside_run(work, folder, scenario.name, port=dashboard_port, announce=_announce)
-        results = _run_async(work)
+        results = _stoppable(work)
     summaries = [r.summary for r in results]
     if as_json:
         out.print_json(json.dumps(summaries))
@@ -239,7 +256,7 @@ def agent(
         broker=broker,
         algorithm=algorithm,
     )
-    report = _run_async(run_agent(plan))
+    report = _stoppable(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
 
 

@@ -1,0 +1,123 @@
+"""The embedded broker killed under a running ``hemesh run``: the runner notices its
+child exited and fails within a couple of round timeouts with one line, exit 1, and
+no process left (broker, agents, crypto workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from scenarios import RunFailed
+from scenarios.deploy import BrokerWatch, exit_reason
+from tests.scenarios._stopping import (
+    ROUND_TIMEOUT,
+    assert_all_gone,
+    child_env,
+    descendants,
+    path3,
+    wait_for_logs,
+)
+from tests.scenarios.support import start_hemesh, write_toml
+
+BROKER_MODULE = "transport.embedded._server"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spawn", ["tasks", "processes"])
+def test_a_killed_embedded_broker_fails_the_run_at_once(
+    tmp_path: Path, stopped_at_end: list[subprocess.Popen[str]], spawn: str
+) -> None:
+    scenario = write_toml(tmp_path / "s.toml", path3(tmp_path / "runs", "embedded"))
+    run = start_hemesh(
+        "run", str(scenario), "--json", "--spawn", spawn, cwd=tmp_path, env=child_env(tmp_path)
+    )
+    stopped_at_end.append(run)
+    wait_for_logs(tmp_path / "runs", agents=3, lines=3)
+    tree = descendants(run.pid)
+    (broker,) = [pid for pid, command in tree.items() if BROKER_MODULE in command]
+    assert any("agents._crypto_worker" in c for c in tree.values())  # they have workers
+    if spawn == "processes":
+        assert sum("agent" in c for c in tree.values()) >= 3
+    os.kill(broker, signal.SIGKILL)
+    killed = time.monotonic()
+    _, stderr = run.communicate(timeout=60)
+    took = time.monotonic() - killed
+    assert run.returncode == 1, stderr
+    assert stderr.strip().splitlines() == [
+        f"error: embedded broker (pid {broker}) died: signal 9 (SIGKILL)"
+    ]
+    assert took < 3 * ROUND_TIMEOUT, f"noticed after {took:.1f} s"
+    assert_all_gone(tree)
+
+
+class _Child:
+    """A broker child that exits when told to."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def wait_exited(self) -> int:
+        return await asyncio.shield(self.exited)  # each watcher's wait is its own
+
+
+def test_the_watch_cancels_the_work_and_names_the_broker() -> None:
+    cleaned: list[bool] = []
+
+    async def work() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned.append(True)
+
+    async def main() -> None:
+        watch = BrokerWatch()
+        child = _Child(1234)
+        with watch.watching("embedded broker", child):
+            asyncio.get_running_loop().call_later(0.05, child.exited.set_result, -9)
+            async with asyncio.timeout(5):
+                with pytest.raises(RunFailed) as failed:
+                    await watch.guard(work())
+        assert str(failed.value) == "embedded broker (pid 1234) died: signal 9 (SIGKILL)"
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0  # nothing left pending on us
+
+    asyncio.run(main())
+    assert cleaned == [True]
+
+
+def test_the_watch_lets_finished_work_through_and_forgets_a_broker_it_left() -> None:
+    async def main() -> None:
+        watch = BrokerWatch()
+        child = _Child(1)
+        with watch.watching("mosquitto", child):
+            assert await watch.guard(asyncio.sleep(0.01, "done")) == "done"
+        child.exited.set_result(0)  # stopped on purpose, after it was left
+        assert await watch.guard(asyncio.sleep(0.01, "again")) == "again"
+        with pytest.raises(ValueError, match="mine"):  # the work's own error passes through
+            await watch.guard(_fails())
+
+    asyncio.run(main())
+
+
+async def _fails() -> None:
+    raise ValueError("mine")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (-9, "signal 9 (SIGKILL)"),
+        (-15, "signal 15 (SIGTERM)"),
+        (1, "exit code 1"),
+        (0, "exit code 0"),
+    ],
+)
+def test_exit_reasons(code: int, reason: str) -> None:
+    assert exit_reason(code) == reason
