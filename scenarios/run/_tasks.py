@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -131,12 +132,30 @@ async def _run_agents(agents: list[Agent]) -> list[AgentReport]:
             tasks = [group.create_task(one(a), name=a.config.agent_id) for a in agents]
     except BaseExceptionGroup as group:
         # one line per failed agent, or the traceback of whatever is not a known error
-        failures = [
-            agent_failure(a.config.agent_id, e)
+        failures = {
+            a.config.agent_id: agent_failure(a.config.agent_id, e)
             for a, t in zip(agents, tasks, strict=True)
             if t.done() and not t.cancelled() and (e := t.exception()) is not None
-        ]
-        if not failures or None in failures:
+        }
+        if not failures or None in failures.values():
             raise
-        raise RunFailed("run failed: " + "; ".join(filter(None, failures))) from group
+        lines = {a: line for a, line in failures.items() if line is not None}
+        raise RunFailed("run failed: " + _failure_summary(lines)) from group
     return [t.result() for t in tasks]
+
+
+def _failure_summary(lines: dict[str, str]) -> str:
+    """The failed agents' lines, joined; agents that failed as another did (the same
+    line but for the agent's name and the numbers) are named after its line."""
+    shown: dict[str, tuple[str, list[str]]] = {}
+    for agent, line in lines.items():
+        gist = re.sub(r"\d+(\.\d+)?", "#", line.removeprefix(f"agent {agent}: "))
+        if gist in shown:
+            shown[gist][1].append(agent)
+        else:
+            shown[gist] = (line, [])
+    parts = [
+        line + (f" (likewise {len(alike)} more: {', '.join(alike)})" if alike else "")
+        for line, alike in shown.values()
+    ]
+    return "; ".join(parts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
@@ -15,6 +16,8 @@ import pytest
 
 from scenarios import RunFailed
 from scenarios.deploy import BrokerWatch, exit_reason
+from scenarios.run._tasks import _failure_summary
+from tests._brokers import free_port
 from tests.scenarios._stopping import (
     ROUND_TIMEOUT,
     assert_all_gone,
@@ -23,7 +26,7 @@ from tests.scenarios._stopping import (
     path3,
     wait_for_logs,
 )
-from tests.scenarios.support import start_hemesh, write_toml
+from tests.scenarios.support import hemesh, start_hemesh, write_toml
 
 BROKER_MODULE = "transport.embedded._server"
 
@@ -121,3 +124,31 @@ async def _fails() -> None:
 )
 def test_exit_reasons(code: int, reason: str) -> None:
     assert exit_reason(code) == reason
+
+
+def test_a_run_on_a_url_where_nothing_listens_fails_in_one_line(tmp_path: Path) -> None:
+    """Agents in tasks on a broker URL: each one's failure, said once, alike ones grouped."""
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    scenario = write_toml(tmp_path / "s.toml", path3(tmp_path / "runs", url))
+    done = hemesh("run", str(scenario), "--json", cwd=tmp_path, timeout=120)
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    where = re.escape(url)
+    prefix = rf"^error: run failed: agent a\d: ConnectionLost: cannot reach broker {where}: "
+    assert re.match(prefix, line), line
+    assert line.count("cannot reach broker") == 1, line  # the agents that failed alike, once
+    assert not re.search(r"agent a\d: ConnectionLost: agent", line), line  # named once
+
+
+def test_agents_that_failed_alike_are_named_after_one_line() -> None:
+    lines = {
+        "a0": "agent a0: ConnectionLost: lost broker mqtt://h:1 within 60 s (45 attempts)",
+        "a1": "agent a1: AgentError: bad reply",
+        "a2": "agent a2: ConnectionLost: lost broker mqtt://h:1 within 60 s (44 attempts)",
+        "a3": "agent a3: ConnectionLost: lost broker mqtt://h:1 within 60 s (41 attempts)",
+    }
+    assert _failure_summary(lines) == (
+        "agent a0: ConnectionLost: lost broker mqtt://h:1 within 60 s (45 attempts) "
+        "(likewise 2 more: a2, a3); agent a1: AgentError: bad reply"
+    )
+    assert _failure_summary({"a0": lines["a0"]}) == lines["a0"]
