@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import signal
@@ -72,11 +73,36 @@ def _stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         logging.getLogger("mqtt").setLevel(logging.CRITICAL)
     try:
-        return _run_async(coroutine)
+        return _run_async(_closed_sockets_quiet(coroutine))
     except Interrupted as exc:
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
         raise fail("interrupted by SIGINT", 128 + signal.SIGINT) from None
+
+
+async def _closed_sockets_quiet(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Await ``coroutine`` with one known harmless error kept out of the output: when a
+    broker dies, aiomqtt's scheduled ``add_reader``/``add_writer`` may run on a socket
+    paho has closed meanwhile (EBADF); the endpoint has already seen the link drop."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        callback = repr(context.get("handle"))
+        closed = isinstance(error, OSError) and error.errno == errno.EBADF
+        if closed and ("add_writer" in callback or "add_reader" in callback):
+            logging.getLogger("hemesh.transport").debug("closed socket: %s", callback)
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    try:
+        return await coroutine
+    finally:
+        loop.set_exception_handler(previous)
 
 
 def _announce(url: str) -> None:

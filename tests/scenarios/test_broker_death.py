@@ -1,6 +1,6 @@
-"""The embedded broker killed under a running ``hemesh run``: the runner notices its
-child exited and fails within a couple of round timeouts with one line, exit 1, and
-no process left (broker, agents, crypto workers)."""
+"""The broker (embedded, or the run's Mosquitto) killed under a running ``hemesh run``:
+the runner notices its child exited and fails within a couple of round timeouts with
+one line, exit 1, and no process left (broker, agents, crypto workers)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from scenarios import RunFailed
 from scenarios.deploy import BrokerWatch, exit_reason
 from scenarios.run._tasks import _failure_summary
-from tests._brokers import free_port
+from tests._brokers import free_port, require_mosquitto
 from tests.scenarios._stopping import (
     ROUND_TIMEOUT,
     assert_all_gone,
@@ -26,35 +26,37 @@ from tests.scenarios._stopping import (
     path3,
     wait_for_logs,
 )
-from tests.scenarios.support import hemesh, start_hemesh, write_toml
+from tests.scenarios.support import children_of, hemesh, start_hemesh, write_toml
 
 BROKER_MODULE = "transport.embedded._server"
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("broker", ["embedded", "mosquitto"])
 @pytest.mark.parametrize("spawn", ["tasks", "processes"])
-def test_a_killed_embedded_broker_fails_the_run_at_once(
-    tmp_path: Path, stopped_at_end: list[subprocess.Popen[str]], spawn: str
+def test_a_killed_broker_fails_the_run_at_once(
+    tmp_path: Path, stopped_at_end: list[subprocess.Popen[str]], spawn: str, broker: str
 ) -> None:
-    scenario = write_toml(tmp_path / "s.toml", path3(tmp_path / "runs", "embedded"))
+    if broker == "mosquitto":
+        require_mosquitto()
+    scenario = write_toml(tmp_path / "s.toml", path3(tmp_path / "runs", broker))
     run = start_hemesh(
         "run", str(scenario), "--json", "--spawn", spawn, cwd=tmp_path, env=child_env(tmp_path)
     )
     stopped_at_end.append(run)
     wait_for_logs(tmp_path / "runs", agents=3, lines=3)
     tree = descendants(run.pid)
-    (broker,) = [pid for pid, command in tree.items() if BROKER_MODULE in command]
+    mark, name = (BROKER_MODULE, "embedded broker") if broker == "embedded" else ("-c", "mosquitto")
+    (pid,) = [p for p, c in children_of(run.pid).items() if mark in c]
     assert any("agents._crypto_worker" in c for c in tree.values())  # they have workers
     if spawn == "processes":
         assert sum("agent" in c for c in tree.values()) >= 3
-    os.kill(broker, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()
     _, stderr = run.communicate(timeout=60)
     took = time.monotonic() - killed
     assert run.returncode == 1, stderr
-    assert stderr.strip().splitlines() == [
-        f"error: embedded broker (pid {broker}) died: signal 9 (SIGKILL)"
-    ]
+    assert stderr.strip().splitlines() == [f"error: {name} (pid {pid}) died: signal 9 (SIGKILL)"]
     assert took < 3 * ROUND_TIMEOUT, f"noticed after {took:.1f} s"
     assert_all_gone(tree)
 
