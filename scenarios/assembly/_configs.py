@@ -56,12 +56,15 @@ def agent_configs(
     degrees = dict(graph.degree())
     max_degree = max(degrees.values())
     lambda0 = alg.lambda0 or LAMBDA_GAIN / problem.smoothness()
-    a_max = scenario.default_a_max(max_degree)
     attenuation = Attenuation(gamma0=alg.gamma0, b=alg.b, p=alg.p, enabled=alg.attenuation)
     batch = scenario.problem.batch_size
     configs = []
     for i in range(n):
         neighbours = {agent_id(j): degrees[j] for j in sorted(graph.neighbors(i))}
+        a_max = {
+            agent_id(j): scenario.edge_a_max(degrees[i], degrees[j], max_degree)
+            for j in sorted(graph.neighbors(i))
+        }
         configs.append(
             AgentConfig(
                 run=run,

@@ -240,27 +240,30 @@ class _Ray:
     """q_c = [x_c] / 2^F, the member's own quantized state."""
     direction: FloatArray
     """R_c / 2^(F+W) = a_ic (x_i - x_c), up to quantization."""
+    t_range: tuple[float, float]
+    """The known range of t = 1 / a_ic on this edge."""
 
 
 def _ray(obs: Mapping[str, Any], target: str, public: PublicParams) -> _Ray:
     f, w = public.frac_bits, public.weight_bits
     origin = np.array(obs["quantized"], dtype=np.float64) / 2.0**f
     direction = np.array(obs["decrypted"][target], dtype=np.float64) / 2.0 ** (f + w)
-    return _Ray(origin, direction)
+    return _Ray(origin, direction, _t_range(public, target, str(obs["agent"])))
 
 
-def _t_range(public: PublicParams) -> tuple[float, float]:
-    """The range of t = 1 / a_ic, a_ic = [a_ic] / 2^W with [a_ic] in [low, high]."""
+def _t_range(public: PublicParams, target: str, member: str) -> tuple[float, float]:
+    """The range of t = 1 / a_ic, a_ic = [a_ic] / 2^W with [a_ic] in the edge's [low, high]."""
     scale = 2.0**public.weight_bits
-    return scale / public.weight_high, scale / public.weight_low
+    low, high = public.weight_range(target, member)
+    return scale / high, scale / low
 
 
 def _intersect_rays(rays: list[_Ray], public: PublicParams) -> FloatArray:
     """Least squares over (x, t_1..t_m) of sum_c ||x - q_c - t_c R_c||^2; one ray: its
     point at the middle of the known range of t."""
-    t_lo, t_hi = _t_range(public)
     d, m = public.dim, len(rays)
     if m == 1:
+        t_lo, t_hi = rays[0].t_range
         return rays[0].origin + 0.5 * (t_lo + t_hi) * rays[0].direction
     a = np.zeros((m * d, d + m))
     rhs = np.zeros(m * d)
@@ -269,7 +272,8 @@ def _intersect_rays(rays: list[_Ray], public: PublicParams) -> FloatArray:
         a[c * d : (c + 1) * d, d + c] = -ray.direction
         rhs[c * d : (c + 1) * d] = ray.origin
     solution, *_ = np.linalg.lstsq(a, rhs, rcond=None)
-    t = np.clip(solution[d:], t_lo, t_hi)
+    lows, highs = np.array([r.t_range for r in rays]).T
+    t = np.clip(solution[d:], lows, highs)
     if np.allclose(t, solution[d:]):
         return np.asarray(solution[:d], dtype=np.float64)
     # a parallel or degenerate configuration: keep t in its known range
@@ -280,8 +284,9 @@ def _intersect_rays(rays: list[_Ray], public: PublicParams) -> FloatArray:
 def _intersect_intervals(rays: list[_Ray], public: PublicParams) -> FloatArray:
     """Per coordinate each member knows x_i in q_c + R_c [t_lo, t_hi]; intersect and
     take the midpoint (the mean of the midpoints if quantization empties it)."""
-    t_lo, t_hi = _t_range(public)
-    ends = [(r.origin + t_lo * r.direction, r.origin + t_hi * r.direction) for r in rays]
+    ends = [
+        (r.origin + r.t_range[0] * r.direction, r.origin + r.t_range[1] * r.direction) for r in rays
+    ]
     lows = np.array([np.minimum(a, b) for a, b in ends])
     highs = np.array([np.maximum(a, b) for a, b in ends])
     low, high = lows.max(axis=0), highs.min(axis=0)

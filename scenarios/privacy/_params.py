@@ -33,7 +33,12 @@ class PublicParams:
     frac_bits: int
     weight_bits: int
     weight_low: int
+    """The smallest quantized weight half over all edges."""
     weight_high: int
+    """The largest quantized weight half over all edges."""
+    weight_ranges: dict[str, dict[str, list[int]]]
+    """Each edge's range of quantized weight halves [low, high], by agent and neighbour
+    (public: it follows from the degrees)."""
     weight_mode: str
     stepsize_mode: str
     attenuation: Attenuation
@@ -45,7 +50,12 @@ class PublicParams:
     def from_configs(cls, configs: Iterable[AgentConfig]) -> PublicParams:
         configs = list(configs)
         first = configs[0]
-        low, high = first.weight_range
+        ranges = {
+            c.agent_id: {n: list(c.weight_range_for(n)) for n in sorted(c.neighbours)}
+            for c in configs
+        }
+        low = min(lo for edges in ranges.values() for lo, _ in edges.values())
+        high = max(hi for edges in ranges.values() for _, hi in edges.values())
         return cls(
             run=first.run,
             algorithm=first.algorithm.value,
@@ -57,6 +67,7 @@ class PublicParams:
             weight_bits=first.weight_bits,
             weight_low=low,
             weight_high=high,
+            weight_ranges=ranges,
             weight_mode=first.weight_mode.value,
             stepsize_mode=first.stepsize_mode.value,
             attenuation=first.attenuation,
@@ -78,6 +89,7 @@ class PublicParams:
             "weight_bits": self.weight_bits,
             "weight_low": self.weight_low,
             "weight_high": self.weight_high,
+            "weight_ranges": self.weight_ranges,
             "weight_mode": self.weight_mode,
             "stepsize_mode": self.stepsize_mode,
             "gamma0": self.attenuation.gamma0,
@@ -104,6 +116,11 @@ class PublicParams:
             return cls(**fields, attenuation=attenuation, base_stepsize=stepsize)
         except (KeyError, TypeError, ConfigError) as exc:
             raise BadInput(f"public parameters do not parse: {exc}") from exc
+
+    def weight_range(self, agent: str, neighbour: str) -> tuple[int, int]:
+        """The range of the quantized weight half ``agent`` draws for ``neighbour``."""
+        low, high = self.weight_ranges[agent][neighbour]
+        return low, high
 
     @property
     def agents(self) -> list[str]:

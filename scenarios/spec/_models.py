@@ -26,6 +26,9 @@ from .._errors import BadInput
 from ._adversaries import AdversarySpec
 from ._conditions import check_attenuation_exponent
 
+WEIGHT_BUDGET = 0.9
+"""gamma0 * sum_j a_max_ij^2 stays at or below this at every agent (it must be < 1)."""
+
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
@@ -87,7 +90,12 @@ class AlgorithmSpec(_Section):
     frac_bits: Annotated[int, Field(ge=0, le=48)] = 24
     weight_bits: Annotated[int, Field(ge=1, le=32)] = 16
     a_max: Positive | None = None
-    """Upper end of each weight half; default sqrt(0.9 / (gamma0 * max_degree))."""
+    """One upper end of the weight halves for every edge (overrides ``weight_ranges``)."""
+    weight_ranges: Literal["global", "degree"] = "degree"
+    """Without ``a_max``: ``global`` gives every edge sqrt(0.9 / (gamma0 * max_degree));
+    ``degree`` gives edge ij sqrt(0.9 / (gamma0 * max(d_i, d_j))) (Metropolis-like; degrees
+    are public), so that sum_j a_ij < 1/gamma0 at every agent without the largest degree
+    shrinking every edge."""
     weights: WeightMode = WeightMode.PER_EDGE
     stepsize: StepsizeMode = StepsizeMode.SCALAR
     dp_noise: Annotated[float, Field(ge=0)] = 0.1
@@ -204,4 +212,12 @@ class Scenario(_Section):
         return spread
 
     def default_a_max(self, max_degree: int) -> float:
-        return self.algorithm.a_max or math.sqrt(0.9 / (self.algorithm.gamma0 * max_degree))
+        return self.algorithm.a_max or math.sqrt(
+            WEIGHT_BUDGET / (self.algorithm.gamma0 * max_degree)
+        )
+
+    def edge_a_max(self, degree: int, neighbour_degree: int, max_degree: int) -> float:
+        """The upper end of the weight halves on an edge between agents of these degrees."""
+        if self.algorithm.a_max is not None or self.algorithm.weight_ranges == "global":
+            return self.default_a_max(max_degree)
+        return math.sqrt(WEIGHT_BUDGET / (self.algorithm.gamma0 * max(degree, neighbour_degree)))

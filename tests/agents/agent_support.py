@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -83,7 +83,7 @@ def configs(
             run=run,
             agent_id=agent,
             neighbours=graph[agent],
-            algorithm=algorithm,
+            algorithm=Algorithm(algorithm),
             x0=(float(index), -0.5 * index, 0.25 * index * index),
             seed=(seed, index),
             **settings,
@@ -120,6 +120,30 @@ async def run_one(agent: Agent) -> AgentReport:
         return await agent.run()
 
 
+@overload
+async def run_ring(
+    cfgs: Mapping[str, AgentConfig],
+    journal_dir: Path | None = None,
+    *,
+    bus: MemoryBus | None = None,
+    on_iteration: Mapping[str, Callable[[int], None]] | None = None,
+    settle: Literal[False] = False,
+    crypto: CryptoBackend | None = None,
+) -> dict[str, AgentReport]: ...
+
+
+@overload
+async def run_ring(
+    cfgs: Mapping[str, AgentConfig],
+    journal_dir: Path | None = None,
+    *,
+    bus: MemoryBus | None = None,
+    on_iteration: Mapping[str, Callable[[int], None]] | None = None,
+    settle: Literal[True],
+    crypto: CryptoBackend | None = None,
+) -> dict[str, AgentReport | BaseException]: ...
+
+
 async def run_ring(
     cfgs: Mapping[str, AgentConfig],
     journal_dir: Path | None = None,
@@ -128,7 +152,7 @@ async def run_ring(
     on_iteration: Mapping[str, Callable[[int], None]] | None = None,
     settle: bool = False,
     crypto: CryptoBackend | None = None,
-) -> dict[str, AgentReport | BaseException]:
+) -> Mapping[str, AgentReport | BaseException]:
     """Run every agent of ``cfgs`` on one bus. With ``settle`` an agent's failure is its
     result; without, the first failure cancels the rest and is raised."""
     run = next(iter(cfgs.values())).run
@@ -159,7 +183,9 @@ def trajectories(directory: Path, graph: Mapping[str, Any]) -> dict[str, np.ndar
     return {a: np.array([line["x"] for line in journal(directory, a)]) for a in sorted(graph)}
 
 
-def assert_same_trajectories(left: Mapping[str, np.ndarray], right: Mapping[str, np.ndarray]):
+def assert_same_trajectories(
+    left: Mapping[str, np.ndarray], right: Mapping[str, np.ndarray]
+) -> None:
     assert left.keys() == right.keys()
     for agent in left:
         assert left[agent].shape == (ITERATIONS + 1, DIM)

@@ -67,10 +67,10 @@ from transport import (
     ],
 )
 async def test_paillier_and_clear_give_identical_trajectories(
-    tmp_path, weight_mode, stepsize_mode, packing
-):
+    tmp_path: Path, weight_mode: WeightMode, stepsize_mode: StepsizeMode, packing: bool
+) -> None:
     graph = ring()
-    modes = {"weight_mode": weight_mode, "stepsize_mode": stepsize_mode}
+    modes: dict[str, Any] = {"weight_mode": weight_mode, "stepsize_mode": stepsize_mode}
     paillier_dir, clear_dir = tmp_path / "paillier", tmp_path / "clear"
     paillier_cfgs = configs(unique_run(), graph, "paillier", packing=packing, **modes)
     paillier = await run_ring(paillier_cfgs, paillier_dir)
@@ -94,9 +94,9 @@ async def test_paillier_and_clear_give_identical_trajectories(
 
 
 @pytest.mark.asyncio
-async def test_agents_sharing_a_crypto_pool_match_the_clear_run(tmp_path):
+async def test_agents_sharing_a_crypto_pool_match_the_clear_run(tmp_path: Path) -> None:
     graph = ring()
-    modes = {"weight_mode": WeightMode.PER_COORDINATE, "iterations": 4}
+    modes: dict[str, Any] = {"weight_mode": WeightMode.PER_COORDINATE, "iterations": 4}
     async with CryptoPool(2) as pool:
         pooled = await run_ring(
             configs(unique_run(), graph, "paillier", **modes), tmp_path / "pool", crypto=pool
@@ -112,7 +112,7 @@ async def test_agents_sharing_a_crypto_pool_match_the_clear_run(tmp_path):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("algorithm", [Algorithm.CLEAR, Algorithm.PLAIN])
-async def test_same_seed_same_trajectory(tmp_path, algorithm):
+async def test_same_seed_same_trajectory(tmp_path: Path, algorithm: Algorithm) -> None:
     graph = ring()
     dirs = [tmp_path / "first", tmp_path / "second", tmp_path / "other-seed"]
     await run_ring(configs(unique_run(), graph, algorithm, seed=5), dirs[0])
@@ -216,7 +216,9 @@ class Disturber:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("algorithm", [Algorithm.PAILLIER, Algorithm.CLEAR])
-async def test_bad_input_is_dropped_and_changes_nothing(tmp_path, caplog, algorithm):
+async def test_bad_input_is_dropped_and_changes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, algorithm: Algorithm
+) -> None:
     caplog.set_level(logging.WARNING)
     graph = ring()
     quiet = await run_ring(configs(unique_run(), graph, algorithm), tmp_path / "quiet")
@@ -263,7 +265,7 @@ async def test_bad_input_is_dropped_and_changes_nothing(tmp_path, caplog, algori
 
 
 @pytest.mark.asyncio
-async def test_missing_neighbour_fails_the_startup_wait(tmp_path):
+async def test_missing_neighbour_fails_the_startup_wait(tmp_path: Path) -> None:
     graph = ring()
     cfgs = configs(
         unique_run(), graph, "paillier", iterations=1, startup_timeout=0.5, round_timeout=0.3
@@ -308,7 +310,9 @@ async def run_with_a_crash(tmp_path: Path, iterations: int) -> dict[str, Any]:
 
 
 @pytest.mark.asyncio
-async def test_silent_neighbour_is_skipped_after_the_round_timeout(tmp_path, caplog):
+async def test_silent_neighbour_is_skipped_after_the_round_timeout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
     iterations = 6
     results = await run_with_a_crash(tmp_path, iterations)
@@ -328,7 +332,7 @@ async def test_silent_neighbour_is_skipped_after_the_round_timeout(tmp_path, cap
 
 
 @pytest.mark.asyncio
-async def test_skips_are_symmetric_and_stay_on_the_silent_neighbours_edges(tmp_path):
+async def test_skips_are_symmetric_and_stay_on_the_silent_neighbours_edges(tmp_path: Path) -> None:
     # DESIGN.md: a neighbour that misses iteration k "is skipped for that iteration on
     # both sides". The coupling a_ij (x_j - x_i) is only antisymmetric (the network's
     # sum only preserved) if i drops j exactly when j drops i. a0 is not a neighbour of
@@ -374,10 +378,12 @@ FIELDS = {
 
 
 @pytest.mark.asyncio
-async def test_journal_lines(tmp_path):
+async def test_journal_lines(tmp_path: Path) -> None:
     graph = ring()
     cfgs = configs(unique_run(), graph, "clear")
+    started = time.perf_counter()
     reports = await run_ring(cfgs, tmp_path)
+    wall = time.perf_counter() - started
     objectives = problems(graph)
     for agent, cfg in cfgs.items():
         lines = journal(tmp_path, agent)
@@ -390,7 +396,11 @@ async def test_journal_lines(tmp_path):
                 objectives[agent].value(np.array(line["x"])), rel=1e-12
             )
             for name in ("crypto_s", "wait_s", "compute_s"):
-                assert line[name] >= 0
+                assert 0 <= line[name] <= wall, (name, line[name], wall)
+        # per-iteration durations, not running totals: together they fit in the run's wall
+        # time (8 cumulative values would add up to several runs), and the run took time
+        spent = sum(line[n] for line in lines for n in ("crypto_s", "wait_s", "compute_s"))
+        assert 0 < spent <= wall + 1e-3
         assert lines[0]["x"] == list(cfg.x0)
         assert lines[-1]["x"] == reports[agent].x.tolist()
         times = [line["t"] for line in lines]
@@ -407,7 +417,7 @@ async def test_journal_lines(tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_digest_journal_has_digests_of_the_same_states(tmp_path):
+async def test_digest_journal_has_digests_of_the_same_states(tmp_path: Path) -> None:
     graph = ring()
     await run_ring(configs(unique_run(), graph, "clear"), tmp_path / "state")
     await run_ring(configs(unique_run(), graph, "clear", record=Record.DIGEST), tmp_path / "digest")
@@ -426,7 +436,7 @@ async def test_digest_journal_has_digests_of_the_same_states(tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_agent_cannot_be_entered_twice():
+async def test_agent_cannot_be_entered_twice() -> None:
     graph = ring()
     cfg = configs(unique_run(), graph, "paillier")["a0"]
     bus = MemoryBus(cfg.run)
@@ -441,7 +451,7 @@ async def test_agent_cannot_be_entered_twice():
 
 
 @pytest.mark.asyncio
-async def test_run_needs_the_async_with_block():
+async def test_run_needs_the_async_with_block() -> None:
     graph = ring()
     cfg = configs(unique_run(), graph, "clear")["a0"]
     agent = make_agent(MemoryBus(cfg.run), cfg, problems(graph)["a0"], None)
@@ -449,7 +459,7 @@ async def test_run_needs_the_async_with_block():
         await agent.run()
 
 
-def test_agent_refuses_a_mismatched_objective_or_endpoint():
+def test_agent_refuses_a_mismatched_objective_or_endpoint() -> None:
     graph = ring()
     cfg = configs(unique_run(), graph, "clear")["a0"]
     bus = MemoryBus(cfg.run)
@@ -477,7 +487,7 @@ def base_config(**overrides: Any) -> AgentConfig:
     return AgentConfig(**settings)
 
 
-def test_base_config_is_valid():
+def test_base_config_is_valid() -> None:
     cfg = base_config()
     assert cfg.algorithm is Algorithm.PAILLIER
     assert cfg.dim == 2
@@ -523,7 +533,7 @@ def test_base_config_is_valid():
     ],
     ids=repr,
 )
-def test_config_refuses_bad_values(overrides):
+def test_config_refuses_bad_values(overrides: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         base_config(**overrides)
 
@@ -533,12 +543,12 @@ def test_config_refuses_bad_values(overrides):
     [{"dp_noise": math.nan}, {"round_timeout": math.nan}, {"startup_timeout": math.nan}],
     ids=repr,
 )
-def test_config_refuses_nan_parameters(overrides):
+def test_config_refuses_nan_parameters(overrides: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         base_config(**overrides)
 
 
-def test_config_accepts_what_is_allowed():
+def test_config_accepts_what_is_allowed() -> None:
     # a big a_max only matters when the edge protocol uses it
     base_config(algorithm="plain", a_max=0.9)
     # just under the bound; and 2048-bit keys need no flag

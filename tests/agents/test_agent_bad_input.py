@@ -24,7 +24,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from agents import Agent, AgentConfig, AgentReport, LeastSquares, Stepsize
+from agents import Agent, AgentConfig, AgentReport, Algorithm, LeastSquares, Stepsize
 from transport import MAX_ENVELOPE_BYTES, VERSION, EnvelopeError, Kind, MemoryBus, decode, pack_ints
 
 RING = 4
@@ -59,7 +59,7 @@ def configs(run: str) -> dict[str, AgentConfig]:
             run=run,
             agent_id=agent,
             neighbours=neighbours,
-            algorithm="paillier",
+            algorithm=Algorithm.PAILLIER,
             iterations=ITERATIONS,
             x0=(float(i), -1.0, 0.5 * i),
             seed=(3, i),

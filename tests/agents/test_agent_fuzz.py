@@ -27,7 +27,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents import Agent, AgentConfig, AgentReport, LeastSquares, Stepsize
+from agents import Agent, AgentConfig, AgentReport, Algorithm, LeastSquares, Stepsize
 from transport import VERSION, Envelope, EnvelopeError, Kind, MemoryBus, decode, encode
 
 EXAMPLES = int(os.environ.get("HEMESH_FUZZ_EXAMPLES", "300"))
@@ -121,7 +121,7 @@ def config(run: str, index: int) -> AgentConfig:
         run=run,
         agent_id=agent,
         neighbours=neighbours,
-        algorithm="paillier",
+        algorithm=Algorithm.PAILLIER,
         iterations=ITERATIONS,
         x0=(float(index), 0.0, -1.0),
         seed=(5, index),
@@ -263,19 +263,21 @@ def build(h: Harness, how: str, what: Any) -> bytes:
         if not h.recent:
             return b""
         index, mode, position, patch = what
+        real: bytes
         _, real = h.recent[index % len(h.recent)]
-        at = position % len(real)
+        at: int = position % len(real)
         if mode == 0:
             return real[:at]
         if mode == 1:
-            return real[:at] + patch + real[at + len(patch) :]
+            mutated: bytes = real[:at] + patch + real[at + len(patch) :]
+            return mutated
         doc = msgpack.unpackb(real, raw=False)
         if mode == 2:
             doc["k"] = max(0, doc["k"] + (position % 5) - 2)
         else:
             doc["kind"] = [k.value for k in Kind][position % len(Kind)]
-        mutated: bytes = msgpack.packb(doc, use_bin_type=True)
-        return mutated
+        repacked: bytes = msgpack.packb(doc, use_bin_type=True)
+        return repacked
     cts, offset, kind = what
     blob = b"".join(int(c).to_bytes(WIDTH, "big") for c in cts)
     doc = {

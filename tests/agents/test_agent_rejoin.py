@@ -56,7 +56,8 @@ def x_star(cfgs: dict[str, AgentConfig]) -> np.ndarray:
     objectives = problems(cfgs)
     a = np.vstack([o.features for o in objectives.values()])
     y = np.concatenate([o.targets for o in objectives.values()])
-    return np.linalg.lstsq(a, y, rcond=None)[0]
+    solution: np.ndarray = np.linalg.lstsq(a, y, rcond=None)[0]
+    return solution
 
 
 def dropped_terms(tmp_path: Path, agent: str) -> set[tuple[str, int]]:
@@ -104,8 +105,8 @@ async def crash_and_rejoin(tmp_path: Path, algorithm: str) -> dict[str, Any]:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("algorithm", ["paillier", "plain"])
 async def test_crashed_agent_resumes_from_its_checkpoint_and_catches_up(
-    tmp_path, caplog, algorithm
-):
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, algorithm: str
+) -> None:
     caplog.set_level(logging.INFO, logger="hemesh.agent")
     outcome = await crash_and_rejoin(tmp_path, algorithm)
     reports, cfgs = outcome["reports"], outcome["cfgs"]
@@ -161,7 +162,9 @@ async def test_crashed_agent_resumes_from_its_checkpoint_and_catches_up(
 
 
 @pytest.mark.asyncio
-async def test_agent_restarted_after_its_neighbours_finished_jumps_to_the_end(tmp_path):
+async def test_agent_restarted_after_its_neighbours_finished_jumps_to_the_end(
+    tmp_path: Path,
+) -> None:
     """Their goodbyes are retained: a2 learns on restart that nobody is left to wait
     for, and ends at once instead of waiting out a round timeout per iteration."""
     cfgs = configs(unique_run(), ring(), "paillier", iterations=20, round_timeout=0.2)
@@ -191,7 +194,7 @@ async def test_agent_restarted_after_its_neighbours_finished_jumps_to_the_end(tm
 
 
 @pytest.mark.asyncio
-async def test_resuming_replays_the_same_iterations_exactly(tmp_path):
+async def test_resuming_replays_the_same_iterations_exactly(tmp_path: Path) -> None:
     """Both agents of a pair die at the same point and resume: their states, iteration
     and random draws come back exactly, so the trajectory is the uninterrupted one."""
     pair = {"a0": {"a1": 1}, "a1": {"a0": 1}}
@@ -227,7 +230,7 @@ async def test_resuming_replays_the_same_iterations_exactly(tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_checkpoint_file_is_private_and_written_whole(tmp_path):
+async def test_checkpoint_file_is_private_and_written_whole(tmp_path: Path) -> None:
     pair = {"a0": {"a1": 1}, "a1": {"a0": 1}}
     cfgs = configs(unique_run(), pair, "paillier")
     bus = MemoryBus(cfgs["a0"].run)
@@ -245,7 +248,7 @@ async def test_checkpoint_file_is_private_and_written_whole(tmp_path):
         assert checkpoint.key is not None and checkpoint.key[0] * checkpoint.key[1] > 2**255
 
 
-def test_checkpoint_round_trip_is_exact(tmp_path):
+def test_checkpoint_round_trip_is_exact(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
     rng.random(3)
     original = Checkpoint(
@@ -282,7 +285,9 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
         (msgpack.packb([1, 2]), "not a checkpoint of format"),
     ],
 )
-def test_unreadable_checkpoint_is_refused_with_its_path(tmp_path, text, message):
+def test_unreadable_checkpoint_is_refused_with_its_path(
+    tmp_path: Path, text: bytes, message: str
+) -> None:
     path = tmp_path / "c.ckpt"
     path.write_bytes(text)
     with pytest.raises(CheckpointError, match=message) as caught:
@@ -291,7 +296,7 @@ def test_unreadable_checkpoint_is_refused_with_its_path(tmp_path, text, message)
 
 
 @pytest.mark.asyncio
-async def test_checkpoint_of_another_run_is_refused_before_anything_starts(tmp_path):
+async def test_checkpoint_of_another_run_is_refused_before_anything_starts(tmp_path: Path) -> None:
     pair = {"a0": {"a1": 1}, "a1": {"a0": 1}}
     first = configs(unique_run(), pair, "clear")
     folder = tmp_path / "checkpoints"
@@ -314,7 +319,7 @@ async def test_checkpoint_of_another_run_is_refused_before_anything_starts(tmp_p
     assert not (tmp_path / "second" / "a0.jsonl").exists()
 
 
-def test_checkpoint_every_must_be_positive(tmp_path):
+def test_checkpoint_every_must_be_positive(tmp_path: Path) -> None:
     pair = {"a0": {"a1": 1}, "a1": {"a0": 1}}
     cfg = configs(unique_run(), pair, "clear")["a0"]
     bus = MemoryBus(cfg.run)
@@ -328,7 +333,7 @@ def test_checkpoint_every_must_be_positive(tmp_path):
         )
 
 
-def test_checkpoint_with_a_wrong_vector_size_or_nan_is_refused(tmp_path):
+def test_checkpoint_with_a_wrong_vector_size_or_nan_is_refused(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     path = tmp_path / "c.ckpt"
     good = Checkpoint(
@@ -354,7 +359,7 @@ def test_checkpoint_with_a_wrong_vector_size_or_nan_is_refused(tmp_path):
         Checkpoint.load(path).check(run="r", agent="a0", algorithm="clear", iterations=1, dim=3)
 
 
-def test_a_torn_last_line_stays_apart_from_the_next(tmp_path):
+def test_a_torn_last_line_stays_apart_from_the_next(tmp_path: Path) -> None:
     path = tmp_path / "a0.jsonl"
     path.write_text('{"k": 0}\n{"k": 1, "x": [0.')  # killed mid-write
     with Journal(path) as journal_:
@@ -366,7 +371,7 @@ def test_a_torn_last_line_stays_apart_from_the_next(tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_a_paillier_checkpoint_without_its_key_is_refused(tmp_path):
+async def test_a_paillier_checkpoint_without_its_key_is_refused(tmp_path: Path) -> None:
     pair = {"a0": {"a1": 1}, "a1": {"a0": 1}}
     cfg = configs(unique_run(), pair, "paillier")["a0"]
     folder = tmp_path / "checkpoints"

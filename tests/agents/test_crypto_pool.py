@@ -43,7 +43,7 @@ async def wait_gone(pids: list[int]) -> list[int]:
 
 
 @pytest.mark.asyncio
-async def test_pool_agrees_with_inline_crypto():
+async def test_pool_agrees_with_inline_crypto() -> None:
     inline = InlineCrypto()
     async with CryptoPool(2) as pool:
         assert len(pool.pids) == 2
@@ -74,7 +74,7 @@ async def test_pool_agrees_with_inline_crypto():
 
 
 @pytest.mark.asyncio
-async def test_pool_runs_calls_concurrently_and_keeps_them_apart():
+async def test_pool_runs_calls_concurrently_and_keeps_them_apart() -> None:
     inline = InlineCrypto()
     key = await inline.keygen(INSECURE_TEST_BITS, insecure=True)
     async with CryptoPool(2) as pool:
@@ -85,7 +85,7 @@ async def test_pool_runs_calls_concurrently_and_keeps_them_apart():
 
 
 @pytest.mark.asyncio
-async def test_worker_processes_are_gone_after_the_block():
+async def test_worker_processes_are_gone_after_the_block() -> None:
     async with CryptoPool(2) as pool:
         pids = pool.pids
         assert len(set(pids)) == 2
@@ -95,7 +95,7 @@ async def test_worker_processes_are_gone_after_the_block():
 
 
 @pytest.mark.asyncio
-async def test_worker_processes_are_gone_after_an_error_in_the_block():
+async def test_worker_processes_are_gone_after_an_error_in_the_block() -> None:
     pids: list[int] = []
 
     class Boom(Exception):
@@ -113,7 +113,7 @@ async def test_worker_processes_are_gone_after_an_error_in_the_block():
 
 
 @pytest.mark.asyncio
-async def test_worker_errors_become_crypto_errors_and_the_pool_survives():
+async def test_worker_errors_become_crypto_errors_and_the_pool_survives() -> None:
     inline = InlineCrypto()
     key = await inline.keygen(INSECURE_TEST_BITS, insecure=True)
     async with CryptoPool(2) as pool:
@@ -135,7 +135,7 @@ async def test_worker_errors_become_crypto_errors_and_the_pool_survives():
 
 
 @pytest.mark.asyncio
-async def test_pool_cannot_be_entered_twice():
+async def test_pool_cannot_be_entered_twice() -> None:
     pool = CryptoPool(1)
     async with pool:
         with pytest.raises(CryptoError):
@@ -146,13 +146,13 @@ async def test_pool_cannot_be_entered_twice():
             pass  # pragma: no cover
 
 
-def test_pool_refuses_zero_workers():
+def test_pool_refuses_zero_workers() -> None:
     with pytest.raises(CryptoError):
         CryptoPool(0)
 
 
 @pytest.mark.asyncio
-async def test_a_cancelled_call_does_not_hand_its_reply_to_the_next_caller():
+async def test_a_cancelled_call_does_not_hand_its_reply_to_the_next_caller() -> None:
     # Agents cancel their serve tasks when they leave, while other agents of the same
     # process keep using the shared pool. A call cancelled after its request reached
     # the worker must not leave that worker's reply to be read by the next call.
@@ -173,7 +173,7 @@ async def test_a_cancelled_call_does_not_hand_its_reply_to_the_next_caller():
 
 
 @pytest.mark.asyncio
-async def test_pool_serve_packed_agrees_with_inline_crypto():
+async def test_pool_serve_packed_agrees_with_inline_crypto() -> None:
     inline = InlineCrypto()
     key = await inline.keygen(INSECURE_TEST_BITS, insecure=True)
     n = key.public.n

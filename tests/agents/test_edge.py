@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +14,10 @@ from hypothesis import strategies as st
 
 from agents import (
     ClearEdge,
+    EdgeProtocol,
     InlineCrypto,
     PaillierEdge,
+    Payload,
     ProtocolError,
     Quantizer,
     SecretKey,
@@ -53,7 +57,15 @@ def clear_pair() -> tuple[ClearEdge, ClearEdge]:
     return i, j
 
 
-async def exchange(asker, asker_id, server, *, q_asker, q_server, server_weights):
+async def exchange(
+    asker: EdgeProtocol,
+    asker_id: str,
+    server: EdgeProtocol,
+    *,
+    q_asker: list[int],
+    q_server: list[int],
+    server_weights: list[int],
+) -> list[int]:
     """One direction of one edge: the asker's request, the server's reply, the opening."""
     request = await asker.request(q_asker)
     server.check_request(asker_id, request)
@@ -78,12 +90,16 @@ weight_list = st.one_of(
     w_ji=weight_list,
     seed=st.integers(min_value=0, max_value=2**32 - 1),
 )
-def test_edge_protocol_end_to_end(xi, xj, w_ij, w_ji, seed):
+def test_edge_protocol_end_to_end(
+    xi: list[float], xj: list[float], w_ij: list[int], w_ji: list[int], seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     quantizer = Quantizer(frac_bits=FRAC_BITS)
     qi, qj = quantizer.quantize(xi, rng), quantizer.quantize(xj, rng)
 
-    async def both_directions(pair):
+    async def both_directions(
+        pair: tuple[EdgeProtocol, EdgeProtocol],
+    ) -> tuple[list[int], list[int]]:
         i, j = pair
         # i asks j, then j asks i
         at_i = await exchange(i, "i", j, q_asker=qi, q_server=qj, server_weights=w_ji)
@@ -112,7 +128,7 @@ def test_edge_protocol_end_to_end(xi, xj, w_ij, w_ji, seed):
 
 
 @pytest.mark.asyncio
-async def test_replies_are_rerandomized():
+async def test_replies_are_rerandomized() -> None:
     i, j = paillier_pair()
     request = await i.request([1, -2, 3])
     first = await j.serve("i", request, [4, 5, -6], [7, 7, 7])
@@ -123,7 +139,7 @@ async def test_replies_are_rerandomized():
     assert again["c"] != request["c"]
 
 
-def test_paillier_announcement_carries_the_public_key():
+def test_paillier_announcement_carries_the_public_key() -> None:
     i, _ = paillier_pair()
     payload = i.announcement()
     assert set(payload) == {"n"}
@@ -138,12 +154,12 @@ def ciphertext_width() -> int:
     return key_of("i").public.ciphertext_bytes
 
 
-async def valid_request() -> dict:
+async def valid_request() -> dict[str, Any]:
     i, _ = paillier_pair()
     return dict(await i.request([1, 2, 3]))
 
 
-def accepted(check, payloads: dict[str, dict]) -> list[str]:
+def accepted(check: Callable[[Payload], object], payloads: dict[str, Payload]) -> list[str]:
     """The names of the payloads ``check`` lets through (should be none)."""
     through = []
     for name, payload in payloads.items():
@@ -155,7 +171,7 @@ def accepted(check, payloads: dict[str, dict]) -> list[str]:
     return through
 
 
-def bad_payloads(valid: bytes, width: int, nsquare: int) -> dict[str, dict]:
+def bad_payloads(valid: bytes, width: int, nsquare: int) -> dict[str, Payload]:
     cts = [int.from_bytes(valid[k : k + width], "big") for k in range(0, len(valid), width)]
     return {
         "too few": {"c": pack_ints(cts[:-1], width)},
@@ -173,7 +189,7 @@ def bad_payloads(valid: bytes, width: int, nsquare: int) -> dict[str, dict]:
 
 
 @pytest.mark.asyncio
-async def test_check_request_refuses_malformed_payloads():
+async def test_check_request_refuses_malformed_payloads() -> None:
     _, j = paillier_pair()
     request = await valid_request()
     j.check_request("i", request)  # the valid one passes
@@ -182,7 +198,7 @@ async def test_check_request_refuses_malformed_payloads():
 
 
 @pytest.mark.asyncio
-async def test_check_request_refuses_a_sender_whose_key_is_unknown():
+async def test_check_request_refuses_a_sender_whose_key_is_unknown() -> None:
     _, j = paillier_pair()
     assert not j.knows("stranger")
     with pytest.raises(ProtocolError, match="key"):
@@ -190,7 +206,7 @@ async def test_check_request_refuses_a_sender_whose_key_is_unknown():
 
 
 @pytest.mark.asyncio
-async def test_check_reply_refuses_malformed_payloads():
+async def test_check_reply_refuses_malformed_payloads() -> None:
     i, j = paillier_pair()
     request = await i.request([1, 2, 3])
     reply = dict(await j.serve("i", request, [3, 2, 1], [1, 1, 1]))
@@ -203,7 +219,7 @@ async def test_check_reply_refuses_malformed_payloads():
 
 
 @pytest.mark.asyncio
-async def test_check_reply_refuses_a_ciphertext_sharing_a_factor_with_n():
+async def test_check_reply_refuses_a_ciphertext_sharing_a_factor_with_n() -> None:
     i, _ = paillier_pair()
     key = key_of("i")
     width = ciphertext_width()
@@ -212,7 +228,7 @@ async def test_check_reply_refuses_a_ciphertext_sharing_a_factor_with_n():
 
 
 @pytest.mark.asyncio
-async def test_clear_edge_refuses_malformed_payloads():
+async def test_clear_edge_refuses_malformed_payloads() -> None:
     i, j = clear_pair()
     request = dict(await i.request([1, 2, 3]))
     j.check_request("i", request)
@@ -236,14 +252,14 @@ async def test_clear_edge_refuses_malformed_payloads():
 
 
 @pytest.mark.asyncio
-async def test_clear_edge_refuses_a_reply_that_does_not_fit_its_width():
+async def test_clear_edge_refuses_a_reply_that_does_not_fit_its_width() -> None:
     i, j = clear_pair()
     request = await i.request([0, 0, 0])
     with pytest.raises(ProtocolError):
         await j.serve("i", request, [2**120, 0, 0], [2**16, 1, 1])
 
 
-def test_learn_refuses_a_key_of_another_size():
+def test_learn_refuses_a_key_of_another_size() -> None:
     i, _ = paillier_pair()
     smaller = keygen(SMALLER_INSECURE_BITS, insecure=True)
     with pytest.raises(ProtocolError, match="bits"):
@@ -251,7 +267,7 @@ def test_learn_refuses_a_key_of_another_size():
     assert not i.knows("k")
 
 
-def test_learn_refuses_a_changed_key_and_accepts_the_same_one_again():
+def test_learn_refuses_a_changed_key_and_accepts_the_same_one_again() -> None:
     i, j = paillier_pair()
     i.learn("j", j.announcement())  # the same key again: fine
     assert i.knows("j")
@@ -263,7 +279,7 @@ def test_learn_refuses_a_changed_key_and_accepts_the_same_one_again():
 
 
 @pytest.mark.asyncio
-async def test_a_refused_key_change_keeps_the_first_key_in_use():
+async def test_a_refused_key_change_keeps_the_first_key_in_use() -> None:
     i, j = paillier_pair()
     other = PaillierEdge(key_of("other"), InlineCrypto(), dim=DIM)
     with pytest.raises(ProtocolError):
@@ -285,7 +301,7 @@ async def test_a_refused_key_change_keeps_the_first_key_in_use():
     ],
     ids=["missing", "int", "empty", "even", "tiny"],
 )
-def test_learn_refuses_invalid_keys(payload):
+def test_learn_refuses_invalid_keys(payload: dict[str, Any]) -> None:
     i, _ = paillier_pair()
     with pytest.raises(ProtocolError):
         i.learn("k", payload)
@@ -317,7 +333,9 @@ quantized_value = st.integers(min_value=-(VALUE_BOUND - 1), max_value=VALUE_BOUN
 
 @settings(max_examples=25, deadline=None)
 @given(data=st.data(), dim=st.integers(min_value=1, max_value=17), per_coordinate=st.booleans())
-def test_packed_edge_gives_the_same_integers_as_the_naive_one(data, dim, per_coordinate):
+def test_packed_edge_gives_the_same_integers_as_the_naive_one(
+    data: st.DataObject, dim: int, per_coordinate: bool
+) -> None:
     qi = data.draw(st.lists(quantized_value, min_size=dim, max_size=dim))
     qj = data.draw(st.lists(quantized_value, min_size=dim, max_size=dim))
     extreme = st.sampled_from([WEIGHT_LOW, WEIGHT_HIGH])
@@ -327,7 +345,7 @@ def test_packed_edge_gives_the_same_integers_as_the_naive_one(data, dim, per_coo
     else:
         w_ji = [data.draw(st.one_of(extreme, any_weight))] * dim
 
-    async def go():
+    async def go() -> tuple[Payload, Payload, list[int]]:
         i, j = packed_pair(dim, per_coordinate=per_coordinate)
         request = await i.request(qi)
         j.check_request("i", request)
@@ -345,7 +363,7 @@ def test_packed_edge_gives_the_same_integers_as_the_naive_one(data, dim, per_coo
         assert len(reply["c"]) // width < dim
 
 
-def test_packed_edge_at_the_extremes():
+def test_packed_edge_at_the_extremes() -> None:
     # largest magnitudes both ways, alternating signs: every slot borrows or carries
     dim = 9
     top = VALUE_BOUND - 1
@@ -354,7 +372,9 @@ def test_packed_edge_at_the_extremes():
     for per_coordinate in (False, True):
         weights = [WEIGHT_HIGH] * dim
 
-        async def go(per_coordinate=per_coordinate, weights=weights):
+        async def go(
+            per_coordinate: bool = per_coordinate, weights: list[int] = weights
+        ) -> list[int]:
             i, j = packed_pair(dim, per_coordinate=per_coordinate)
             reply = await j.serve("i", await i.request(qi), qj, weights)
             return await i.open(reply)
@@ -364,7 +384,7 @@ def test_packed_edge_at_the_extremes():
 
 
 @pytest.mark.asyncio
-async def test_packed_per_edge_refuses_per_coordinate_weights():
+async def test_packed_per_edge_refuses_per_coordinate_weights() -> None:
     i, j = packed_pair(DIM, per_coordinate=False)
     request = await i.request([1, 2, 3])
     with pytest.raises(ProtocolError):

@@ -71,7 +71,7 @@ EXPECTED = [
 ]
 
 
-def test_all_is_exactly_the_expected_list():
+def test_all_is_exactly_the_expected_list() -> None:
     assert agents.__all__ == EXPECTED
 
 
@@ -79,7 +79,7 @@ ALIASES = {"Activation", "FloatArray", "IndexArray", "Payload"}
 """Type aliases of public signatures: generic aliases of numpy, typing and collections.abc."""
 
 
-def test_every_exported_name_exists_and_comes_from_agents():
+def test_every_exported_name_exists_and_comes_from_agents() -> None:
     for name in agents.__all__:
         value = getattr(agents, name)
         if name in ALIASES:
@@ -89,7 +89,7 @@ def test_every_exported_name_exists_and_comes_from_agents():
         assert module.startswith("agents"), (name, module)
 
 
-def test_no_public_name_is_left_out_of_all():
+def test_no_public_name_is_left_out_of_all() -> None:
     public = {
         name
         for name, value in vars(agents).items()
@@ -98,7 +98,7 @@ def test_no_public_name_is_left_out_of_all():
     assert public == set(EXPECTED)
 
 
-def test_errors_share_one_root():
+def test_errors_share_one_root() -> None:
     for name in ("ConfigError", "CryptoError", "ProtocolError", "QuantizationOverflow"):
         assert issubclass(getattr(agents, name), agents.AgentError)
     assert issubclass(agents.ConfigError, ValueError)
@@ -152,7 +152,7 @@ def _public_names(value: object) -> set[str]:
     return words
 
 
-def test_every_type_in_a_public_signature_is_exported():
+def test_every_type_in_a_public_signature_is_exported() -> None:
     """A name in the annotations of an exported function, class or public method is
     exported too (or belongs to the standard library, numpy or transport)."""
     missing = {}
@@ -163,7 +163,7 @@ def test_every_type_in_a_public_signature_is_exported():
     assert missing == {}
 
 
-def test_the_runtime_face_is_re_exported_as_is():
+def test_the_runtime_face_is_re_exported_as_is() -> None:
     import agents.runtime
 
     assert set(agents.runtime.__all__) <= set(agents.__all__)

@@ -21,7 +21,7 @@ def term(value: float) -> np.ndarray:
     return np.full(DIM, value)
 
 
-def test_a_notice_for_an_applied_term_undoes_it_in_the_next_update():
+def test_a_notice_for_an_applied_term_undoes_it_in_the_next_update() -> None:
     book = ledger()
     book.apply(5, {"a1": term(0.5), "a2": term(0.25)})
     assert book.retract("a1", 5, current=6)
@@ -36,7 +36,7 @@ def test_a_notice_for_an_applied_term_undoes_it_in_the_next_update():
     assert book.retracted("a1", 5)
 
 
-def test_a_notice_before_the_term_is_applied_drops_it():
+def test_a_notice_before_the_term_is_applied_drops_it() -> None:
     book = ledger()
     assert book.retract("a1", 3, current=3)
     assert book.retracted("a1", 3)
@@ -45,7 +45,7 @@ def test_a_notice_before_the_term_is_applied_drops_it():
     np.testing.assert_array_equal(book.take_correction(), np.zeros(DIM))
 
 
-def test_notices_from_is_live():
+def test_notices_from_is_live() -> None:
     book = ledger()
     notices = book.notices_from(4)
     assert notices == set()
@@ -53,14 +53,14 @@ def test_notices_from_is_live():
     assert notices == {"a2"}
 
 
-def test_our_own_skips_are_not_usable_either():
+def test_our_own_skips_are_not_usable_either() -> None:
     book = ledger()
     book.skipping(7, ["a3"])
     book.skip(7, "a1")
     assert book.usable(7, {"a1": 0, "a2": 0, "a3": 0}) == ["a2"]
 
 
-def test_skipping_replaces_and_skip_adds():
+def test_skipping_replaces_and_skip_adds() -> None:
     book = ledger()
     book.skip(7, "a1")
     book.skipping(7, ["a3"])
@@ -72,20 +72,20 @@ def test_skipping_replaces_and_skip_adds():
     ("k", "current"),
     [(2, 3 + KEEP_APPLIED), (-1, KEEP_APPLIED), (ITERATIONS, 10), (ITERATIONS + 5, 10)],
 )
-def test_a_notice_out_of_reach_is_refused(k, current):
+def test_a_notice_out_of_reach_is_refused(k: int, current: int) -> None:
     book = ledger()
     assert book.retract("a1", current - KEEP_APPLIED, current=current)  # the oldest kept
     with pytest.raises(ProtocolError, match="skip notice"):
         book.retract("a1", k, current=current)
 
 
-def test_a_notice_from_ahead_is_kept():
+def test_a_notice_from_ahead_is_kept() -> None:
     book = ledger()
     assert book.retract("a1", 50, current=10)
     assert book.retracted("a1", 50)
 
 
-def test_a_notice_for_a_jumped_iteration_changes_nothing():
+def test_a_notice_for_a_jumped_iteration_changes_nothing() -> None:
     book = ledger()
     book.jumped(10, 20)
     assert not book.retract("a1", 15, current=20)
@@ -93,7 +93,7 @@ def test_a_notice_for_a_jumped_iteration_changes_nothing():
     assert book.retract("a1", 20, current=20)
 
 
-def test_notices_are_repeated_with_the_next_iterations():
+def test_notices_are_repeated_with_the_next_iterations() -> None:
     book = ledger()
     book.skipping(4, ["a2", "a1"])
     assert book.notices_due(4) == []
@@ -102,7 +102,7 @@ def test_notices_are_repeated_with_the_next_iterations():
     assert book.notices_due(5 + NOTICE_REPEATS) == []
 
 
-def test_a_restarted_neighbour_gets_every_kept_notice():
+def test_a_restarted_neighbour_gets_every_kept_notice() -> None:
     book = ledger()
     book.skipping(2, ["a1"])
     book.skipping(3, ["a2"])
@@ -111,7 +111,7 @@ def test_a_restarted_neighbour_gets_every_kept_notice():
     assert list(book.notices_to("a3")) == []
 
 
-def test_goodbye_carries_the_last_notices_and_reads_back():
+def test_goodbye_carries_the_last_notices_and_reads_back() -> None:
     book = ledger()
     last = 20
     book.skip(last - NOTICE_REPEATS - 1, "a1")  # too old to repeat
@@ -131,12 +131,12 @@ def test_goodbye_carries_the_last_notices_and_reads_back():
         {"skipped": pack_ints([ITERATIONS], 4)},  # beyond the run
     ],
 )
-def test_a_malformed_goodbye_is_refused(payload):
+def test_a_malformed_goodbye_is_refused(payload: dict[str, bytes]) -> None:
     with pytest.raises(ProtocolError, match="goodbye"):
         ledger().read_goodbye(payload)
 
 
-def test_the_last_iteration_takes_its_correction_twice():
+def test_the_last_iteration_takes_its_correction_twice() -> None:
     """The final update takes a correction, then the finish takes the last notices'."""
     book = ledger()
     book.apply(8, {"a1": term(1.0)})
@@ -148,7 +148,7 @@ def test_the_last_iteration_takes_its_correction_twice():
     assert book.take_compensated() == [("a1", 8), ("a2", 9)]
 
 
-def test_prune_keeps_a_window_for_late_notices():
+def test_prune_keeps_a_window_for_late_notices() -> None:
     book = ledger()
     book.apply(1, {"a1": term(1.0)})
     book.apply(1 + KEEP_APPLIED, {"a1": term(2.0)})
@@ -158,7 +158,7 @@ def test_prune_keeps_a_window_for_late_notices():
     assert book.applied_since(0).keys() == {1 + KEEP_APPLIED}
 
 
-def test_checkpoint_copies_and_restores():
+def test_checkpoint_copies_and_restores() -> None:
     book = ledger()
     book.apply(10, {"a1": term(1.0)})
     book.apply(10 - CHECKPOINT_APPLIED, {"a1": term(3.0)})

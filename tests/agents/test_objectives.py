@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents import ConfigError, LeastSquares, Logistic
+from agents import ConfigError, FloatArray, LeastSquares, Logistic, Objective
 
 
 def least_squares(seed: int, samples: int = 30, dim: int = 4) -> LeastSquares:
@@ -24,7 +27,9 @@ def logistic(seed: int, samples: int = 30, dim: int = 4, l2: float = 1e-2) -> Lo
     return Logistic(features, labels, l2=l2)
 
 
-def central_difference(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def central_difference(
+    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-5
+) -> FloatArray:
     grad = np.zeros_like(x)
     for k in range(x.size):
         e = np.zeros_like(x)
@@ -33,7 +38,7 @@ def central_difference(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     return grad
 
 
-def hessian(objective, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def hessian(objective: Objective, x: FloatArray, h: float = 1e-5) -> FloatArray:
     """By central differences of the gradient, symmetrized."""
     columns = []
     for k in range(x.size):
@@ -41,7 +46,8 @@ def hessian(objective, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
         e[k] = h
         columns.append((objective.gradient(x + e) - objective.gradient(x - e)) / (2 * h))
     h_matrix = np.array(columns)
-    return (h_matrix + h_matrix.T) / 2
+    symmetric: FloatArray = (h_matrix + h_matrix.T) / 2
+    return symmetric
 
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -51,7 +57,7 @@ l2s = st.sampled_from([0.0, 1e-2, 0.5])
 
 @settings(max_examples=40, deadline=None)
 @given(seed=seeds, scale=scales)
-def test_least_squares_gradient_matches_finite_differences(seed, scale):
+def test_least_squares_gradient_matches_finite_differences(seed: int, scale: float) -> None:
     objective = least_squares(seed)
     x = np.random.default_rng(seed + 1).normal(size=objective.dim) * scale
     numeric = central_difference(objective.value, x)
@@ -60,7 +66,7 @@ def test_least_squares_gradient_matches_finite_differences(seed, scale):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=seeds, scale=scales, l2=l2s)
-def test_logistic_gradient_matches_finite_differences(seed, scale, l2):
+def test_logistic_gradient_matches_finite_differences(seed: int, scale: float, l2: float) -> None:
     objective = logistic(seed, l2=l2)
     x = np.random.default_rng(seed + 1).normal(size=objective.dim) * scale
     numeric = central_difference(objective.value, x)
@@ -68,7 +74,9 @@ def test_logistic_gradient_matches_finite_differences(seed, scale, l2):
 
 
 @pytest.mark.parametrize("make", [least_squares, logistic])
-def test_minibatch_on_all_indices_is_the_full_gradient(make):
+def test_minibatch_on_all_indices_is_the_full_gradient(
+    make: Callable[..., LeastSquares | Logistic],
+) -> None:
     objective = make(3)
     x = np.random.default_rng(4).normal(size=objective.dim)
     full = objective.gradient(x)
@@ -79,7 +87,9 @@ def test_minibatch_on_all_indices_is_the_full_gradient(make):
 
 
 @pytest.mark.parametrize("make", [least_squares, logistic])
-def test_minibatch_gradients_average_to_the_full_gradient(make):
+def test_minibatch_gradients_average_to_the_full_gradient(
+    make: Callable[..., LeastSquares | Logistic],
+) -> None:
     # disjoint equal batches covering every sample: their mean is the full gradient
     objective = make(6, samples=30)
     x = np.random.default_rng(7).normal(size=objective.dim)
@@ -91,7 +101,7 @@ def test_minibatch_gradients_average_to_the_full_gradient(make):
 
 @settings(max_examples=20, deadline=None)
 @given(seed=seeds)
-def test_least_squares_smoothness_is_the_hessians_largest_eigenvalue(seed):
+def test_least_squares_smoothness_is_the_hessians_largest_eigenvalue(seed: int) -> None:
     objective = least_squares(seed)
     x = np.random.default_rng(seed + 2).normal(size=objective.dim)
     largest = np.linalg.eigvalsh(hessian(objective, x))[-1]
@@ -100,7 +110,7 @@ def test_least_squares_smoothness_is_the_hessians_largest_eigenvalue(seed):
 
 @settings(max_examples=20, deadline=None)
 @given(seed=seeds, scale=st.floats(min_value=0.0, max_value=5.0), l2=l2s)
-def test_logistic_smoothness_bounds_the_hessian(seed, scale, l2):
+def test_logistic_smoothness_bounds_the_hessian(seed: int, scale: float, l2: float) -> None:
     objective = logistic(seed, l2=l2)
     x = np.random.default_rng(seed + 2).normal(size=objective.dim) * scale
     largest = np.linalg.eigvalsh(hessian(objective, x))[-1]
@@ -110,18 +120,18 @@ def test_logistic_smoothness_bounds_the_hessian(seed, scale, l2):
     assert at_zero == pytest.approx(objective.smoothness(), rel=1e-6)
 
 
-def test_least_squares_normal_equations_give_the_pooled_minimizer():
+def test_least_squares_normal_equations_give_the_pooled_minimizer() -> None:
     parts = [least_squares(s, samples=20, dim=3) for s in range(4)]
     ata = sum(p.normal_equations()[0] for p in parts)
     atb = sum(p.normal_equations()[1] for p in parts)
-    x_star = np.linalg.solve(ata, atb)
+    x_star = cast(FloatArray, np.linalg.solve(ata, atb))  # numpy's stubs: floating[Any]
     total = np.zeros(3)
     for p in parts:
         total += p.gradient(x_star)
     assert np.allclose(total, 0, atol=1e-12)
 
 
-def test_values_are_the_documented_losses():
+def test_values_are_the_documented_losses() -> None:
     a = np.array([[1.0, 0.0], [0.0, 2.0]])
     ls = LeastSquares(a, np.array([1.0, 1.0]))
     assert ls.value(np.zeros(2)) == pytest.approx(0.5)  # (1 + 1) / (2 * 2)
@@ -149,7 +159,9 @@ GOOD_Y = np.array([1.0, -1.0, 1.0, -1.0])
     ids=["1d", "3d", "2d-targets", "rows", "empty", "nan", "inf-target", "inf-feature"],
 )
 @pytest.mark.parametrize("kind", [LeastSquares, Logistic])
-def test_bad_data_is_refused(kind, features, targets):
+def test_bad_data_is_refused(
+    kind: type[LeastSquares] | type[Logistic], features: npt.NDArray[Any], targets: npt.NDArray[Any]
+) -> None:
     with pytest.raises(ConfigError):
         kind(features, targets)
 
@@ -159,18 +171,18 @@ def test_bad_data_is_refused(kind, features, targets):
     [[0.0, 1.0, 0.0, 1.0], [1.0, -1.0, 2.0, 1.0], [0.5, -1.0, 1.0, 1.0]],
     ids=["zero-one", "two", "half"],
 )
-def test_logistic_refuses_labels_other_than_plus_minus_one(labels):
+def test_logistic_refuses_labels_other_than_plus_minus_one(labels: list[float]) -> None:
     with pytest.raises(ConfigError, match="labels"):
         Logistic(GOOD_A, np.array(labels))
 
 
 @pytest.mark.parametrize("l2", [-1e-3, math.nan, math.inf])
-def test_logistic_refuses_bad_regularization(l2):
+def test_logistic_refuses_bad_regularization(l2: float) -> None:
     with pytest.raises(ConfigError):
         Logistic(GOOD_A, GOOD_Y, l2=l2)
 
 
-def test_least_squares_and_logistic_compute_exactly_the_recorded_formulas():
+def test_least_squares_and_logistic_compute_exactly_the_recorded_formulas() -> None:
     # the golden trajectories depend on these bits: the formulas as they were first written
     ls = least_squares(9)
     lg = logistic(9, l2=0.03)

@@ -27,11 +27,11 @@ EXPECTED = [
 ]
 
 
-def test_all_is_exactly_the_expected_list():
+def test_all_is_exactly_the_expected_list() -> None:
     assert objectives.__all__ == EXPECTED
 
 
-def test_no_public_name_is_left_out_of_all():
+def test_no_public_name_is_left_out_of_all() -> None:
     public = {
         name
         for name, value in vars(objectives).items()
@@ -41,7 +41,7 @@ def test_no_public_name_is_left_out_of_all():
     assert public == set(EXPECTED)
 
 
-def test_what_agents_exports_from_here_is_the_same_object():
+def test_what_agents_exports_from_here_is_the_same_object() -> None:
     shared = set(agents.__all__) & set(EXPECTED)
     assert shared == {
         "OBJECTIVE_KINDS",
@@ -63,7 +63,7 @@ def test_what_agents_exports_from_here_is_the_same_object():
         assert getattr(agents, name) is getattr(objectives, name), name
 
 
-def test_every_model_lives_in_a_private_module_of_the_sub_package():
+def test_every_model_lives_in_a_private_module_of_the_sub_package() -> None:
     for name in ("LeastSquares", "Logistic", "Ridge", "Softmax", "Mlp", "check_objective"):
         module = getattr(objectives, name).__module__
         assert module.startswith("agents.objectives._"), (name, module)

@@ -4,9 +4,12 @@ so are held-out data and parameter vectors that do not fit the model."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from agents import ConfigError, LeastSquares, Logistic, Mlp, Ridge, Softmax
@@ -44,7 +47,9 @@ mlp = partial(Mlp, hidden=(3,), classes=3)
     ],
     ids=["least_squares", "ridge", "logistic", "softmax", "mlp"],
 )
-def test_bad_features_are_refused_by_every_model(model, second, features, match):
+def test_bad_features_are_refused_by_every_model(
+    model: Callable[..., object], second: npt.NDArray[Any], features: npt.NDArray[Any], match: str
+) -> None:
     with pytest.raises(ConfigError, match=match):
         model(features, second)
 
@@ -58,7 +63,9 @@ def test_bad_features_are_refused_by_every_model(model, second, features, match)
         (np.array([1.0, math.nan, 0.0, 0.0]), "targets holds NaN"),
     ],
 )
-def test_bad_targets_are_refused(model, targets, match):
+def test_bad_targets_are_refused(
+    model: Callable[..., object], targets: npt.NDArray[Any], match: str
+) -> None:
     with pytest.raises(ConfigError, match=match):
         model(A, targets)
 
@@ -76,7 +83,9 @@ def test_bad_targets_are_refused(model, targets, match):
     ],
     ids=["float", "bool", "too-big", "negative", "short", "2d"],
 )
-def test_bad_class_labels_are_refused(model, labels, match):
+def test_bad_class_labels_are_refused(
+    model: Callable[..., object], labels: npt.NDArray[Any], match: str
+) -> None:
     with pytest.raises(ConfigError, match=match):
         model(A, labels)
 
@@ -86,51 +95,51 @@ def test_bad_class_labels_are_refused(model, labels, match):
     [
         (lambda: Ridge(A, Y, l2=-0.1), "l2 must be >= 0"),
         (lambda: Ridge(A, Y, l2=math.nan), "l2 must be >= 0 and finite"),
-        (lambda: Ridge(A, Y, l2="0.1"), "l2 must be a number"),
+        (lambda: Ridge(A, Y, l2="0.1"), "l2 must be a number"),  # type: ignore[arg-type]
         (lambda: Logistic(A, np.ones(4), l2=math.inf), "l2 must be >= 0"),
         (lambda: Softmax(A, C, classes=1), "classes must be >= 2"),
-        (lambda: Softmax(A, C, classes=3.0), "classes must be an int"),
+        (lambda: Softmax(A, C, classes=3.0), "classes must be an int"),  # type: ignore[arg-type]
         (lambda: Softmax(A, C, classes=True), "classes must be an int"),
         (lambda: Softmax(A, C, classes=3, l2=-1.0), "l2 must be >= 0"),
         (lambda: Mlp(A, C, hidden=(3, 0), classes=3), "hidden layer width must be >= 1"),
-        (lambda: Mlp(A, C, hidden=(2.5,), classes=3), "hidden layer width must be an int"),
-        (lambda: Mlp(A, C, hidden=3, classes=3), "hidden must be a tuple of layer widths"),
-        (lambda: Mlp(A, C, hidden="32", classes=3), "hidden must be a tuple"),
-        (lambda: Mlp(A, C, hidden=(3,), classes=3, activation="sigmoid"), "activation must be"),
+        (lambda: Mlp(A, C, hidden=(2.5,), classes=3), "hidden layer width must be an int"),  # type: ignore[arg-type]
+        (lambda: Mlp(A, C, hidden=3, classes=3), "hidden must be a tuple of layer widths"),  # type: ignore[arg-type]
+        (lambda: Mlp(A, C, hidden="32", classes=3), "hidden must be a tuple"),  # type: ignore[arg-type]
+        (lambda: Mlp(A, C, hidden=(3,), classes=3, activation="sigmoid"), "activation must be"),  # type: ignore[arg-type]
         (lambda: Mlp(A, C, hidden=(3,), classes=3, smoothness_hint=0.0), "smoothness_hint"),
         (lambda: Mlp(A, C, hidden=(3,), classes=3, smoothness_hint=math.inf), "smoothness_hint"),
-        (lambda: Mlp(A, C, hidden=(3,), classes=3, smoothness_hint="1"), "smoothness_hint"),
+        (lambda: Mlp(A, C, hidden=(3,), classes=3, smoothness_hint="1"), "smoothness_hint"),  # type: ignore[arg-type]
         (lambda: Mlp(A, C, hidden=(3,), classes=0), "classes must be >= 2"),
     ],
 )
-def test_bad_parameters_are_refused(make, match):
+def test_bad_parameters_are_refused(make: Callable[[], object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         make()
 
 
-def test_the_new_models_take_their_parameters_by_keyword():
+def test_the_new_models_take_their_parameters_by_keyword() -> None:
     with pytest.raises(TypeError):
-        Ridge(A, Y, 0.1)
+        Ridge(A, Y, 0.1)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        Softmax(A, C, 3)
+        Softmax(A, C, 3)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        Mlp(A, C, (3,), 3)
+        Mlp(A, C, (3,), 3)  # type: ignore[call-arg]
 
 
-def test_a_list_of_widths_becomes_a_tuple_and_integer_features_become_float():
-    model = Mlp(A.astype(int), C, hidden=[3, 2], classes=3)
+def test_a_list_of_widths_becomes_a_tuple_and_integer_features_become_float() -> None:
+    model = Mlp(A.astype(int), C, hidden=[3, 2], classes=3)  # type: ignore[arg-type]
     assert model.hidden == (3, 2)
     assert model.features.dtype == np.float64
     assert Softmax(A, C.astype(np.uint8), classes=3).labels.dtype == np.intp
 
 
-def test_models_are_frozen():
+def test_models_are_frozen() -> None:
     model = Ridge(A, Y, l2=0.1)
     with pytest.raises(AttributeError):
         model.l2 = 0.2  # type: ignore[misc]
 
 
-CLASSIFIERS = {
+CLASSIFIERS: dict[str, tuple[Logistic | Softmax | Mlp, npt.NDArray[Any]]] = {
     "logistic": (Logistic(A, np.array([1.0, -1.0, 1.0, -1.0])), np.ones(4)),
     "softmax": (Softmax(A, C, classes=3), C),
     "mlp": (Mlp(A, C, hidden=(3,), classes=3), C),
@@ -138,7 +147,7 @@ CLASSIFIERS = {
 
 
 @pytest.mark.parametrize("name", sorted(CLASSIFIERS))
-def test_held_out_data_must_fit_the_model(name):
+def test_held_out_data_must_fit_the_model(name: str) -> None:
     model, labels = CLASSIFIERS[name]
     x = np.zeros(model.dim)
     with pytest.raises(ConfigError, match="features must have 2 columns, got 3"):

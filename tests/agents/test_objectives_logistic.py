@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents import ConfigError, Logistic, objective_from_arrays
+from agents import ConfigError, FloatArray, Logistic, Objective, objective_from_arrays
 
 
-def binary(seed: int, samples: int = 30, dim: int = 3, shift: float = 0.0):
+def binary(
+    seed: int, samples: int = 30, dim: int = 3, shift: float = 0.0
+) -> tuple[FloatArray, FloatArray]:
     rng = np.random.default_rng(seed)
     features = rng.normal(size=(samples, dim)) + shift
     return features, np.where(rng.random(samples) < 0.5, -1.0, 1.0)
 
 
-def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+def central_difference(
+    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-6
+) -> FloatArray:
     steps = np.eye(x.size) * h
     return np.array([(f(x + e) - f(x - e)) / (2 * h) for e in steps])
 
 
-def hessian(objective, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def hessian(objective: Objective, x: FloatArray, h: float = 1e-5) -> FloatArray:
     steps = np.eye(x.size) * h
     columns = [(objective.gradient(x + e) - objective.gradient(x - e)) / (2 * h) for e in steps]
-    return (np.array(columns) + np.array(columns).T) / 2
+    symmetric: FloatArray = (np.array(columns) + np.array(columns).T) / 2
+    return symmetric
 
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -32,7 +39,7 @@ seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 @settings(max_examples=30, deadline=None)
 @given(seed=seeds, l2=st.sampled_from([0.0, 1e-2, 0.5]), scale=st.floats(0.0, 3.0))
-def test_intercept_gradient_matches_finite_differences(seed, l2, scale):
+def test_intercept_gradient_matches_finite_differences(seed: int, l2: float, scale: float) -> None:
     model = Logistic(*binary(seed), l2=l2, intercept=True)
     assert model.dim == 4
     x = np.random.default_rng(seed + 1).normal(size=4) * scale
@@ -41,13 +48,13 @@ def test_intercept_gradient_matches_finite_differences(seed, l2, scale):
 
 @settings(max_examples=20, deadline=None)
 @given(seed=seeds, scale=st.floats(0.0, 5.0))
-def test_intercept_smoothness_bounds_the_hessian(seed, scale):
+def test_intercept_smoothness_bounds_the_hessian(seed: int, scale: float) -> None:
     model = Logistic(*binary(seed, shift=2.0), l2=0.1, intercept=True)
     x = np.random.default_rng(seed + 1).normal(size=4) * scale
     assert np.linalg.eigvalsh(hessian(model, x))[-1] <= model.smoothness() * (1 + 1e-6)
 
 
-def test_an_intercept_is_a_column_of_ones_that_l2_does_not_shrink():
+def test_an_intercept_is_a_column_of_ones_that_l2_does_not_shrink() -> None:
     features, labels = binary(2)
     ones = np.hstack([features, np.ones((30, 1))])
     x = np.array([0.3, -1.0, 0.5, 2.0])  # (w, b)
@@ -66,7 +73,7 @@ def test_an_intercept_is_a_column_of_ones_that_l2_does_not_shrink():
         assert with_bias.loss(x, rows, labels[:10]) == column.loss(x, rows_ones, labels[:10])
 
 
-def test_without_intercept_nothing_changes():
+def test_without_intercept_nothing_changes() -> None:
     features, labels = binary(4)
     plain = Logistic(features, labels, 0.1)
     assert plain.intercept is False and plain.dim == 3
@@ -75,7 +82,7 @@ def test_without_intercept_nothing_changes():
     )
 
 
-def test_the_bias_moves_the_decision_and_training_finds_it():
+def test_the_bias_moves_the_decision_and_training_finds_it() -> None:
     # every row has score a.w near 0, the labels are all +1 : only a bias can fit them
     rng = np.random.default_rng(5)
     features = rng.normal(scale=0.01, size=(40, 2))
@@ -89,18 +96,19 @@ def test_the_bias_moves_the_decision_and_training_finds_it():
     assert model.predict(np.array([0.0, 0.0, -1.0]), np.zeros((1, 2))).tolist() == [-1.0]
 
 
-def test_intercept_must_be_a_bool_and_is_keyword_only():
+def test_intercept_must_be_a_bool_and_is_keyword_only() -> None:
     features, labels = binary(6)
     with pytest.raises(ConfigError, match="intercept must be True or False"):
-        Logistic(features, labels, 0.1, intercept=1)
+        Logistic(features, labels, 0.1, intercept=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        Logistic(features, labels, 0.1, True)
+        Logistic(features, labels, 0.1, True)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("intercept", [False, True])
-def test_the_intercept_survives_saving(intercept):
+def test_the_intercept_survives_saving(intercept: bool) -> None:
     model = Logistic(*binary(7), 0.2, intercept=intercept)
     rebuilt = objective_from_arrays("logistic", model.to_arrays())
+    assert isinstance(rebuilt, Logistic)
     assert rebuilt.intercept is intercept and rebuilt.dim == model.dim
     x = np.linspace(-1, 1, model.dim)
     assert np.array_equal(rebuilt.gradient(x), model.gradient(x))
@@ -110,7 +118,7 @@ def test_the_intercept_survives_saving(intercept):
         objective_from_arrays("logistic", arrays)
 
 
-def test_held_out_metrics_take_plus_minus_one_labels():
+def test_held_out_metrics_take_plus_minus_one_labels() -> None:
     features, labels = binary(8)
     model = Logistic(features, labels, 0.1, intercept=True)
     x = np.array([1.0, -0.5, 0.2, 0.1])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,12 +21,12 @@ from agents import (
 )
 
 
-def build(kind: str):
+def build(kind: str) -> LeastSquares | Ridge | Logistic | Softmax | Mlp:
     rng = np.random.default_rng(11)
     a = rng.normal(size=(15, 3))
     b = rng.normal(size=15)
     c = rng.integers(0, 3, size=15)
-    return {
+    makers: dict[str, Callable[[], LeastSquares | Ridge | Logistic | Softmax | Mlp]] = {
         "least_squares": lambda: LeastSquares(a, b),
         "ridge": lambda: Ridge(a, b, l2=0.25),
         "logistic": lambda: Logistic(a, np.where(b > 0, 1.0, -1.0), 0.125),
@@ -32,10 +34,11 @@ def build(kind: str):
         "mlp": lambda: Mlp(
             a, c, hidden=(4, 2), classes=3, l2=1e-3, activation="relu", smoothness_hint=2.0
         ),
-    }[kind]()
+    }
+    return makers[kind]()
 
 
-def test_the_kinds_are_stable_names():
+def test_the_kinds_are_stable_names() -> None:
     # saved files carry these strings: renaming one breaks every problem.npz written before
     assert OBJECTIVE_KINDS == ("least_squares", "ridge", "logistic", "softmax", "mlp")
     for kind in OBJECTIVE_KINDS:
@@ -43,10 +46,11 @@ def test_the_kinds_are_stable_names():
 
 
 @pytest.mark.parametrize("kind", OBJECTIVE_KINDS)
-def test_a_saved_model_rebuilds_bit_identical_through_npz(kind, tmp_path: Path):
+def test_a_saved_model_rebuilds_bit_identical_through_npz(kind: str, tmp_path: Path) -> None:
     model = build(kind)
     path = tmp_path / "problem.npz"
-    np.savez_compressed(path, **{f"agent_0_{k}": v for k, v in model.to_arrays().items()})
+    named: dict[str, Any] = {f"agent_0_{k}": v for k, v in model.to_arrays().items()}
+    np.savez_compressed(path, **named)  # numpy's stubs: Any, not bool
     with np.load(path, allow_pickle=False) as saved:
         arrays = {k.removeprefix("agent_0_"): saved[k] for k in saved.files}
     rebuilt = objective_from_arrays(model.kind, arrays)
@@ -62,19 +66,20 @@ def test_a_saved_model_rebuilds_bit_identical_through_npz(kind, tmp_path: Path):
 
 
 @pytest.mark.parametrize("kind", OBJECTIVE_KINDS)
-def test_saved_arrays_hold_no_objects(kind):
+def test_saved_arrays_hold_no_objects(kind: str) -> None:
     for name, array in build(kind).to_arrays().items():
         assert isinstance(array, np.ndarray), name
         assert array.dtype.kind in "fiU", (name, array.dtype)
 
 
-def test_the_scenarios_old_one_element_l2_is_read():
+def test_the_scenarios_old_one_element_l2_is_read() -> None:
     model = build("logistic")
+    assert isinstance(model, Logistic)
     arrays = {"features": model.features, "labels": model.labels, "l2": np.array([0.125])}
     assert Logistic.from_arrays(arrays).l2 == 0.125
 
 
-def test_an_unknown_kind_is_refused_with_the_known_ones():
+def test_an_unknown_kind_is_refused_with_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"unknown objective kind 'lasso'.*least_squares"):
         objective_from_arrays("lasso", {})
 
@@ -92,7 +97,7 @@ def test_an_unknown_kind_is_refused_with_the_known_ones():
         ("mlp", {"labels": np.array([0.0] * 15)}, "labels must be integer class ids"),
     ],
 )
-def test_broken_saved_arrays_are_refused(kind, change, match):
+def test_broken_saved_arrays_are_refused(kind: str, change: dict[str, Any], match: str) -> None:
     arrays = build(kind).to_arrays()
     for key, value in change.items():
         if value is None:
@@ -103,10 +108,13 @@ def test_broken_saved_arrays_are_refused(kind, change, match):
         objective_from_arrays(kind, arrays)
 
 
-def test_an_mlp_without_hidden_layers_saves_an_empty_width_list(tmp_path: Path):
+def test_an_mlp_without_hidden_layers_saves_an_empty_width_list(tmp_path: Path) -> None:
     a = np.ones((3, 2))
     model = Mlp(a, np.array([0, 1, 1]), hidden=(), classes=2)
     path = tmp_path / "m.npz"
-    np.savez(path, **model.to_arrays())
+    arrays: dict[str, Any] = model.to_arrays()  # numpy's stubs: Any, not bool
+    np.savez(path, **arrays)
     with np.load(path, allow_pickle=False) as saved:
-        assert objective_from_arrays("mlp", saved).hidden == ()
+        rebuilt = objective_from_arrays("mlp", saved)
+    assert isinstance(rebuilt, Mlp)
+    assert rebuilt.hidden == ()

@@ -42,7 +42,7 @@ def phe_private(key: SecretKey) -> phe.PaillierPrivateKey:
     return phe.PaillierPrivateKey(phe.PaillierPublicKey(key.public.n), key.p, key.q)
 
 
-def test_keygen_gives_the_requested_size():
+def test_keygen_gives_the_requested_size() -> None:
     key = small_key()
     assert key.public.bits == INSECURE_TEST_BITS
     assert key.public.n == key.p * key.q
@@ -52,7 +52,7 @@ def test_keygen_gives_the_requested_size():
 
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_phe_decrypts_our_ciphertexts(data):
+def test_phe_decrypts_our_ciphertexts(data: st.DataObject) -> None:
     key = small_key()
     n = key.public.n
     messages = data.draw(st.lists(st.integers(min_value=0, max_value=n - 1), min_size=1))
@@ -63,7 +63,7 @@ def test_phe_decrypts_our_ciphertexts(data):
 
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_we_decrypt_phe_ciphertexts(data):
+def test_we_decrypt_phe_ciphertexts(data: st.DataObject) -> None:
     key = small_key()
     n = key.public.n
     messages = data.draw(st.lists(st.integers(min_value=0, max_value=n - 1), min_size=1))
@@ -72,7 +72,7 @@ def test_we_decrypt_phe_ciphertexts(data):
     assert _paillier.decrypt(key, ciphertexts) == messages
 
 
-def test_encryption_is_randomized():
+def test_encryption_is_randomized() -> None:
     key = small_key()
     first, second = _paillier.encrypt(key, [42]), _paillier.encrypt(key, [42])
     assert first != second
@@ -80,14 +80,16 @@ def test_encryption_is_randomized():
 
 
 @pytest.mark.parametrize("offset", [-1, 0, 1], ids=["minus-one", "n", "n-plus-one"])
-def test_encrypt_refuses_plaintexts_outside_the_residues(offset):
+def test_encrypt_refuses_plaintexts_outside_the_residues(offset: int) -> None:
     key = small_key()
     bad = -1 if offset < 0 else key.public.n + offset
     with pytest.raises(CryptoError):
         _paillier.encrypt(key, [0, bad])
 
 
-def serve_round(key, xi, xj, weights):
+def serve_round(
+    key: SecretKey, xi: list[int], xj: list[int], weights: list[int]
+) -> tuple[list[int], list[int]]:
     n = key.public.n
     request = _paillier.encrypt(key, [to_residue(-v, n) for v in xi])
     reply = _paillier.serve(key.public, request, [to_residue(v, n) for v in xj], weights)
@@ -96,7 +98,7 @@ def serve_round(key, xi, xj, weights):
 
 @settings(max_examples=30, deadline=None)
 @given(data=st.data(), dim=st.integers(min_value=1, max_value=6))
-def test_serve_computes_the_weighted_difference(data, dim):
+def test_serve_computes_the_weighted_difference(data: st.DataObject, dim: int) -> None:
     key = small_key()
     xi = data.draw(st.lists(signed, min_size=dim, max_size=dim))
     xj = data.draw(st.lists(signed, min_size=dim, max_size=dim))
@@ -109,7 +111,7 @@ def test_serve_computes_the_weighted_difference(data, dim):
 
 @settings(max_examples=10, deadline=None)
 @given(xi=st.lists(signed, min_size=3, max_size=3), xj=st.lists(signed, min_size=3, max_size=3))
-def test_serve_rerandomizes_every_reply(xi, xj):
+def test_serve_rerandomizes_every_reply(xi: list[int], xj: list[int]) -> None:
     key = small_key()
     n = key.public.n
     weights = [3, 1, 65536]
@@ -129,21 +131,21 @@ def test_serve_rerandomizes_every_reply(xi, xj):
 
 
 @pytest.mark.parametrize("weights", [[1, 0, 1], [1, -2, 1]])
-def test_serve_refuses_non_positive_weights(weights):
+def test_serve_refuses_non_positive_weights(weights: list[int]) -> None:
     key = small_key()
     request = _paillier.encrypt(key, [1, 2, 3])
     with pytest.raises(CryptoError):
         _paillier.serve(key.public, request, [1, 2, 3], weights)
 
 
-def test_serve_refuses_mismatched_lengths():
+def test_serve_refuses_mismatched_lengths() -> None:
     key = small_key()
     request = _paillier.encrypt(key, [1, 2, 3])
     with pytest.raises(CryptoError):
         _paillier.serve(key.public, request, [1, 2], [1, 1, 1])
 
 
-def test_check_ciphertext_accepts_real_ciphertexts_and_refuses_the_rest():
+def test_check_ciphertext_accepts_real_ciphertexts_and_refuses_the_rest() -> None:
     key = small_key()
     public = key.public
     nsq = public.nsquare
@@ -157,19 +159,19 @@ def test_check_ciphertext_accepts_real_ciphertexts_and_refuses_the_rest():
             public.check_ciphertext(bad)
 
 
-def test_public_key_bytes_round_trip():
+def test_public_key_bytes_round_trip() -> None:
     public = small_key().public
     assert PublicKey.from_bytes(public.to_bytes()) == public
     assert len(public.to_bytes()) == INSECURE_TEST_BITS // 8
 
 
 @pytest.mark.parametrize("n", [0, 2**127 - 1, 2**200, 2**300 + 2])
-def test_public_key_refuses_small_or_even_moduli(n):
+def test_public_key_refuses_small_or_even_moduli(n: int) -> None:
     with pytest.raises(CryptoError):
         PublicKey(n)
 
 
-def test_secret_key_repr_hides_the_primes():
+def test_secret_key_repr_hides_the_primes() -> None:
     key = small_key()
     text = repr(key) + str(key)
     assert str(key.p) not in text
@@ -177,13 +179,13 @@ def test_secret_key_repr_hides_the_primes():
     assert str(INSECURE_TEST_BITS) in text
 
 
-def test_secret_key_refuses_equal_primes():
+def test_secret_key_refuses_equal_primes() -> None:
     key = small_key()
     with pytest.raises(CryptoError):
         SecretKey(key.p, key.p)
 
 
-def test_secret_key_refuses_non_coprime_factors_with_crypto_error():
+def test_secret_key_refuses_non_coprime_factors_with_crypto_error() -> None:
     # a corrupt key (here p and q share a factor 3) must surface as the package's
     # CryptoError, not as gmpy2's ZeroDivisionError from the CRT precomputation
     key = small_key()
@@ -192,7 +194,7 @@ def test_secret_key_refuses_non_coprime_factors_with_crypto_error():
 
 
 @pytest.mark.parametrize("bits", [0, 256, 1024, 2046])
-def test_keygen_refuses_insecure_sizes_without_the_flag(bits):
+def test_keygen_refuses_insecure_sizes_without_the_flag(bits: int) -> None:
     with pytest.raises(ConfigError, match="insecure"):
         keygen(bits)
 
@@ -200,13 +202,13 @@ def test_keygen_refuses_insecure_sizes_without_the_flag(bits):
 @pytest.mark.parametrize(
     ("bits", "insecure"), [(255, True), (513, True), (64, True), (126, True), (2049, False)]
 )
-def test_keygen_refuses_odd_and_tiny_sizes(bits, insecure):
+def test_keygen_refuses_odd_and_tiny_sizes(bits: int, insecure: bool) -> None:
     with pytest.raises(ConfigError, match="even number of bits"):
         keygen(bits, insecure=insecure)
 
 
 @pytest.mark.slow
-def test_secure_keygen_by_default():
+def test_secure_keygen_by_default() -> None:
     """One real 2048-bit key (~50 ms)."""
     key = keygen()
     assert MIN_SECURE_BITS == 2048

@@ -39,7 +39,7 @@ def refuse(sender: str, payload: Payload) -> None:
     raise ProtocolError("bad request")
 
 
-def test_a_request_for_this_iteration_or_the_next_is_to_be_served():
+def test_a_request_for_this_iteration_or_the_next_is_to_be_served() -> None:
     rounds = table()
     rounds.begin(3)
     assert rounds.admit(envelope(Kind.REQUEST, 3), accept) is Admission.SERVE
@@ -48,7 +48,7 @@ def test_a_request_for_this_iteration_or_the_next_is_to_be_served():
         rounds.admit(envelope(Kind.REQUEST, 3), accept)
 
 
-def test_a_request_from_further_ahead_is_held_newest_first_and_released_on_begin():
+def test_a_request_from_further_ahead_is_held_newest_first_and_released_on_begin() -> None:
     rounds = table()
     rounds.begin(3)
     assert rounds.admit(envelope(Kind.REQUEST, 6, "a2"), accept) is Admission.HELD
@@ -62,7 +62,7 @@ def test_a_request_from_further_ahead_is_held_newest_first_and_released_on_begin
     assert rounds.begin(9) == []
 
 
-def test_stale_far_ahead_wrong_kind_and_invalid_requests_are_refused():
+def test_stale_far_ahead_wrong_kind_and_invalid_requests_are_refused() -> None:
     rounds = table()
     rounds.begin(5)
     with pytest.raises(ProtocolError, match="stale"):
@@ -79,7 +79,7 @@ def test_stale_far_ahead_wrong_kind_and_invalid_requests_are_refused():
     assert rounds.lead(5) == 5
 
 
-def test_the_last_round_can_still_be_served_one_iteration_later():
+def test_the_last_round_can_still_be_served_one_iteration_later() -> None:
     rounds = table()
     rounds.begin(4)
     rounds.open_round(4, [1, 2], {n: [3, 3] for n in NEIGHBOURS})
@@ -93,7 +93,7 @@ def test_the_last_round_can_still_be_served_one_iteration_later():
     assert rounds.round(4) is None and rounds.settled(4)
 
 
-def test_states_are_stored_and_checked():
+def test_states_are_stored_and_checked() -> None:
     rounds = table(Algorithm.PLAIN)
     rounds.begin(0)
     x = np.array([1.5, -2.0])
@@ -109,7 +109,7 @@ def test_states_are_stored_and_checked():
         rounds.admit(envelope(Kind.STATE, 0, "a3", {"x": pack_floats(x)}), accept)
 
 
-def test_replies_only_for_the_iteration_in_progress():
+def test_replies_only_for_the_iteration_in_progress() -> None:
     rounds = table()
     rounds.begin(2)
     rounds.admit_reply(envelope(Kind.REPLY, 2, "a1", {"v": b"1"}), lambda payload: None)
@@ -124,7 +124,7 @@ def test_replies_only_for_the_iteration_in_progress():
         baseline.admit_reply(envelope(Kind.REPLY, 2, "a1"), lambda payload: None)
 
 
-def test_a_lead_two_ahead_is_where_to_jump():
+def test_a_lead_two_ahead_is_where_to_jump() -> None:
     rounds = table()
     rounds.begin(3)
     rounds.began("a1", 4)
@@ -137,7 +137,7 @@ def test_a_lead_two_ahead_is_where_to_jump():
     assert rounds.lead(3) == 5
 
 
-def test_goodbyes():
+def test_goodbyes() -> None:
     rounds = table()
     rounds.begin(10)
     rounds.began("a1", 30)
@@ -151,7 +151,7 @@ def test_goodbyes():
     assert rounds.lead(10) == ITERATIONS - 1  # all finished: straight to the last
 
 
-def test_unserved_neighbours_of_the_last_round():
+def test_unserved_neighbours_of_the_last_round() -> None:
     rounds = table()
     rounds.begin(9)
     rounds.open_round(9, [0, 0], {n: [1, 1] for n in NEIGHBOURS})
@@ -161,7 +161,7 @@ def test_unserved_neighbours_of_the_last_round():
     assert rounds.unserved(9, excused={"a2"}) == []
 
 
-def test_deadline():
+def test_deadline() -> None:
     rounds = table()
     bound = 1.0
     # never heard from: one bound from the start

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from agents import Attenuation, ConfigError, Stepsize
 
 
-def test_attenuation_defaults():
+def test_attenuation_defaults() -> None:
     gamma = Attenuation()
     assert (gamma.gamma0, gamma.b, gamma.p, gamma.enabled) == (1.0, 0.1, 0.81, True)
     assert gamma(0) == 1.0
@@ -20,7 +21,7 @@ def test_attenuation_defaults():
     assert gamma(1) == pytest.approx(1 / 1.1, rel=1e-15)
 
 
-def test_attenuation_decreases_slowly():
+def test_attenuation_decreases_slowly() -> None:
     gamma = Attenuation()
     values = [gamma(k) for k in range(2000)]
     assert all(a > b for a, b in itertools.pairwise(values))
@@ -28,14 +29,14 @@ def test_attenuation_decreases_slowly():
     assert 1000 * gamma(1000) < 1999 * gamma(1999)
 
 
-def test_attenuation_with_other_parameters():
+def test_attenuation_with_other_parameters() -> None:
     gamma = Attenuation(gamma0=0.5, b=2.0, p=1.0)
     assert gamma(0) == 0.5
     assert gamma(3) == pytest.approx(0.5 / 7, rel=1e-15)
 
 
 @pytest.mark.parametrize("gamma0", [1.0, 0.25])
-def test_disabled_attenuation_is_constant(gamma0):
+def test_disabled_attenuation_is_constant(gamma0: float) -> None:
     gamma = Attenuation(gamma0=gamma0, enabled=False)
     assert {gamma(k) for k in (0, 1, 7, 10**6)} == {gamma0}
 
@@ -58,12 +59,12 @@ def test_disabled_attenuation_is_constant(gamma0):
     ],
     ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()),
 )
-def test_attenuation_refuses_bad_parameters(kwargs):
+def test_attenuation_refuses_bad_parameters(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         Attenuation(**kwargs)
 
 
-def test_stepsize_base_decays():
+def test_stepsize_base_decays() -> None:
     step = Stepsize(lambda0=0.2)
     assert (step.decay, step.spread) == (0.5, 0.5)
     assert step.base(0) == 0.2
@@ -74,7 +75,7 @@ def test_stepsize_base_decays():
 
 
 @pytest.mark.parametrize("spread", [0.5, 0.1, 0.9])
-def test_stepsize_factor_has_mean_one_and_stays_in_its_interval(spread):
+def test_stepsize_factor_has_mean_one_and_stays_in_its_interval(spread: float) -> None:
     step = Stepsize(lambda0=1.0, spread=spread)
     rng = np.random.default_rng(11)
     draws = np.array([step.draw_factor(rng) for _ in range(20_000)])
@@ -86,7 +87,7 @@ def test_stepsize_factor_has_mean_one_and_stays_in_its_interval(spread):
     assert draws.std() > spread / 2
 
 
-def test_stepsize_factor_per_coordinate():
+def test_stepsize_factor_per_coordinate() -> None:
     step = Stepsize(lambda0=1.0, spread=0.5)
     factors = step.draw_factor(np.random.default_rng(5), 4000)
     assert isinstance(factors, np.ndarray)
@@ -95,7 +96,7 @@ def test_stepsize_factor_per_coordinate():
     assert abs(factors.mean() - 1) < 5 * 0.5 / math.sqrt(3 * 4000)
 
 
-def test_zero_spread_gives_exactly_one_and_consumes_the_same_draws():
+def test_zero_spread_gives_exactly_one_and_consumes_the_same_draws() -> None:
     flat = Stepsize(lambda0=1.0, spread=0.0)
     varied = Stepsize(lambda0=1.0, spread=0.5)
     rng_flat, rng_varied = np.random.default_rng(9), np.random.default_rng(9)
@@ -121,6 +122,6 @@ def test_zero_spread_gives_exactly_one_and_consumes_the_same_draws():
     ],
     ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()),
 )
-def test_stepsize_refuses_bad_parameters(kwargs):
+def test_stepsize_refuses_bad_parameters(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         Stepsize(**kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,9 @@ def rng() -> np.random.Generator:
 @pytest.mark.parametrize("algorithm", ["clear", "paillier"])
 @pytest.mark.parametrize("weights", [WeightMode.PER_EDGE, WeightMode.PER_COORDINATE])
 @pytest.mark.parametrize("steps", [StepsizeMode.SCALAR, StepsizeMode.PER_COORDINATE])
-def test_edge_draws_come_in_one_fixed_order(algorithm, weights, steps):
+def test_edge_draws_come_in_one_fixed_order(
+    algorithm: str, weights: WeightMode, steps: StepsizeMode
+) -> None:
     """Rounding, each weight half by neighbour id, stepsize factor, minibatch: the same
     for paillier and clear (the clear run reproduces the encrypted one)."""
     cfg = config(algorithm=algorithm, weight_mode=weights, stepsize_mode=steps)
@@ -71,7 +74,7 @@ def test_edge_draws_come_in_one_fixed_order(algorithm, weights, steps):
     np.testing.assert_array_equal(draws.batch, expected_batch)
 
 
-def test_no_minibatch_draw_when_the_batch_is_the_whole_shard():
+def test_no_minibatch_draw_when_the_batch_is_the_whole_shard() -> None:
     cfg = config(batch_size=SAMPLES)
     first, second = rng(), rng()
     draws = draw_edge(first, cfg, cfg.quantizer(), np.array(cfg.x0), SAMPLES)
@@ -80,7 +83,7 @@ def test_no_minibatch_draw_when_the_batch_is_the_whole_shard():
     assert first.random() == second.random()
 
 
-def test_baseline_draws_stepsize_factor_batch_then_noise():
+def test_baseline_draws_stepsize_factor_batch_then_noise() -> None:
     cfg = config(algorithm="dp", dp_noise=0.5)
     draws = draw_baseline(rng(), cfg, SAMPLES)
     by_hand = rng()
@@ -95,7 +98,7 @@ def test_baseline_draws_stepsize_factor_batch_then_noise():
     np.testing.assert_array_equal(shared_state(plain, x, draws.noise), x)
 
 
-def test_edge_update_sums_integers_then_scales():
+def test_edge_update_sums_integers_then_scales() -> None:
     cfg = config()
     scale = coupling_scale(cfg)
     assert scale == 2.0 ** (cfg.frac_bits + 2 * cfg.weight_bits)
@@ -112,7 +115,7 @@ def test_edge_update_sums_integers_then_scales():
     np.testing.assert_array_equal(x_next, x + 0.5 * coupling - 0.1 * g - c)
 
 
-def test_baseline_update_uses_metropolis_weights():
+def test_baseline_update_uses_metropolis_weights() -> None:
     cfg = config(algorithm="plain")
     x = np.array([0.0, 0.0, 0.0])
     states = {"a2": np.array([3.0, 3.0, 3.0]), "a1": np.array([4.0, 0.0, 8.0])}
@@ -125,7 +128,7 @@ def test_baseline_update_uses_metropolis_weights():
     np.testing.assert_array_equal(x_next, terms["a2"] - 0.5)
 
 
-def test_journal_iteration_line(tmp_path):
+def test_journal_iteration_line(tmp_path: Path) -> None:
     path = tmp_path / "a0.jsonl"
     x = np.array([1.0, 2.0])
     traffic = TrafficCounters(3, 300, 4, 400, 0)

@@ -18,7 +18,6 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-import transport.mosquitto._process
 from scenarios import ScenarioError, load, run_scenario
 from tests._brokers import free_port, require_mosquitto
 from tests.scenarios.support import hemesh
@@ -193,7 +192,7 @@ def test_broker_command_refuses_bad_input_with_exit_2(
 async def test_run_without_the_mosquitto_binary_fails_clearly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transport.mosquitto._process, "find_mosquitto", lambda: None)
+    monkeypatch.setenv("HEMESH_MOSQUITTO", str(tmp_path / "no-such-mosquitto"))
     loaded = load(scenario(tmp_path, broker="mosquitto", kind="clear"))
     with pytest.raises(
         ScenarioError, match=re.escape("transport.broker = 'mosquitto': mosquitto not found")

@@ -104,7 +104,12 @@ def test_audit_attack_files_are_preferred_over_raw_records(
     (folder / "truth" / "a0.gradients.jsonl").write_text('{"k": 1, "g": [1.0]}\n')
     rows = [json.dumps({"adversary": "eve", "metadata": {"messages": 3}})]
     for k in (1, 2, 3):
-        row = {"adversary": "eve", "target": "a0", "k": k, "state_rel_error": 0.5 / k}
+        row: dict[str, object] = {
+            "adversary": "eve",
+            "target": "a0",
+            "k": k,
+            "state_rel_error": 0.5 / k,
+        }
         row["gradient_cosine"] = None  # nothing to score: no point drawn
         rows.append(json.dumps(row))
     (folder / "eve.attack.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")

@@ -77,7 +77,9 @@ class Outcome:
         return {t for t in self.one_sided() - lost_skips - self.late if t[0] != last}
 
 
-def scenario(iterations: int, round_timeout: float, faults: dict[str, Any] | None) -> dict:
+def scenario(
+    iterations: int, round_timeout: float, faults: dict[str, Any] | None
+) -> dict[str, Any]:
     transport: dict[str, Any] = {
         "kind": "memory",
         "round_timeout": round_timeout,

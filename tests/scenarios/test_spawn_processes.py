@@ -132,6 +132,7 @@ def test_broker_url_keeps_the_password_for_the_children_only() -> None:
     url = broker_url(address)
     assert "p%40ss%3Aw%2Frd" in url
     assert BrokerAddress.parse(url) == address
+    assert address.password is not None
     assert address.password not in address.url  # the printable form still masks it
     assert BrokerAddress.parse(broker_url(BrokerAddress(host="::1", port=1))).host == "::1"
 

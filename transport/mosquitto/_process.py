@@ -33,8 +33,16 @@ PORT_ATTEMPTS = 3
 """Tries with a fresh free port when ``port = 0`` and another process took the last one."""
 
 
+BINARY_ENV = "HEMESH_MOSQUITTO"
+"""Names the mosquitto binary to run, instead of looking for it."""
+
+
 def find_mosquitto() -> str | None:
-    """The mosquitto binary: on PATH, else in the sbin directories PATH often lacks."""
+    """The mosquitto binary: ``$HEMESH_MOSQUITTO`` if set (None if that is not an
+    executable file), else on PATH, else in the sbin directories PATH often lacks."""
+    named = os.environ.get(BINARY_ENV)
+    if named is not None:
+        return named if os.path.isfile(named) and os.access(named, os.X_OK) else None
     found = shutil.which("mosquitto")
     if found is not None:
         return found
@@ -125,7 +133,8 @@ class ManagedMosquitto:
         binary = self._binary or find_mosquitto()
         if binary is None:
             raise BrokerError(
-                "mosquitto not found on PATH or in /usr/sbin (install the mosquitto package)"
+                f"mosquitto not found (${BINARY_ENV}, PATH, /usr/sbin; install the mosquitto "
+                "package)"
             )
         requested = self._setup
         attempts = PORT_ATTEMPTS if requested.port == 0 else 1

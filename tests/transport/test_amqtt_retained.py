@@ -43,8 +43,16 @@ async def test_a_new_client_gets_only_the_retained_keys_it_subscribed_to(
                     received = await b1.receive()
                 assert (received.run, received.sender) == (ours.run, "b0")
                 await asyncio.sleep(0.3)  # anything misrouted would have arrived by now
+                # the control: b1's subscription was live through the wait, a fresh message
+                # from b0 arrives (and is the only other one)
+                request = Envelope(
+                    run=ours.run, iteration=1, sender="b0", receiver="b1", kind=Kind.REQUEST
+                )
+                await b0.send(request)
+                async with asyncio.timeout(BOUND):
+                    assert await b1.receive() == request
                 assert b1.counters.dropped == 0
-                assert b1.counters.messages_received == 1
+                assert b1.counters.messages_received == 2
 
 
 @pytest.mark.asyncio
@@ -58,7 +66,7 @@ async def test_many_clients_connecting_at_once_all_get_their_keys(
         me, neighbours = ids[i], [ids[(i - 1) % 12], ids[(i + 1) % 12]]
         async with transport.endpoint(me, neighbours=neighbours) as endpoint:
             await endpoint.send(key(run_id, me))
-            senders = set()
+            senders: set[str] = set()
             async with asyncio.timeout(BOUND):
                 while senders != set(neighbours):
                     senders.add((await endpoint.receive()).sender)

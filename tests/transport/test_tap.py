@@ -199,7 +199,7 @@ async def test_a_silent_listener_costs_one_timeout(run_id: str) -> None:
 async def test_a_dying_broker_ends_the_iteration_with_connection_lost(run_id: str) -> None:
     embedded = EmbeddedBroker()
     async with embedded, MqttTap(embedded.address, "#", identifier=f"tap-{run_id}") as tap:
-        reader = asyncio.create_task(anext(aiter(tap)))
+        reader = asyncio.ensure_future(anext(aiter(tap)))
         await asyncio.sleep(0.05)
         os.kill(embedded.pid, signal.SIGKILL)
         async with asyncio.timeout(WAIT):

@@ -1,6 +1,6 @@
 """The embedded broker with a setup, against its real child process: what is DELIVERED.
 
-The same checks as the generated Mosquitto's (test_transport_mosquitto_acl.py): a
+The same checks as the generated Mosquitto's (test_mosquitto_acl.py): a
 denied publish is acknowledged and dropped, a subscription is accepted and delivers
 only what the login may read, so no test here reads a PUBACK or SUBACK code.
 amqtt acknowledges a PUBLISH before it routes it, so negative checks wait for a
@@ -351,12 +351,25 @@ async def test_a_packet_over_the_bound_is_never_delivered_and_drops_its_sender(
 
 
 def files_under(root: Path) -> Iterator[Path]:
-    for path in root.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink():
-                yield path
-        except OSError:
-            continue
+    """Every regular file below ``root``; os.walk skips folders that vanish while it walks
+    (other test sessions clean their temporary folders up meanwhile)."""
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            try:
+                if path.is_file() and not path.is_symlink():
+                    yield path
+            except OSError:
+                continue
+
+
+def dead(pid: int) -> bool:
+    """Whether ``pid`` is gone or a zombie (killed, not yet reaped)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def containing(roots: list[Path], secrets_: list[bytes]) -> list[Path]:
@@ -388,7 +401,9 @@ async def test_no_password_is_on_disk_on_the_command_line_or_in_the_environment(
         roots = [Path(tempfile.gettempdir()), Path.cwd()]
         assert containing(roots, passwords) == []
         os.kill(b.pid, signal.SIGKILL)  # nothing to clean up either
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(WAIT):  # the control: the child is dead, not still running
+            while not dead(b.pid):  # noqa: ASYNC110 (no event to wait on)
+                await asyncio.sleep(0.01)
         assert containing(roots, passwords) == []
         assert "password" not in repr(b).lower()
 
@@ -443,7 +458,7 @@ async def test_many_agents_with_their_own_logins_connecting_at_once_get_their_ke
             async with transport.endpoint(me, neighbours=ring[me]) as endpoint:
                 key = Envelope(run=run_id, iteration=0, sender=me, receiver="*", kind=Kind.KEY)
                 await endpoint.send(key)
-                senders = set()
+                senders: set[str] = set()
                 async with asyncio.timeout(WAIT):
                     while senders != set(ring[me]):
                         senders.add((await endpoint.receive()).sender)

@@ -13,6 +13,7 @@ import pytest
 from transport import (
     BROADCAST,
     Envelope,
+    FaultCounters,
     FaultSpec,
     FaultyTransport,
     Kind,
@@ -44,7 +45,7 @@ async def drain(endpoint: object, *, settle: float = 0.05) -> list[Envelope]:
 
 async def send_all(
     spec: FaultSpec, *, seed: int, count: int = MESSAGES
-) -> tuple[list[int], object]:
+) -> tuple[list[int], FaultCounters]:
     """Send ``count`` requests a -> b through faults; the iterations b got, in order."""
     run = unique_run()
     faulty = FaultyTransport(MemoryBus(run), spec, seed=seed)
@@ -106,7 +107,7 @@ async def test_delay_is_bounded_and_reorders_by_itself() -> None:
         started = time.monotonic()
         for k in range(count):
             await a.send(message(run, k))
-        got = []
+        got: list[int] = []
         async with asyncio.timeout(delay + 2.0):
             while len(got) < count:
                 got.append((await b.receive()).iteration)

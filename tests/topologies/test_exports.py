@@ -1,8 +1,4 @@
-"""The public face of topologies is exactly this list.
-
-(Test files in tests/topologies carry a ``topologies_`` prefix: tests/ has no
-``__init__.py``, so basenames must be unique across the test folders.)
-"""
+"""The public face of topologies is exactly this list."""
 
 import topologies
 import topologies.files

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,7 +138,8 @@ def test_npy_round_trips_with_the_label_column_chosen(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("x_key", "y_key"), [("features", "labels"), ("X", "y")])
 def test_npz_round_trips_under_either_pair_of_names(tmp_path: Path, x_key: str, y_key: str) -> None:
     path = tmp_path / "t.npz"
-    np.savez(path, **{x_key: FEATURES, y_key: LABELS})
+    arrays: dict[str, Any] = {x_key: FEATURES, y_key: LABELS}  # numpy's stubs: Any, not bool
+    np.savez(path, **arrays)
     _assert_round_trip(load_npz(path), names=("x0", "x1"))
     _assert_round_trip(load_dataset(path), names=("x0", "x1"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,13 +27,14 @@ def test_bad_ids_never_become_topic_levels(bad: str) -> None:
     with pytest.raises(EnvelopeError):
         Topics(bad)
     topics = Topics("r")
-    for make in (
+    makers: tuple[Callable[[], object], ...] = (
         lambda: topics.inbox(bad, "a"),
         lambda: topics.inbox("a", bad),
         lambda: topics.inbox_filter(bad),
         lambda: topics.key(bad),
         lambda: topics.status(bad),
-    ):
+    )
+    for make in makers:
         with pytest.raises(EnvelopeError):
             make()
 

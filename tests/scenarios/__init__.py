@@ -1,0 +1,1 @@
+"""Tests of scenarios (a package: its modules are tests.scenarios.test_x)."""

@@ -1,0 +1,1 @@
+"""Tests of transport (a package: its modules are tests.transport.test_x)."""
