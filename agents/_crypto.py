@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import struct
 import sys
 from collections.abc import Sequence
@@ -140,6 +141,19 @@ def bytes_int(data: bytes) -> int:
     return int.from_bytes(data, "big")
 
 
+def _worker_signals() -> None:  # pragma: no cover  (runs in the child, before exec)
+    """A worker shares its parent's terminal: a Ctrl-C is for the parent, which stops
+    the workers itself (SIGINT ignored from before the interpreter starts, so there is
+    no KeyboardInterrupt traceback). On Linux the kernel sends the worker SIGTERM when
+    the parent dies without stopping it (a SIGKILL); its stdin closing is the other
+    signal, seen between two requests."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -164,7 +178,9 @@ class CryptoPool:
     """A fixed pool of crypto worker processes shared by the agents of one process.
 
     ``async with CryptoPool(workers=2) as pool:`` starts them; leaving the block
-    closes their stdin and waits for them by PID (killing them after a bound).
+    closes their stdin and waits for them by PID (killing them after a bound). The
+    workers ignore SIGINT (a terminal's Ctrl-C is for this process) and, on Linux,
+    die with this process.
     Each call is one batch (a whole vector), so IPC stays small next to the math.
     """
 
@@ -195,6 +211,7 @@ class CryptoPool:
                     "agents._crypto_worker",
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
+                    preexec_fn=_worker_signals,
                 )
                 worker = _Worker(process)
                 self._workers.append(worker)

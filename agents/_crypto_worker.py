@@ -1,10 +1,12 @@
 """A crypto worker process: length-prefixed msgpack requests on stdin, replies on stdout.
 
-Started by :class:`agents.CryptoPool`; exits when its stdin closes.
+Started by :class:`agents.CryptoPool`; exits when its stdin closes (or, on Linux, when
+its parent dies: SIGTERM); ignores SIGINT, which is for the parent.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections import OrderedDict
 from typing import Any, BinaryIO
@@ -74,6 +76,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already so when started by the pool
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         header = _read_exactly(stdin, FRAME.size)

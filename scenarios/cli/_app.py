@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
+import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,6 +27,7 @@ from .._errors import BadInput
 from ..assembly import build_graph
 from ..deploy import (
     BROKER_ENV,
+    Interrupted,
     broker_lines,
     check_run_id,
     default_run_id,
@@ -39,7 +42,7 @@ from ..results import RunDir
 from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
 from ..spec import Scenario, check_adversaries, load, load_scenario
-from ._exits import App, console
+from ._exits import App, console, fail
 from ._progress import StepProgress
 from ._tables import print_summaries, print_topology
 
@@ -61,6 +64,46 @@ def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # Windows: no uvloop
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
+
+
+def _stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
+    """:func:`_run_async` for ``run`` and ``agent``: SIGINT and SIGTERM (handled inside,
+    cleanup done) end the command with one line and exit 128 + the signal's number
+    (130, 143); a Ctrl-C before the handlers are in place, too. The noise of the MQTT
+    library's own logger (a dead broker's socket errors) is left to ``--verbose``."""
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        logging.getLogger("mqtt").setLevel(logging.CRITICAL)
+    try:
+        return _run_async(_closed_sockets_quiet(coroutine))
+    except Interrupted as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted by SIGINT", 128 + signal.SIGINT) from None
+
+
+async def _closed_sockets_quiet(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Await ``coroutine`` with one known harmless error kept out of the output: when a
+    broker dies, aiomqtt's scheduled ``add_reader``/``add_writer`` may run on a socket
+    paho has closed meanwhile (EBADF); the endpoint has already seen the link drop."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        callback = repr(context.get("handle"))
+        closed = isinstance(error, OSError) and error.errno == errno.EBADF
+        if closed and ("add_writer" in callback or "add_reader" in callback):
+            logging.getLogger("hemesh.transport").debug("closed socket: %s", callback)
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    try:
+        return await coroutine
+    finally:
+        loop.set_exception_handler(previous)
 
 
 def _announce(url: str) -> None:
@@ -145,7 +188,7 @@ def run(
 
             folder = output or scenario.output.dir
             work = beside_run(work, folder, scenario.name, port=dashboard_port, announce=_announce)
-        results = _run_async(work)
+        results = _stoppable(work)
     summaries = [r.summary for r in results]
     if as_json:
         out.print_json(json.dumps(summaries))
@@ -237,7 +280,7 @@ def agent(
         broker=broker,
         algorithm=algorithm,
     )
-    report = _run_async(run_agent(plan))
+    report = _stoppable(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
 
 

@@ -4,6 +4,7 @@ process (``hemesh agent``), the supervisor of ``--spawn processes``, compose fil
 from ._agent_process import (
     BROKER_ENV,
     AgentPlan,
+    agent_failure,
     broker_url,
     describe,
     plan_agent,
@@ -23,22 +24,30 @@ from ._brokers import (
     serve_broker,
 )
 from ._compose import ComposeFiles, compose_document, mosquitto_config, write_compose
+from ._signals import STOP_SIGNALS, Interrupted, interruptible
 from ._supervisor import Supervisor, agent_command
+from ._watch import BrokerWatch, exit_reason
 
 __all__ = [
     "BROKER_ENV",
     "MOSQUITTO",
     "OBSERVER",
+    "STOP_SIGNALS",
     "AgentPlan",
+    "BrokerWatch",
     "ComposeFiles",
+    "Interrupted",
     "Supervisor",
     "agent_command",
+    "agent_failure",
     "broker_lines",
     "broker_url",
     "check_run_id",
     "compose_document",
     "default_run_id",
     "describe",
+    "exit_reason",
+    "interruptible",
     "mosquitto_config",
     "mosquitto_setup",
     "mosquitto_transport",

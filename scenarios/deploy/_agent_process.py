@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,11 @@ from agents import AgentError as _AgentError
 from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, validate_id
 from transport import TransportError as _TransportError
 
-from .._errors import BadInput, RunFailed
+from .._errors import BadInput, RunFailed, ScenarioError
 from ..assembly import agent_configs, build_graph, build_problem
 from ..results import RunDir
 from ..spec import Scenario
+from ._signals import Interrupted, interruptible
 
 BROKER_ENV = "HEMESH_BROKER"
 """Environment variable read for ``--broker`` (keeps a password off the command line)."""
@@ -54,6 +56,8 @@ class AgentPlan:
     config: AgentConfig
     objective: Objective
     address: BrokerAddress
+    run_dir: Path
+    """``--out``: the run directory the log and the checkpoint are in."""
     log: Path
     checkpoint: Path | None
     """Written every ``output.checkpoint_every`` iterations; resumed from if present."""
@@ -154,43 +158,64 @@ def plan_agent(
         config=configs[index],
         objective=problem.objectives[index],
         address=address,
+        run_dir=out,
         log=log,
         checkpoint=checkpoint,
         crypto_workers=(crypto.workers or 1) if uses_pool else 0,
     )
 
 
-async def run_agent(plan: AgentPlan) -> AgentReport:
-    """Run the planned agent to its last iteration; SIGTERM or SIGINT stop it cleanly.
+def agent_failure(agent: str, exc: BaseException) -> str | None:
+    """One line saying why ``agent`` failed with ``exc`` (the agent's own error, a
+    transport error, a scenario error, or a group of them from the agent's loops), named
+    once: ``agent a0: ConnectionLost: lost broker ...``; None for anything else (a bug,
+    whose traceback must show)."""
+    leaves = _leaves(exc)
+    known = (_AgentError, _TransportError, ScenarioError)
+    if not leaves or not all(isinstance(e, known) for e in leaves):
+        return None
+    first = leaves[0]
+    message = " ".join(str(first).split())
+    for prefix in (f"agent {agent}: ", f"agent {agent!r}: ", f"{agent}: "):
+        message = message.removeprefix(prefix)
+    for prefix in (f"agent {agent} ", f"agent {agent!r} "):
+        if message.startswith(prefix):  # "agent 'a0' lost broker ...": the name said once
+            message = message.removeprefix(prefix)
+    return f"agent {agent}: {type(first).__name__}: {message}"
 
-    Raises :class:`RunFailed` naming the agent when it cannot finish.
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions of ``exc``, groups flattened, cancellations left out."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [] if isinstance(exc, asyncio.CancelledError) else [exc]
+
+
+async def run_agent(plan: AgentPlan) -> AgentReport:
+    """Run the planned agent to its last iteration; SIGTERM or SIGINT stop it cleanly
+    (:class:`Interrupted`, once its crypto workers are stopped and its log closed).
+
+    Raises :class:`RunFailed` naming the agent when it cannot finish: one line, with
+    the broker's URL and how long it was tried when the broker stays away.
     """
     me = plan.config.agent_id
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    stopped_by: list[str] = []
+    run_dir = plan.run_dir
 
-    def stop(signum: signal.Signals) -> None:
-        stopped_by.append(signum.name)
-        task.cancel()
+    def interrupted(signum: signal.Signals) -> str:
+        return f"agent {me} interrupted by {signum.name}; run directory {run_dir} is partial"
 
-    handled = (signal.SIGTERM, signal.SIGINT)
-    for signum in handled:
-        loop.add_signal_handler(signum, stop, signum)
+    started = time.monotonic()
     try:
-        return await _run(plan)
-    except asyncio.CancelledError:
-        if not stopped_by:
+        return await interruptible(_run(plan), message=interrupted)
+    except Interrupted:
+        raise
+    except (_AgentError, _TransportError, BaseExceptionGroup) as exc:
+        line = agent_failure(me, exc)
+        if line is None:
             raise
-        task.uncancel()
-        raise RunFailed(f"agent {me}: stopped by {stopped_by[0]}") from None
-    except (_AgentError, _TransportError) as exc:
-        message = " ".join(str(exc).split())
-        raise RunFailed(f"agent {me}: {type(exc).__name__}: {message}") from exc
-    finally:
-        for signum in handled:
-            loop.remove_signal_handler(signum)
+        if plan.address.url in line and " within " not in line:  # how long, if not said
+            line += f" (gave up after {time.monotonic() - started:.1f} s)"
+        raise RunFailed(line) from exc
 
 
 async def _run(plan: AgentPlan) -> AgentReport:

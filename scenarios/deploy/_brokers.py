@@ -31,6 +31,7 @@ from transport import TransportError as _TransportError
 from .._errors import BadInput, RunFailed
 from ..results import run_folder, run_stamp
 from ..spec import Scenario, agent_id
+from ._watch import BrokerWatch
 
 MOSQUITTO = "mosquitto"
 """``transport.broker`` value that makes ``hemesh run`` start a locked-down Mosquitto."""
@@ -65,21 +66,32 @@ def mosquitto_setup(
 
 @contextlib.asynccontextmanager
 async def mosquitto_transport(
-    graph: nx.Graph, run_id: str, *, log_to: Path | None = None
+    graph: nx.Graph,
+    run_id: str,
+    *,
+    log_to: Path | None = None,
+    inside: Path | None = None,
+    watch: BrokerWatch | None = None,
 ) -> AsyncIterator[MqttTransport]:
     """An :class:`MqttTransport` of ``run_id`` on its own Mosquitto (free loopback port,
-    files in a private temporary directory removed afterwards): each agent connects
-    with its own login, anything else as ``observer``. Mosquitto's log is copied to
-    ``log_to`` on exit."""
+    files in a private temporary directory inside ``inside`` (the run directory; default
+    the system's), removed afterwards): each agent connects with its own login,
+    anything else as ``observer``. Mosquitto's log is copied to ``log_to`` on exit.
+
+    The passwords stay in this process's memory: no ``credentials.json``, and the
+    password file is gone once mosquitto listens, so not even a SIGKILL of this
+    process leaves a secret on disk. ``watch`` watches mosquitto while it should run."""
     setup = mosquitto_setup(graph, (run_id,))
-    with tempfile.TemporaryDirectory(prefix="hemesh-mosquitto-") as scratch:
-        broker = ManagedMosquitto(setup, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="hemesh-mosquitto-", dir=inside) as scratch:
+        broker = ManagedMosquitto(setup, Path(scratch), secrets_on_disk=False)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 try:
                     await stack.enter_async_context(broker)
                 except _TransportError as exc:
                     raise RunFailed(f"transport.broker = {MOSQUITTO!r}: {exc}") from exc
+                if watch is not None:
+                    stack.enter_context(watch.watching("mosquitto", broker))
                 logins = {a: broker.address(a) for a in setup.neighbours}
                 yield MqttTransport(run_id, broker.address(OBSERVER), logins=logins)
         finally:  # once mosquitto has stopped and logged so
@@ -143,10 +155,13 @@ def check_run_id(run: str) -> str:
         raise BadInput(str(exc)) from exc
 
 
-async def open_broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> BrokerAddress | None:
+async def open_broker(
+    scenario: Scenario, stack: contextlib.AsyncExitStack, *, watch: BrokerWatch | None = None
+) -> BrokerAddress | None:
     """The broker of ``scenario``'s run, entered on ``stack``: the embedded one (in a child
-    process, stopped with the stack) or the address of the URL; None for the memory
-    transport. ``broker = "mosquitto"`` is started per run id (:func:`mosquitto_transport`)."""
+    process, stopped with the stack, watched by ``watch`` until then) or the address of
+    the URL; None for the memory transport. ``broker = "mosquitto"`` is started per run
+    id (:func:`mosquitto_transport`)."""
     if scenario.transport.kind == "memory":
         return None
     if scenario.transport.broker == "embedded":
@@ -154,6 +169,8 @@ async def open_broker(scenario: Scenario, stack: contextlib.AsyncExitStack) -> B
             broker = await stack.enter_async_context(EmbeddedBroker())
         except _TransportError as exc:
             raise RunFailed(f"transport.broker: embedded broker failed: {exc}") from exc
+        if watch is not None:
+            stack.enter_context(watch.watching("embedded broker", broker))
         return broker.address
     try:
         return BrokerAddress.parse(scenario.transport.broker)

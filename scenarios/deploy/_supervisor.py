@@ -9,6 +9,7 @@ it is started again with the same command line and environment, and resumes from
 checkpoint; otherwise the others are stopped by PID (SIGTERM, a bounded wait,
 SIGKILL) and the run fails (:class:`RunFailed`) with the agent's id, its exit code or
 signal, the last lines of its log and of its stderr; the logs written so far stay.
+SIGINT and SIGTERM stop the agents the same way (:class:`Interrupted`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from transport import settle_tasks, stop_processes
 
 from .._errors import BadInput, RunFailed
 from ..results import RunDir, parse_record
+from ._signals import interruptible
 
 STOP_TIMEOUT = 5.0
 """Seconds the agents get to exit after SIGTERM before they are killed."""
@@ -191,32 +193,20 @@ class Supervisor:
         return {c.agent: c.restarts for c in self._children}
 
     async def run(self) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        terminated: list[bool] = []
+        """Supervise the agents to the end; SIGINT or SIGTERM stop them by PID and raise
+        :class:`Interrupted` (unless an outer :func:`interruptible` handles the signals)."""
 
-        def on_sigterm() -> None:  # stop the agents too, not just this process
-            terminated.append(True)
-            task.cancel()
+        def stopped(signum: signal.Signals) -> str:
+            return f"run failed: stopped by {signum.name}; agents stopped"
 
-        try:
-            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-            handled = True
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
-            handled = False
+        await interruptible(self._supervise(), message=stopped)
+
+    async def _supervise(self) -> None:
         try:
             for agent, command, env in zip(self._agents, self._commands, self._envs, strict=True):
                 await self._start(agent, command, env)
             await self._watch()
-        except asyncio.CancelledError:
-            if not terminated:
-                raise
-            task.uncancel()
-            raise RunFailed("run failed: stopped by SIGTERM; agents stopped") from None
         finally:
-            if handled:
-                loop.remove_signal_handler(signal.SIGTERM)
             await self._stop_all()
 
     async def _start(self, agent: str, command: list[str], env: dict[str, str] | None) -> None:

@@ -15,6 +15,7 @@ from ..assembly import Problem
 from ..deploy import (
     BROKER_ENV,
     MOSQUITTO,
+    BrokerWatch,
     Supervisor,
     agent_command,
     broker_url,
@@ -72,9 +73,10 @@ async def run_processes(
     base_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [_PACKAGE_ROOT, base_env.get("PYTHONPATH")])
     )
+    watch = BrokerWatch()  # the broker children: a run whose broker dies fails at once
     async with contextlib.AsyncExitStack() as stack:
         mosquitto = scenario.transport.broker == MOSQUITTO  # one per run id, below
-        address = None if mosquitto else await open_broker(scenario, stack)
+        address = None if mosquitto else await open_broker(scenario, stack, watch=watch)
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
                 root,
@@ -87,7 +89,9 @@ async def run_processes(
             )
             if mosquitto:  # each agent logs in with its own credentials
                 transport = await stack.enter_async_context(
-                    mosquitto_transport(graph, run_id, log_to=run.broker_log)
+                    mosquitto_transport(
+                        graph, run_id, log_to=run.broker_log, inside=run.path, watch=watch
+                    )
                 )
                 logins = {a: transport.address_of(a) for a in ids}
             else:
@@ -107,7 +111,7 @@ async def run_processes(
                 progress=advanced,
                 restarts=restarts,
             )
-            await supervisor.run()
+            await watch.guard(supervisor.run())
             summary = write_summary(run)
             results.append(RunResult(run, summary, ()))
     return results

@@ -9,10 +9,12 @@ run id in place of the scenario's broker (the real thing is the default).
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from .._errors import BadInput
 from ..assembly import build_graph, build_problem
+from ..deploy import interruptible
 from ..results import run_folder, run_stamp
 from ..spec import Scenario
 from ._processes import run_processes
@@ -34,7 +36,10 @@ async def run_scenario(
 
     ``spawn = "processes"`` runs each agent in its own process, and starts a crashed
     one again up to ``restarts`` times (it resumes from its checkpoint).
-    ``transport_factory(run_id)`` replaces the scenario's broker (tasks only)."""
+    ``transport_factory(run_id)`` replaces the scenario's broker (tasks only).
+
+    SIGINT or SIGTERM stop the agents (by PID, for processes) and the broker, and raise
+    :class:`~scenarios.deploy.Interrupted`; the run directory keeps what was logged."""
     if spawn not in tuple(SpawnMode):
         raise BadInput(f"spawn must be 'tasks' or 'processes', got {spawn!r}")
     if restarts < 0 or (restarts and spawn != SpawnMode.PROCESSES):
@@ -45,8 +50,12 @@ async def run_scenario(
     problem = build_problem(scenario, graph.number_of_nodes())
     stamp = run_stamp()
     root = (out or scenario.output.dir) / run_folder(scenario.name, stamp)
+
+    def interrupted(signum: signal.Signals) -> str:
+        return f"interrupted by {signum.name}; run directory {root} is partial"
+
     if spawn == SpawnMode.PROCESSES:
-        return await run_processes(
+        work = run_processes(
             scenario,
             graph,
             problem,
@@ -56,13 +65,15 @@ async def run_scenario(
             progress=progress,
             restarts=restarts,
         )
-    return await run_tasks(
-        scenario,
-        graph,
-        problem,
-        root=root,
-        stamp=stamp,
-        source=source,
-        progress=progress,
-        transport_factory=transport_factory,
-    )
+    else:
+        work = run_tasks(
+            scenario,
+            graph,
+            problem,
+            root=root,
+            stamp=stamp,
+            source=source,
+            progress=progress,
+            transport_factory=transport_factory,
+        )
+    return await interruptible(work, message=interrupted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -23,7 +24,6 @@ from agents import (
     Diverged,
     InlineCrypto,
 )
-from agents import AgentError as _AgentError
 from transport import (
     FaultSpec,
     FaultyTransport,
@@ -32,11 +32,10 @@ from transport import (
     PaddedTransport,
     Transport,
 )
-from transport import TransportError as _TransportError
 
-from .._errors import RunFailed, ScenarioError
+from .._errors import RunFailed
 from ..assembly import Problem, agent_configs
-from ..deploy import MOSQUITTO, mosquitto_transport, open_broker
+from ..deploy import MOSQUITTO, BrokerWatch, agent_failure, mosquitto_transport, open_broker
 from ..privacy import start_adversaries
 from ..results import prepare_run
 from ..spec import Scenario
@@ -57,10 +56,11 @@ async def run_tasks(
     """Run every algorithm of ``scenario`` with its agents as tasks of this process."""
 
     results = []
+    watch = BrokerWatch()  # the broker children: a run whose broker dies fails at once
     async with contextlib.AsyncExitStack() as stack:
         own = transport_factory is not None
         mosquitto = not own and scenario.transport.broker == MOSQUITTO  # one per run id
-        address = None if mosquitto or own else await open_broker(scenario, stack)
+        address = None if mosquitto or own else await open_broker(scenario, stack, watch=watch)
         crypto = await _crypto(scenario, stack)
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
@@ -80,7 +80,9 @@ async def run_tasks(
                     transport = MemoryBus(run_id)
                 elif mosquitto:
                     transport = await per_run.enter_async_context(
-                        mosquitto_transport(graph, run_id, log_to=run.broker_log)
+                        mosquitto_transport(
+                            graph, run_id, log_to=run.broker_log, inside=run.path, watch=watch
+                        )
                     )
                 else:
                     assert address is not None
@@ -112,7 +114,7 @@ async def run_tasks(
                     for i, cfg in enumerate(configs)
                 ]
                 ops_before = crypto.stats.as_dict()
-                reports = await _run_agents(agents)
+                reports = await watch.guard(_run_agents(agents))
                 await adversaries.finish()
                 ops = {op: count - ops_before[op] for op, count in crypto.stats.as_dict().items()}
                 summary = write_summary(run)
@@ -137,19 +139,35 @@ async def _run_agents(agents: list[Agent]) -> list[AgentReport]:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(a), name=a.config.agent_id) for a in agents]
     except BaseExceptionGroup as group:
-        failures = [
-            f"{a.config.agent_id}: {type(e).__name__}: {e}"
+        # one line per failed agent, or the traceback of whatever is not a known error
+        failures = {
+            a.config.agent_id: agent_failure(a.config.agent_id, e)
             for a, t in zip(agents, tasks, strict=True)
             if t.done() and not t.cancelled() and (e := t.exception()) is not None
-        ]
-        if not failures:
+        }
+        if not failures or None in failures.values():
             raise
         diverged = [e for e in group.exceptions if isinstance(e, Diverged)]
         if diverged:
             first = min(diverged, key=lambda e: (e.iteration, e.agent))
             raise RunFailed(f"run diverged: {first}; lower algorithm.lambda0") from group
-        known = (_AgentError, _TransportError, ScenarioError)
-        if not all(isinstance(e, known) for e in group.exceptions):
-            raise
-        raise RunFailed("run failed: " + "; ".join(failures)) from group
+        lines = {a: line for a, line in failures.items() if line is not None}
+        raise RunFailed("run failed: " + _failure_summary(lines)) from group
     return [t.result() for t in tasks]
+
+
+def _failure_summary(lines: dict[str, str]) -> str:
+    """The failed agents' lines, joined; agents that failed as another did (the same
+    line but for the agent's name and the numbers) are named after its line."""
+    shown: dict[str, tuple[str, list[str]]] = {}
+    for agent, line in lines.items():
+        gist = re.sub(r"\d+(\.\d+)?", "#", line.removeprefix(f"agent {agent}: "))
+        if gist in shown:
+            shown[gist][1].append(agent)
+        else:
+            shown[gist] = (line, [])
+    parts = [
+        line + (f" (likewise {len(alike)} more: {', '.join(alike)})" if alike else "")
+        for line, alike in shown.values()
+    ]
+    return "; ".join(parts)

@@ -220,6 +220,20 @@ class EmbeddedBroker:
             raise BrokerError("the embedded broker has not started")
         return self._process.pid
 
+    @property
+    def returncode(self) -> int | None:
+        """None while the broker process runs (or before it starts); then its exit code,
+        negative for the signal that killed it (``-9``: SIGKILL)."""
+        return None if self._process is None else self._process.returncode
+
+    async def wait_exited(self) -> int:
+        """Wait until the broker process exits, for whatever reason (stopped, crashed,
+        killed by someone else): its :attr:`returncode`. No bound: a watcher's wait,
+        cancelled when the watcher no longer cares."""
+        if self._process is None:
+            raise BrokerError("the embedded broker has not started")
+        return await self._process.wait()
+
     def __repr__(self) -> str:
         where = self._address.url if self._address else f"{self._host}:{self._port}"
         state = "not started" if self._process is None else f"pid {self._process.pid}"

@@ -2,7 +2,8 @@
 
 The password file holds PBKDF2-SHA512 hashes in Mosquitto's ``$7$`` format;
 ``credentials.json`` (mode 0600) holds the passwords in the clear for the operator
-to hand out. Every file is created readable by its owner only.
+to hand out (a broker whose passwords stay in memory writes none). Every file is
+created readable by its owner only.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def write_files(
     *,
     passwords: Mapping[str, str] | None = None,
     mounted_at: PurePath | None = None,
+    credentials: bool = True,
 ) -> MosquittoFiles:
-    """Write ``setup``'s config, password file, ACL and ``credentials.json`` into
-    ``directory`` (see :meth:`MosquittoSetup.write`)."""
+    """Write ``setup``'s config, password file, ACL and ``credentials.json`` (unless
+    ``credentials`` is false) into ``directory`` (see :meth:`MosquittoSetup.write`)."""
     if passwords is None:
         passwords = {a: secrets.token_urlsafe(PASSWORD_BYTES) for a in setup.accounts}
     missing = [a for a in setup.accounts if not passwords.get(a)]
@@ -96,7 +98,8 @@ def write_files(
             ca_file=ca_file,
             passwords={a: passwords[a] for a in setup.accounts},
         )
-        _write_private(directory / CREDENTIALS, _credentials(setup, files))
+        if credentials:
+            _write_private(directory / CREDENTIALS, _credentials(setup, files))
     except OSError as exc:
         raise BrokerError(f"cannot write the Mosquitto files in {directory}: {exc}") from exc
     return files

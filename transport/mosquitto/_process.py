@@ -68,6 +68,12 @@ class ManagedMosquitto:
     connections (with ``port = 0``, up to :data:`PORT_ATTEMPTS` free ports, the same
     passwords each time), and on exit stops the process by its PID (SIGTERM, then
     SIGKILL). Constructing does nothing; re-entry is refused.
+
+    ``secrets_on_disk = False`` keeps the passwords in this process's memory only
+    (:meth:`address`): no ``credentials.json`` is written, and the password file (the
+    hashes) is removed as soon as mosquitto listens, having read it at start. So even
+    a SIGKILL of this process leaves no secret behind. The caveat: mosquitto rereads
+    its password file on SIGHUP, and would then refuse every login.
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class ManagedMosquitto:
         *,
         binary: str | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
+        secrets_on_disk: bool = True,
     ) -> None:
         if not isinstance(setup, MosquittoSetup):
             raise TransportError(f"setup must be a MosquittoSetup, got {type(setup).__name__}")
@@ -84,6 +91,7 @@ class ManagedMosquitto:
         self._directory = Path(directory)
         self._binary = binary
         self._startup_timeout = validate_seconds(startup_timeout, what="startup_timeout")
+        self._secrets_on_disk = bool(secrets_on_disk)
         self._process: asyncio.subprocess.Process | None = None
         self._files: MosquittoFiles | None = None
         self._entered = False
@@ -137,12 +145,19 @@ class ManagedMosquitto:
                 if requested.port == 0:
                     setup = replace(requested, port=_free_port(requested.connect_host))
                 self._setup = setup
-                self._files = setup.write(self._directory, passwords=passwords)
+                self._files = setup.write(
+                    self._directory, passwords=passwords, credentials=self._secrets_on_disk
+                )
                 passwords = self._files.passwords  # the same logins on every attempt
                 if await self._start(binary, setup, last=attempt == attempts - 1):
+                    if not self._secrets_on_disk:  # read at start; kept in memory only
+                        self._forget_password_file()
                     return self
         except BaseException:  # cancelled (Ctrl-C) while starting, too: leave nothing behind
             await self.stop()
+            if not self._secrets_on_disk:
+                with contextlib.suppress(BrokerError):
+                    self._forget_password_file()
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -154,11 +169,22 @@ class ManagedMosquitto:
     ) -> None:
         await self.stop()
 
-    async def wait(self) -> int:
-        """Wait until mosquitto exits (a foreground broker: no bound); its exit code."""
+    @property
+    def returncode(self) -> int | None:
+        """None while mosquitto runs (or before it starts); then its exit code, negative
+        for the signal that killed it (``-9``: SIGKILL)."""
+        return None if self._process is None else self._process.returncode
+
+    async def wait_exited(self) -> int:
+        """Wait until mosquitto exits, for whatever reason (a foreground broker, or a
+        watcher's wait: no bound); its :attr:`returncode`."""
         if self._process is None:
             raise BrokerError("the broker is not started")
         return await self._process.wait()
+
+    async def wait(self) -> int:
+        """:meth:`wait_exited` (the name ``hemesh broker`` has always used)."""
+        return await self.wait_exited()
 
     async def stop(self) -> None:
         """Stop the process by its PID: SIGTERM, a bounded wait, then SIGKILL."""
@@ -166,6 +192,14 @@ class ManagedMosquitto:
         if process is None or process.returncode is not None:
             return
         await stop_processes([process], grace=STOP_TIMEOUT)
+
+    def _forget_password_file(self) -> None:
+        if self._files is None:
+            return
+        try:
+            self._files.password_file.unlink(missing_ok=True)
+        except OSError as exc:
+            raise BrokerError(f"cannot remove the password file: {exc}") from exc
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines of what mosquitto printed and logged."""

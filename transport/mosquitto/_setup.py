@@ -219,15 +219,20 @@ class MosquittoSetup:
         *,
         passwords: Mapping[str, str] | None = None,
         mounted_at: PurePath | None = None,
+        credentials: bool = True,
     ) -> MosquittoFiles:
-        """Write config, password file, ACL and ``credentials.json`` into ``directory``.
+        """Write config, password file, ACL and ``credentials.json`` into ``directory``
+        (``credentials = False``: no ``credentials.json``, the passwords stay in the
+        returned value only).
 
         Fresh passwords are drawn for every account unless ``passwords`` gives them
         all. ``mounted_at`` is where mosquitto will find the directory (a container's
         mount point); by default the directory itself. With ``tls`` a throw-away CA
         and a server certificate for ``host`` (and localhost) are generated too.
         """
-        return write_files(self, directory, passwords=passwords, mounted_at=mounted_at)
+        return write_files(
+            self, directory, passwords=passwords, mounted_at=mounted_at, credentials=credentials
+        )
 
     def address(
         self, account: str, files: MosquittoFiles, *, host: str | None = None

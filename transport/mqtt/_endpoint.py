@@ -310,6 +310,8 @@ class MqttEndpoint(EndpointBase):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+            elif not task.cancelled():
+                task.exception()  # retrieved, even when we are being cancelled meanwhile
         if task.cancelled():  # only ever by the finally above, when the link dropped
             raise self._drop_error()
         try:
