@@ -15,6 +15,7 @@ EXPECTED = {
         "EavesdropperSpec",
         "FaultsSpec",
         "OutputSpec",
+        "PartitionSpec",
         "ProblemSpec",
         "Scenario",
         "TopologySpec",
@@ -33,6 +34,7 @@ EXPECTED = {
     "assembly": [
         "LAMBDA_GAIN",
         "FloatArray",
+        "HeldOut",
         "Problem",
         "agent_configs",
         "build_graph",
