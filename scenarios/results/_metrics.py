@@ -138,7 +138,7 @@ class Run:
             ),
         )
         iterations = max((int(r["k"]) for r in records), default=0)
-        if not digests:
+        if not digests and self.problem.x_star is not None:  # no x*: mlp, a python factory
             s = self.series()
             iterations = int(s.k[-1]) if len(s.k) else 0
             convergence = {
