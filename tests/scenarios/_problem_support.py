@@ -35,11 +35,14 @@ def quick(doc: dict[str, Any], out: Path, **top: Any) -> dict[str, Any]:
     }
 
 
-def example(name: str, out: Path, **top: Any) -> Scenario:
+def example(
+    name: str, out: Path, *, algorithm: dict[str, Any] | None = None, **top: Any
+) -> Scenario:
     """An example scenario file, read as ``hemesh run`` reads it, with :func:`quick`'s
-    overrides (and ``top``, e.g. ``iterations``)."""
+    overrides, ``top`` (e.g. ``iterations``) and ``algorithm`` entries replaced."""
     path = EXAMPLES / name
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    doc["algorithm"] = {**doc.get("algorithm", {}), **(algorithm or {})}
     return resolve_paths(parse(quick(doc, out, **top), source=str(path)), path.parent)
 
 
