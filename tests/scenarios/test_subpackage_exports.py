@@ -173,4 +173,5 @@ def test_every_sub_package_is_listed() -> None:
     import scenarios
 
     found = {m.name for m in pkgutil.iter_modules(scenarios.__path__) if m.ispkg}
-    assert found - {"examples"} == set(EXPECTED)
+    # scenarios.data's face is checked by tests/scenarios/data/test_data_exports.py
+    assert found - {"examples", "data"} == set(EXPECTED)
