@@ -102,7 +102,7 @@ def _loaded(spec: ProblemSpec) -> tuple[Dataset, Any]:
     form = "builtin" if builtin else SUFFIXES.get(Path(source).suffix.lower(), "table")
     task = "regression" if spec.kind in ("least_squares", "ridge") else "classification"
     column = spec.partition.column if spec.partition.kind == "column" else None
-    given = spec.model_fields_set
+    given = spec.explicit_fields()
     options: dict[str, Any] = {}
     for name in ("label", "features", "delimiter", "header", "categorical"):
         if name in given:

@@ -34,6 +34,16 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def explicit_fields(self) -> set[str]:
+        """The fields set to something other than their default. (Not
+        ``model_fields_set``: a run's ``resolved.json`` spells out every default.)"""
+        fields = type(self).model_fields
+        return {
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        }
+
 
 class TopologySpec(_Section):
     """``kind`` names a generator of :mod:`topologies` (or ``file`` with ``path``);
@@ -100,7 +110,7 @@ class PartitionSpec(_Section):
             raise _refuse(
                 "column", self.column, f"only for kind = 'column' (kind is {self.kind!r})"
             )
-        if "alpha" in self.model_fields_set and self.kind not in ("dirichlet", "quantity"):
+        if "alpha" in self.explicit_fields() and self.kind not in ("dirichlet", "quantity"):
             raise _refuse(
                 "alpha", self.alpha, f"only for dirichlet and quantity (kind is {self.kind!r})"
             )
@@ -166,7 +176,7 @@ class ProblemSpec(_Section):
 
     @model_validator(mode="after")
     def _fields_fit_the_kind(self) -> ProblemSpec:
-        given = self.model_fields_set
+        given = self.explicit_fields()
         if self.csv is not None and self.kind != "logistic":
             raise _refuse("csv", str(self.csv), "csv data is only supported for kind = 'logistic'")
         if self.csv is not None and isinstance(self.label, int):

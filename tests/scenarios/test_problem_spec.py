@@ -129,3 +129,16 @@ def test_every_real_problem_example_loads_and_builds(name: str) -> None:
     problem = build_problem(scenario, graph.number_of_nodes())
     assert len(problem.objectives) == graph.number_of_nodes()
     assert (problem.test is None) == (scenario.problem.kind == "python")
+
+
+@pytest.mark.parametrize("name", REAL_EXAMPLES)
+def test_a_resolved_dump_of_every_default_parses_back(name: str) -> None:
+    # a run's resolved.json spells out every field: defaults must not count as "given"
+    scenario = load(EXAMPLES / name)
+    again = parse(scenario.model_dump(mode="json"), source="resolved.json")
+    assert again == scenario
+    graph = build_graph(again)
+    assert (
+        build_problem(again, graph.number_of_nodes()).dim
+        == build_problem(scenario, graph.number_of_nodes()).dim
+    )
