@@ -9,7 +9,9 @@ from agents import AgentConfig, Algorithm, Attenuation, Stepsize
 
 from .._errors import BadInput
 from ..spec import Scenario, agent_id
+from ._factory import Factory, factory_folders
 from ._problem import Problem
+from ._real_data import real_data_problem
 from ._synthetic import least_squares, logistic, logistic_csv
 
 LAMBDA_GAIN = 3.0
@@ -24,7 +26,23 @@ def build_graph(scenario: Scenario) -> nx.Graph:
 
 
 def build_problem(scenario: Scenario, agents: int) -> Problem:
+    """The problem of ``scenario`` for ``agents`` agents: synthetic data (least squares,
+    logistic; as in the first version), a CSV file (``csv =``, the first version's form),
+    a dataset (``data =``), or a user's factory (``kind = "python"``). Bad data or a bad
+    factory is :class:`BadInput`, before anything starts."""
     spec = scenario.problem
+    if spec.kind == "python":
+        assert spec.factory is not None  # the spec requires it
+        factory = Factory(
+            ref=spec.factory,
+            agents=agents,
+            seed=scenario.seed,
+            module_path=factory_folders(spec.module_path),
+            lambda0=scenario.algorithm.lambda0,
+        )
+        return Problem(factory.objectives(), factory=factory)
+    if spec.data is not None:
+        return real_data_problem(spec, agents, scenario.seed)
     if spec.kind == "least_squares":
         return least_squares(
             agents,
@@ -35,7 +53,9 @@ def build_problem(scenario: Scenario, agents: int) -> Problem:
             seed=scenario.seed,
         )
     if spec.csv is not None:
-        return logistic_csv(spec.csv, agents, label=spec.label, l2=spec.l2, seed=scenario.seed)
+        return logistic_csv(
+            spec.csv, agents, label=_named(spec.label), l2=spec.l2, seed=scenario.seed
+        )
     return logistic(
         agents,
         spec.dim,
@@ -96,3 +116,8 @@ def agent_configs(
             )
         )
     return configs
+
+
+def _named(label: int | str | None) -> str | None:
+    """The label of ``csv =`` data: a header name (the spec refuses an index)."""
+    return None if label is None else str(label)

@@ -1,7 +1,11 @@
 """The problem of a run: every agent's local objective, x*, the start, held-out rows.
 
 The runner builds every agent's shard from the scenario's seed, so a run directory
-(scenario + ``problem.npz``) is enough to recompute every metric offline.
+(scenario + ``problem.npz``) is enough to recompute every metric offline. A problem made
+by a user's factory (``kind = "python"``) cannot be saved as arrays: ``problem.npz`` then
+records the call (the factory, the agents, the seed, the module folders) and reading it
+makes the call again, so that reading such a run imports and runs the user's module
+(read only run directories you trust).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy.typing as npt
 from agents import Classifier, ConfigError, Objective, objective_from_arrays
 
 from .._errors import BadInput
+from ._factory import Factory
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,12 +44,15 @@ class HeldOut:
 class Problem:
     """The agents' local objectives (in agent order), the minimizer x* of their sum
     (None where there is no x* to compute, e.g. a non-convex model), every agent's
-    starting point ``x0`` (zeros unless given) and the held-out rows, if any."""
+    starting point ``x0`` (zeros unless given) and the held-out rows, if any.
+    ``factory``: the call that made the objectives (``kind = "python"``), which
+    :meth:`save` records in their place."""
 
     objectives: tuple[Objective, ...]
     x_star: FloatArray | None = None
     x0: FloatArray = field(default_factory=lambda: np.zeros(0))
     test: HeldOut | None = None
+    factory: Factory | None = None
 
     def __post_init__(self) -> None:
         if not self.objectives:
@@ -97,6 +105,12 @@ class Problem:
         arrays: dict[str, npt.NDArray[Any]] = {"x0": self.x0}
         if self.x_star is not None:
             arrays["x_star"] = self.x_star
+        if self.test is not None:
+            arrays["test.features"], arrays["test.labels"] = self.test.features, self.test.labels
+        if self.factory is not None:
+            arrays.update(_factory_arrays(self.factory))
+            np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+            return
         kinds = []
         for i, f in enumerate(self.objectives):
             kind, to_arrays = getattr(f, "kind", None), getattr(f, "to_arrays", None)
@@ -108,8 +122,6 @@ class Problem:
             kinds.append(kind)
             arrays.update({f"f{i}.{name}": value for name, value in to_arrays().items()})
         arrays["kinds"] = np.array(kinds)
-        if self.test is not None:
-            arrays["test.features"], arrays["test.labels"] = self.test.features, self.test.labels
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
@@ -117,16 +129,40 @@ class Problem:
         """Read what :meth:`save` wrote; a damaged or foreign file is BadInput naming it."""
         try:
             with np.load(path, allow_pickle=False) as data:
+                x_star = data["x_star"] if "x_star" in data.files else None
+                test = None
+                if "test.features" in data.files:
+                    test = HeldOut(data["test.features"], data["test.labels"])
+                if "factory.ref" in data.files:
+                    factory = _factory_from(data)
+                    return cls(factory.objectives(), x_star, data["x0"], test, factory)
                 kinds = [str(k) for k in data["kinds"]]
                 objectives = []
                 for i, kind in enumerate(kinds):
                     prefix = f"f{i}."
                     own = {n[len(prefix) :]: data[n] for n in data.files if n.startswith(prefix)}
                     objectives.append(objective_from_arrays(kind, own))
-                x_star = data["x_star"] if "x_star" in data.files else None
-                test = None
-                if "test.features" in data.files:
-                    test = HeldOut(data["test.features"], data["test.labels"])
                 return cls(tuple(objectives), x_star, data["x0"], test)
         except (OSError, ValueError, KeyError, ConfigError) as exc:
             raise BadInput(f"{path}: not a readable problem file: {exc}") from exc
+
+
+def _factory_arrays(factory: Factory) -> dict[str, npt.NDArray[Any]]:
+    return {
+        "factory.ref": np.array(factory.ref),
+        "factory.agents": np.array(factory.agents, dtype=np.int64),
+        "factory.seed": np.array(factory.seed, dtype=np.int64),
+        "factory.module_path": np.array(list(factory.module_path), dtype=np.str_),
+        "factory.lambda0": np.array(np.nan if factory.lambda0 is None else factory.lambda0),
+    }
+
+
+def _factory_from(data: Any) -> Factory:
+    lambda0 = float(data["factory.lambda0"])
+    return Factory(
+        ref=str(data["factory.ref"]),
+        agents=int(data["factory.agents"]),
+        seed=int(data["factory.seed"]),
+        module_path=tuple(str(p) for p in data["factory.module_path"]),
+        lambda0=None if np.isnan(lambda0) else lambda0,
+    )

@@ -14,7 +14,10 @@ from pydantic import ValidationError
 
 from .._errors import BadInput
 from ._feasibility import check_against_graph
-from ._models import Scenario, TopologySpec
+from ._models import FIELD_ERROR, Scenario, TopologySpec
+
+BUILTIN = "builtin:"
+"""``data = "builtin:NAME"`` names a dataset scikit-learn ships, not a file."""
 
 
 def parse(doc: dict[str, Any], *, source: str) -> Scenario:
@@ -25,10 +28,15 @@ def parse(doc: dict[str, Any], *, source: str) -> Scenario:
         err = exc.errors()[0]
         # drop the member tags pydantic puts in union paths ("constrained-float", "list[...]")
         path = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("-" in p or "[" in p))]
-        where = ".".join(path) or "(top level)"
         got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
+        message = err["msg"]
+        if err["type"] == FIELD_ERROR:  # a cross-field check names its own field and value
+            ctx = err.get("ctx") or {}
+            path.append(str(ctx["field"]))
+            got = "" if ctx["value"] is None else f" (got {ctx['value']!r})"
+        where = ".".join(path) or "(top level)"
         more = f"; {exc.error_count() - 1} more error(s)" if exc.error_count() > 1 else ""
-        raise BadInput(f"{source}: {where}: {err['msg']}{got}{more}") from None
+        raise BadInput(f"{source}: {where}: {message}{got}{more}") from None
     _check_finite(scenario.model_dump(), (), source=source)
     return scenario
 
@@ -101,6 +109,14 @@ def resolve_paths(scenario: Scenario, base: Path) -> Scenario:
     problem = scenario.problem
     if problem.csv is not None and not problem.csv.is_absolute():
         problem = problem.model_copy(update={"csv": (base / problem.csv).resolve()})
+    data = problem.data
+    if data is not None and not data.startswith(BUILTIN) and not Path(data).is_absolute():
+        problem = problem.model_copy(update={"data": str((base / data).resolve())})
+    if problem.kind == "python":
+        folders = [(base / p).resolve() for p in problem.module_path]
+        if base.resolve() not in folders:
+            folders.append(base.resolve())
+        problem = problem.model_copy(update={"module_path": folders})
     topology = scenario.topology
     extra = dict(topology.model_extra or {})
     if topology.kind == "file" and isinstance(extra.get("path"), str):

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from agents import MIN_SECURE_BITS, Algorithm, Record, Rounding, StepsizeMode, WeightMode
 
@@ -54,6 +55,16 @@ def _spread_form(value: Any) -> str:
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def explicit_fields(self) -> set[str]:
+        """The fields set to something other than their default. (Not
+        ``model_fields_set``: a run's ``resolved.json`` spells out every default.)"""
+        fields = type(self).model_fields
+        return {
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        }
+
 
 class TopologySpec(_Section):
     """``kind`` names a generator of :mod:`topologies` (or ``file`` with ``path``);
@@ -66,8 +77,80 @@ class TopologySpec(_Section):
         return {"kind": self.kind, **(self.model_extra or {})}
 
 
+ProblemKind = Literal["least_squares", "ridge", "logistic", "softmax", "mlp", "python"]
+PROBLEM_KINDS: tuple[str, ...] = ("least_squares", "ridge", "logistic", "softmax", "mlp", "python")
+SYNTHETIC_KINDS = ("least_squares", "logistic")
+REGRESSION_KINDS = ("least_squares", "ridge")
+CLASSIFIER_KINDS = ("logistic", "softmax", "mlp")
+FIELD_ERROR = "problem_field"
+"""The pydantic error type of a cross-field check of ``[problem]``: its context names the
+field (``field``), the value (``value``) and the reason (``reason``)."""
+
+_DATA_OPTIONS = (
+    "label",
+    "features",
+    "delimiter",
+    "header",
+    "categorical",
+    "test_fraction",
+    "standardize",
+    "partition",
+)
+_SYNTHETIC_OPTIONS = ("dim", "samples", "noise", "heterogeneity")
+_Column = int | str
+
+
+def _shown(value: object) -> object:
+    """A field's value as the message shows it (a nested section as its dict)."""
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _refuse(field: str, value: object, reason: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        FIELD_ERROR, "{reason}", {"field": field, "value": value, "reason": reason}
+    )
+
+
+class PartitionSpec(_Section):
+    """``[problem.partition]``: how the training rows are shared among the agents.
+
+    ``iid`` (shuffled, near-equal shares), ``dirichlet`` (label skew: each class cut
+    among the agents in Dirichlet(alpha) proportions), ``quantity`` (size skew: agent
+    sizes in Dirichlet(alpha) proportions), ``column`` (one agent per distinct value of
+    ``column``, e.g. a site; the graph must have that many nodes)."""
+
+    kind: Literal["iid", "dirichlet", "quantity", "column"] = "iid"
+    alpha: Positive = 0.5
+    column: _Column | None = None
+
+    @model_validator(mode="after")
+    def _column_for_column(self) -> PartitionSpec:
+        if self.kind == "column" and self.column is None:
+            raise _refuse("column", None, "kind = 'column' needs column = the column's name")
+        if self.kind != "column" and self.column is not None:
+            raise _refuse(
+                "column", self.column, f"only for kind = 'column' (kind is {self.kind!r})"
+            )
+        if "alpha" in self.explicit_fields() and self.kind not in ("dirichlet", "quantity"):
+            raise _refuse(
+                "alpha", self.alpha, f"only for dirichlet and quantity (kind is {self.kind!r})"
+            )
+        return self
+
+
 class ProblemSpec(_Section):
-    kind: Literal["least_squares", "logistic"] = "least_squares"
+    """``[problem]``: the model every agent trains and the data it trains on.
+
+    Without ``data`` (and ``csv``), ``least_squares`` and ``logistic`` draw synthetic
+    data as the first version did (``dim``, ``samples`` per agent, ``noise``,
+    ``heterogeneity``). With ``data`` (``builtin:NAME`` or a file relative to the
+    scenario file), the rows are split into training and test rows (``test_fraction``,
+    seeded from the scenario's seed), standardized on the training rows, and the
+    training rows are partitioned among the agents (``[problem.partition]``).
+    ``kind = "python"`` calls ``factory = "package.module:function"`` as
+    ``function(agent=i, agents=n, seed=seed)`` for each agent's objective."""
+
+    kind: ProblemKind = "least_squares"
     dim: Annotated[int, Field(ge=1, le=100_000)] = 5
     samples: Annotated[int, Field(ge=1)] = 40
     """Samples per agent (synthetic problems)."""
@@ -77,14 +160,119 @@ class ProblemSpec(_Section):
     l2: Annotated[float, Field(gt=0)] = 0.01
     batch_size: Annotated[int, Field(ge=1)] = 8
     csv: Path | None = None
-    """Logistic regression on the rows of this CSV file (relative to the scenario file)."""
-    label: str | None = None
-    """Label column of ``csv`` (default: the last one)."""
+    """Logistic regression on every row of this CSV file (relative to the scenario file),
+    dealt to agents at random, no test rows, no scaling: the first version's form, kept as
+    it ran. ``data =`` is the general form."""
+    data: str | None = None
+    """``builtin:NAME`` (breast_cancer, digits, wine, diabetes, iris) or a data file
+    (CSV/TSV, LIBSVM, .npz, .npy) relative to the scenario file."""
+    label: _Column | None = None
+    """Label column (name or 0-based index; default: the last one)."""
+    features: list[_Column] | None = None
+    """Feature columns (default: every other column, the partition column excepted)."""
+    delimiter: Annotated[str, Field(min_length=1)] | None = None
+    """One character, ``whitespace``, or unset (sniffed)."""
+    header: bool = True
+    categorical: Literal["refuse", "onehot"] = "refuse"
+    """A non-numeric feature column is refused, or one-hot encoded."""
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    """Share of the rows held out for test loss and accuracy (data problems)."""
+    standardize: bool = True
+    """Scale every feature to mean 0, variance 1 on the training rows."""
+    intercept: bool = False
+    """logistic: a bias term, not regularized; least_squares, ridge, softmax: a column of
+    ones appended to the features (softmax: one bias per class; regularized by l2)."""
+    hidden: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [32]
+    )
+    """mlp: the widths of the hidden layers."""
+    activation: Literal["tanh", "relu"] = "tanh"
+    """mlp: the activation after every hidden layer."""
+    factory: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] | None = None
+    """python: ``package.module:function`` returning agent i's objective."""
+    module_path: list[Path] = Field(default_factory=list)
+    """python: folders searched for the factory's module after ``sys.path`` (relative to
+    the scenario file, whose own folder is searched last)."""
+    partition: PartitionSpec = Field(default_factory=PartitionSpec)
 
     @model_validator(mode="after")
-    def _csv_only_for_logistic(self) -> ProblemSpec:
+    def _fields_fit_the_kind(self) -> ProblemSpec:
+        given = self.explicit_fields()
         if self.csv is not None and self.kind != "logistic":
-            raise ValueError("csv data is only supported for kind = 'logistic'")
+            raise _refuse("csv", str(self.csv), "csv data is only supported for kind = 'logistic'")
+        if self.csv is not None and isinstance(self.label, int):
+            raise _refuse("label", self.label, "with csv, the label column is named by its header")
+        if self.csv is not None and self.data is not None:
+            raise _refuse(
+                "csv", str(self.csv), "give data or csv, not both (csv is data's old name)"
+            )
+        if self.kind == "python":
+            if self.factory is None:
+                raise _refuse(
+                    "factory", None, "kind = 'python' needs factory = 'package.module:function'"
+                )
+            for name in (
+                "data",
+                *_DATA_OPTIONS,
+                *_SYNTHETIC_OPTIONS,
+                "intercept",
+                "hidden",
+                "activation",
+            ):
+                if name in given:
+                    raise _refuse(
+                        name,
+                        _shown(getattr(self, name)),
+                        "not for kind = 'python' (the factory makes the data)",
+                    )
+            return self
+        for name in ("factory", "module_path"):
+            if name in given:
+                raise _refuse(
+                    name,
+                    _shown(getattr(self, name)),
+                    f"only for kind = 'python' (kind is {self.kind!r})",
+                )
+        has_data = self.data is not None
+        if not has_data and self.kind not in SYNTHETIC_KINDS:
+            raise _refuse(
+                "data",
+                None,
+                f"kind = {self.kind!r} needs data = 'builtin:NAME' or a file "
+                "(synthetic data: least_squares, logistic)",
+            )
+        if self.csv is not None:
+            wrong, reason = (
+                [n for n in _DATA_OPTIONS if n in given and n != "label"],
+                ("not with csv (use data = ... for splits, scaling and partitions)"),
+            )
+        elif has_data:
+            wrong = [n for n in _SYNTHETIC_OPTIONS if n in given]
+            reason = "only for synthetic data (without data = ...)"
+        else:
+            wrong = [n for n in _DATA_OPTIONS if n in given]
+            reason = "only with data = ..."
+        if wrong:
+            raise _refuse(wrong[0], _shown(getattr(self, wrong[0])), reason)
+        if "intercept" in given and self.intercept and self.kind == "mlp":
+            raise _refuse("intercept", self.intercept, "mlp layers have their own biases")
+        if self.intercept and not has_data:
+            raise _refuse(
+                "intercept", self.intercept, "only with data = ... (synthetic data has none)"
+            )
+        for name in ("hidden", "activation"):
+            if name in given and self.kind != "mlp":
+                raise _refuse(
+                    name,
+                    _shown(getattr(self, name)),
+                    f"only for kind = 'mlp' (kind is {self.kind!r})",
+                )
+        if self.partition.kind == "dirichlet" and self.kind in REGRESSION_KINDS:
+            raise _refuse(
+                "partition.kind",
+                "dirichlet",
+                f"label skew needs class labels; kind = {self.kind!r} has a regression target",
+            )
         return self
 
 

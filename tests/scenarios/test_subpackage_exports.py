@@ -15,6 +15,7 @@ EXPECTED = {
         "EavesdropperSpec",
         "FaultsSpec",
         "OutputSpec",
+        "PartitionSpec",
         "ProblemSpec",
         "Scenario",
         "TopologySpec",
