@@ -68,8 +68,8 @@ class LeastSquares:
 
 
 @dataclass(frozen=True, eq=False)
-class Ridge:
-    """f_i(x) = (1/2m) ||A x - b||^2 + (l2/2) ||x||^2.
+class Ridge(LeastSquares):
+    """f_i(x) = (1/2m) ||A x - b||^2 + (l2/2) ||x||^2: least squares plus an l2 term.
 
     Its Hessian is A^T A / m + l2 I everywhere, so ``smoothness()`` is exactly
     lambda_max(A^T A / m) + l2, and ``normal_equations()`` summed over agents give x*.
@@ -77,52 +77,33 @@ class Ridge:
 
     kind: ClassVar[str] = "ridge"
 
-    features: FloatArray
-    targets: FloatArray
     _: KW_ONLY
     l2: float
-    _ata: FloatArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        a = samples_matrix(self.features)
-        y = row_vector(self.targets, a.shape[0], "targets")
-        object.__setattr__(self, "features", a)
-        object.__setattr__(self, "targets", y)
+        super().__post_init__()
         object.__setattr__(self, "l2", regularization(self.l2))
-        object.__setattr__(self, "_ata", a.T @ a / a.shape[0])
-
-    @property
-    def dim(self) -> int:
-        return int(self.features.shape[1])
-
-    @property
-    def samples(self) -> int:
-        return int(self.features.shape[0])
 
     def value(self, x: FloatArray, batch: IndexArray | None = None) -> float:
         """f_i(x), or the data term averaged over ``batch`` only (plus the full l2 term)."""
-        a = self.features if batch is None else self.features[batch]
-        y = self.targets if batch is None else self.targets[batch]
-        r = a @ x - y
-        return float(r @ r) / (2 * int(a.shape[0])) + 0.5 * self.l2 * float(x @ x)
+        return super().value(x, batch) + 0.5 * self.l2 * float(x @ x)
 
     def gradient(self, x: FloatArray, batch: IndexArray | None = None) -> FloatArray:
-        a = self.features if batch is None else self.features[batch]
-        y = self.targets if batch is None else self.targets[batch]
-        result: FloatArray = a.T @ (a @ x - y) / a.shape[0] + self.l2 * x
+        result: FloatArray = super().gradient(x, batch) + self.l2 * x
         return result
 
     def smoothness(self) -> float:
-        return float(np.linalg.eigvalsh(self._ata)[-1]) + self.l2
+        return super().smoothness() + self.l2
 
     def normal_equations(self) -> tuple[FloatArray, FloatArray]:
         """(A^T A / m + l2 I, A^T b / m): summed over agents they give x* in closed form."""
-        hessian: FloatArray = self._ata + self.l2 * np.eye(self.dim)
-        return hessian, self.features.T @ self.targets / self.samples
+        ata, atb = super().normal_equations()
+        hessian: FloatArray = ata + self.l2 * np.eye(self.dim)
+        return hessian, atb
 
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
         """The arrays :meth:`from_arrays` rebuilds this objective from (``np.savez``-safe)."""
-        return {"features": self.features, "targets": self.targets, "l2": np.array(self.l2)}
+        return {**super().to_arrays(), "l2": np.array(self.l2)}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]]) -> Ridge:
