@@ -151,14 +151,14 @@ class ProblemSpec(_Section):
     ``function(agent=i, agents=n, seed=seed)`` for each agent's objective."""
 
     kind: ProblemKind = "least_squares"
-    dim: Annotated[int, Field(ge=1, le=100_000)] = 5
-    samples: Annotated[int, Field(ge=1)] = 40
+    dim: Annotated[Integer, Field(ge=1, le=100_000)] = 5
+    samples: Annotated[Integer, Field(ge=1)] = 40
     """Samples per agent (synthetic problems)."""
-    noise: Annotated[float, Field(ge=0)] = 0.1
-    heterogeneity: Annotated[float, Field(ge=0)] = 0.1
+    noise: Annotated[Real, Field(ge=0)] = 0.1
+    heterogeneity: Annotated[Real, Field(ge=0)] = 0.1
     """Spread of the agents' local minimizers (least squares) or feature shifts (logistic)."""
-    l2: Annotated[float, Field(gt=0)] = 0.01
-    batch_size: Annotated[int, Field(ge=1)] = 8
+    l2: Annotated[Real, Field(gt=0)] = 0.01
+    batch_size: Annotated[Integer, Field(ge=1)] = 8
     csv: Path | None = None
     """Logistic regression on every row of this CSV file (relative to the scenario file),
     dealt to agents at random, no test rows, no scaling: the first version's form, kept as
@@ -175,14 +175,14 @@ class ProblemSpec(_Section):
     header: bool = True
     categorical: Literal["refuse", "onehot"] = "refuse"
     """A non-numeric feature column is refused, or one-hot encoded."""
-    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    test_fraction: Annotated[Real, Field(gt=0, lt=1)] = 0.2
     """Share of the rows held out for test loss and accuracy (data problems)."""
     standardize: bool = True
     """Scale every feature to mean 0, variance 1 on the training rows."""
     intercept: bool = False
     """logistic: a bias term, not regularized; least_squares, ridge, softmax: a column of
     ones appended to the features (softmax: one bias per class; regularized by l2)."""
-    hidden: Annotated[list[Annotated[int, Field(ge=1, le=4096)]], Field(min_length=1)] = Field(
+    hidden: Annotated[list[Annotated[Integer, Field(ge=1, le=4096)]], Field(min_length=1)] = Field(
         default_factory=lambda: [32]
     )
     """mlp: the widths of the hidden layers."""

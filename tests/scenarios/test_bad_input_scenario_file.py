@@ -101,7 +101,6 @@ CASES: list[tuple[str, Callable[[Path], bytes], str, str]] = [
     ("colluder-bool", colluder_bool, "adversary.0", "True"),
 ]  # fmt: skip
 # a ProblemSpec field: its strict int belongs to the ProblemSpec class
-XFAIL = {"dim-float": "problem.dim is not strict yet (ProblemSpec)"}
 CASES.append(("dim-float", toml(problem__dim="5.0"), "problem.dim", "5.0"))
 
 
@@ -128,7 +127,6 @@ def leftover_processes(marker: str) -> list[str]:
             field,
             value,
             id=case,
-            marks=[pytest.mark.xfail(reason=XFAIL[case], strict=True)] if case in XFAIL else [],
         )
         for case, contents, field, value in CASES
     ],
