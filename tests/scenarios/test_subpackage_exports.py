@@ -14,6 +14,7 @@ EXPECTED = {
         "CryptoSpec",
         "EavesdropperSpec",
         "FaultsSpec",
+        "MembershipSpec",
         "OutputSpec",
         "PartitionSpec",
         "ProblemSpec",
