@@ -8,10 +8,12 @@ run directories alone.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -23,9 +25,11 @@ from ._views import (
     TIME_PARTS,
     RunView,
     Topology,
+    image_side,
     layout,
     learning_panels,
     node_role,
+    privacy_utility,
 )
 
 Panel = Callable[[Axes], None]
@@ -137,6 +141,74 @@ def _leakage(views: Sequence[RunView], metric: str) -> Panel:
     return draw
 
 
+def _inversions(v: RunView, adversary: str) -> Panel:
+    """Reconstructed inputs (bottom row) under the true ones (top row): images when a
+    row is a square picture (digits: 8x8), else the two rows as lines."""
+
+    def draw(ax: Axes) -> None:
+        shown = [i for i in v.inversions if i.adversary == adversary][:8]
+        side = image_side(shown[0].original.size) if shown else None
+        if side is None:
+            for n, item in enumerate(shown[:3]):
+                ax.plot(item.original, color="#333", lw=1.2, label="true" if n == 0 else None)
+                ax.plot(
+                    item.reconstructed,
+                    color="#d62728",
+                    lw=1,
+                    ls="--",
+                    label="reconstructed" if n == 0 else None,
+                )
+            _finish(
+                ax,
+                f"inputs: {v.label}: {adversary} (true vs reconstructed)",
+                "feature value",
+                log=False,
+            )
+            ax.set_xlabel("feature")
+            return
+        tiles = []
+        for item in shown:
+            pair = [
+                r[: side * side].reshape(side, side) for r in (item.original, item.reconstructed)
+            ]
+            tiles.append(np.vstack([pair[0], np.full((1, side), np.nan), pair[1]]))
+            tiles.append(np.full((2 * side + 1, 1), np.nan))
+        ax.imshow(np.hstack(tiles[:-1]), cmap="gray_r", interpolation="nearest")
+        errors = ", ".join(f"{i.rel_error:.1e}" for i in shown)
+        ax.set_title(
+            f"inputs: {v.label}: {adversary}; top true, bottom reconstructed\nrel. errors {errors}",
+            fontsize=9,
+        )
+        ax.axis("off")
+
+    return draw
+
+
+def _stem(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "run"
+
+
+def _privacy_utility(views: Sequence[RunView]) -> Panel:
+    def draw(ax: Axes) -> None:
+        markers = {"membership AUC": "o", "input reconstruction |cosine|": "s"}
+        for p in privacy_utility(views):
+            ax.scatter(
+                p.success,
+                p.accuracy,
+                color=p.color,
+                marker=markers.get(p.measure, "^"),
+                s=50,
+                label=f"{p.label}: {p.measure}",
+            )
+        ax.set_title("privacy-utility: test accuracy against attack success", fontsize=10)
+        ax.set_xlabel("attack success (AUC 0.5 / cosine 0: nothing learned)")
+        ax.set_ylabel("final test accuracy")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+
+    return draw
+
+
 def draw_topology(ax: Axes, topology: Topology, title: str) -> None:
     positions = layout(topology)
     for u, v in topology.edges:
@@ -181,6 +253,11 @@ def panels(views: Sequence[RunView]) -> dict[str, Panel]:
         result[name] = _learning(views, name)
     for metric in sorted({m for v in views for m in v.leakage}):
         result[f"leakage_{metric}"] = _leakage(views, metric)
+    for v in views:
+        for adversary in sorted({i.adversary for i in v.inversions}):
+            result[f"inputs_{_stem(v.label)}_{adversary}"] = _inversions(v, adversary)
+    if privacy_utility(views):
+        result["privacy_utility"] = _privacy_utility(views)
     result["time"] = _time(views)
     result["bytes"] = _bytes(views)
     topology = next((v for v in views if v.topology is not None), None)

@@ -19,7 +19,7 @@ from agents import Classifier
 
 from .._errors import BadInput
 from ..assembly import Problem
-from ..results import RunDir, read_json, read_jsonl, write_json, write_jsonl
+from ..results import RunDir, inversions_file, read_json, read_jsonl, write_json, write_jsonl
 from ._attacks import Estimates, FloatArray, colluders_attack, eavesdropper_attack, read_record
 from ._inversion import invert_all, match
 from ._linear_system import linear_system_attack
@@ -236,17 +236,27 @@ def membership_audit(
                 "target": line["agent"],
                 "k": int(line["k"]),
                 "mi_auc": value,
-                "mi_auc_low": low,
-                "mi_auc_high": high,
-                "members": int(inside.size),
-                "non_members": int(outside.size),
-                "train_accuracy": own.accuracy(x, features, labels),
-                "test_accuracy": own.accuracy(x, test.features, test.labels),
+                "mi_auc_interval": [low, high],
+                "detail": {
+                    "members": int(inside.size),
+                    "non_members": int(outside.size),
+                    "train_accuracy": own.accuracy(x, features, labels),
+                    "test_accuracy": own.accuracy(x, test.features, test.labels),
+                },
             }
         )
     out["targets"] = [r["target"] for r in rows]
+    flat = [
+        {
+            "mi_auc": r["mi_auc"],
+            "mi_auc_low": r["mi_auc_interval"][0],
+            "mi_auc_high": r["mi_auc_interval"][1],
+            **r["detail"],
+        }
+        for r in rows
+    ]
     for key in ("mi_auc", "mi_auc_low", "mi_auc_high", "test_accuracy", "train_accuracy"):
-        values = [r[key] for r in rows]
+        values = [r[key] for r in flat]
         out[f"{key}_median"] = statistics.median(values) if values else None
     return rows, out
 
@@ -278,8 +288,46 @@ def audit_run(run: RunDir) -> dict[str, Any]:
             meta = {"adversary": estimates.adversary, "metadata": estimates.metadata}
             write_jsonl(folder.attack(estimates.adversary), [meta, *rows])
             summary[estimates.adversary] = summarize(estimates, rows)
+            shown = _inversions_shown(estimates, load_inputs(run, targets))
+            if shown:
+                write_json(inversions_file(folder, estimates.adversary), {"inputs": shown})
     write_json(folder.audit, summary)
     return summary
+
+
+INVERSIONS_SHOWN = 8
+"""How many reconstructed inputs ``<name>.inputs.json`` shows beside the true ones."""
+
+
+def _inversions_shown(estimates: Estimates, inputs: Inputs) -> list[dict[str, Any]]:
+    """The first few (target, iteration) pairs with a reconstructed and a true row: the
+    true row and the best candidate for it (the dashboards draw them as images)."""
+    shown: list[dict[str, Any]] = []
+    per_target = max(1, INVERSIONS_SHOWN // max(1, len(estimates.inputs)))
+    for target in sorted(estimates.inputs):
+        count = 0
+        for k in sorted(estimates.inputs[target]):
+            true_rows = inputs.get(target, {}).get(k)
+            if true_rows is None or len(shown) >= INVERSIONS_SHOWN or count >= per_target:
+                continue
+            count += 1
+            candidates = estimates.inputs[target][k]
+            row = true_rows[0]
+            norm = float(np.linalg.norm(row))
+            if norm == 0 or candidates.shape[1] != row.size:
+                continue
+            errors = [float(np.linalg.norm(c - row)) / norm for c in candidates]
+            best = int(np.argmin(errors))
+            shown.append(
+                {
+                    "target": target,
+                    "k": k,
+                    "original": row.tolist(),
+                    "reconstructed": candidates[best].tolist(),
+                    "rel_error": errors[best],
+                }
+            )
+    return shown
 
 
 def _needs_linear(estimates: Estimates, public: PublicParams) -> bool:

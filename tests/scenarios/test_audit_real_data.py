@@ -226,8 +226,9 @@ def test_membership_auc_same_for_clear_and_paillier(tmp_path: Path) -> None:
         lines = rows(result, "mi")
         assert [r["target"] for r in lines] == ["a0", "a1", "a2", "a3"]
         for r in lines:
-            assert 0 <= r["mi_auc_low"] <= r["mi_auc"] <= r["mi_auc_high"] <= 1
-            assert r["members"] > 0 and r["non_members"] > 0
+            low, high = r["mi_auc_interval"]
+            assert 0 <= low <= r["mi_auc"] <= high <= 1
+            assert r["detail"]["members"] > 0 and r["detail"]["non_members"] > 0
         found[result.run.path.name] = [r["mi_auc"] for r in lines]
     # the same models (clear is paillier's arithmetic without encryption): the same AUC;
     # encryption protects the channel, not what the trained model reveals
@@ -296,3 +297,43 @@ def test_membership_under_dp_noise_levels_reported_with_intervals(tmp_path: Path
         assert s["mi_auc_low_median"] <= s["mi_auc_median"] <= s["mi_auc_high_median"]
     assert found[3.0]["mi_auc_low_median"] < 0.5 < found[3.0]["mi_auc_high_median"]
     assert found[3.0]["test_accuracy_median"] < found[0.0]["test_accuracy_median"] - 0.1
+
+
+# 5. the dashboards --------------------------------------------------------------------
+
+
+def test_dashboard_draws_digit_images_and_the_privacy_utility_plot(tmp_path: Path) -> None:
+    from scenarios.dashboards import figures, load_views, write_dashboard
+
+    problem = {"kind": "softmax", "data": "builtin:digits", "intercept": True, "batch_size": 1}
+    results = run_all(
+        scenario(
+            tmp_path,
+            kind="plain",
+            baselines=["dp"],
+            dp_noise=0.5,
+            problem=problem,
+            iterations=3,
+            adversary=[{"kind": "eavesdropper", "name": "eve"}, MI],
+        )
+    )
+    shown = json.loads(results[0].run.adversaries.path.joinpath("eve.inputs.json").read_text())
+    assert len(shown["inputs"]) == 8
+    first = shown["inputs"][0]
+    assert len(first["original"]) == 65 and first["rel_error"] < 1e-6  # 8x8 pixels + the 1
+    assert {e["target"] for e in shown["inputs"]} == {"a0", "a1", "a2", "a3"}
+    views = load_views([r.run.path for r in results])
+    drawn = figures(views)
+    images = sorted(name for name in drawn if name.startswith("inputs-"))
+    assert len(images) == 2 and images[0].endswith("dp-eve") and images[1].endswith("plain-eve")
+    assert drawn[images[1]]["data"][0]["type"] == "heatmap"
+    utility = drawn["privacy-utility"]["data"]
+    # one point per run and measure: membership AUC, input |cosine|, gradient cosine
+    assert len(utility) == 2 * 3
+    assert all(0 <= t["y"][0] <= 1 for t in utility)
+    # the PNGs (one run, to keep the test quick: matplotlib draws every panel twice)
+    written = write_dashboard([results[0].run.path], tmp_path / "dash")
+    names = {p.name for p in written.figures}
+    assert {"privacy_utility.png", "leakage_mi_auc.png"} <= names
+    assert any(n.startswith("inputs_") and n.endswith("plain_eve.png") for n in names)
+    assert {"leakage_input_rel_error.png"} <= names
