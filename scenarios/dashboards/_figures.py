@@ -40,6 +40,10 @@ def _positive(values: Sequence[float]) -> list[float]:
     return [v if math.isfinite(v) and v > 0 else math.nan for v in values]
 
 
+LEGEND_MAX = 16
+"""More curves than this get no legend (it would crowd the axes out of the figure)."""
+
+
 def _finish(ax: Axes, title: str, ylabel: str, *, log: bool = True) -> None:
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("iteration k")
@@ -48,7 +52,9 @@ def _finish(ax: Axes, title: str, ylabel: str, *, log: bool = True) -> None:
         ax.set_yscale("log")
     ax.grid(True, which="major", alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
-    if handles:
+    if len(handles) > LEGEND_MAX:
+        ax.set_title(f"{title} ({len(handles)} curves; the page names them)", fontsize=10)
+    elif handles:
         ax.legend(fontsize=7, loc="best")
 
 
@@ -189,17 +195,28 @@ def _stem(label: str) -> str:
 
 
 def _privacy_utility(views: Sequence[RunView]) -> Panel:
+    """One point per run (colour, named beside it) and measure (marker, in the legend)."""
+
     def draw(ax: Axes) -> None:
         markers = {"membership AUC": "o", "input reconstruction |cosine|": "s"}
+        named: set[str] = set()
+        seen: set[str] = set()
         for p in privacy_utility(views):
-            ax.scatter(
-                p.success,
-                p.accuracy,
-                color=p.color,
-                marker=markers.get(p.measure, "^"),
-                s=50,
-                label=f"{p.label}: {p.measure}",
-            )
+            marker = markers.get(p.measure, "^")
+            label = p.measure if p.measure not in seen else None
+            seen.add(p.measure)
+            ax.scatter(p.success, p.accuracy, color=p.color, marker=marker, s=50)
+            ax.scatter([], [], color="#555", marker=marker, label=label)
+            if p.label not in named:
+                named.add(p.label)
+                ax.annotate(
+                    p.label,
+                    (p.success, p.accuracy),
+                    fontsize=6,
+                    color=p.color,
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                )
         ax.set_title("privacy-utility: test accuracy against attack success", fontsize=10)
         ax.set_xlabel("attack success (AUC 0.5 / cosine 0: nothing learned)")
         ax.set_ylabel("final test accuracy")
