@@ -43,7 +43,7 @@ from transport import BROADCAST, Endpoint, Envelope, EnvelopeError, Kind, pack_f
 
 from .._config import AgentConfig
 from .._crypto import CryptoBackend, InlineCrypto
-from .._edge import EdgeProtocol, Payload
+from .._edge import EdgeProtocol, Payload, check_term, term_bound
 from .._errors import AgentError, ProtocolError
 from ..objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint
@@ -114,6 +114,10 @@ class Agent:
         self._resume: Checkpoint | None = None
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
+        self._term_bounds = {  # what an honest neighbour's decrypted term can reach
+            n: term_bound(config.weight_range_for(n)[1], self._quantizer.bound)
+            for n in self._neighbours
+        }
         self._edge: EdgeProtocol | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._entered = False
@@ -265,8 +269,9 @@ class Agent:
         decrypted, opened = {}, {}
         for n in sorted(replies):
             try:
-                decrypted[n] = await self._stats.timed(edge.open(replies[n]))
-            except ProtocolError as exc:  # in range, but not a reply we can read: skip it
+                term = await self._stats.timed(edge.open(replies[n]))
+                check_term(term, self._term_bounds[n])  # beyond what an honest one computes
+            except ProtocolError as exc:  # in range, but not a reply we can read or use: skip it
                 self._stats.dropped += 1
                 log.warning(
                     "agent %s dropped reply from %s at iteration %d: %s", cfg.agent_id, n, k, exc
@@ -274,7 +279,8 @@ class Agent:
                 ledger.skip(k, n)
                 await self._send(Kind.SKIP, k, n, {})
                 continue
-            opened[n] = weighted(draws.weights[n], decrypted[n])
+            decrypted[n] = term
+            opened[n] = weighted(draws.weights[n], term)
         scale, gamma = coupling_scale(cfg), cfg.attenuation(k)
         async with self._changed:
             used = ledger.usable(k, opened)
