@@ -19,7 +19,8 @@ sizes, ciphertext range); a bad one costs a log line and changes nothing.
 
 Agents fall apart in time when one crashes, or a group is cut off from the
 broker: the others skip them and go on, and an agent that finds a neighbour two
-or more iterations ahead jumps there (see :mod:`._rounds`). With a ``checkpoint``
+or more iterations ahead jumps there, as far as its own evidence allows (a second
+neighbour's word, or its own waits run out: see :mod:`._rounds`). With a ``checkpoint``
 path the agent writes an atomic checkpoint after every ``checkpoint_every``
 iterations and, entered again with the same path (a restarted process), resumes
 from it.
@@ -237,6 +238,7 @@ class Agent:
             target,
             k,
         )
+        self._table.jumped()
         self._ledger.jumped(k, target)
         self._stats.jumped += target - k
         await self._recorder.jumped(k, target, x, self._neighbours)
@@ -406,6 +408,7 @@ class Agent:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(deadline - now):
                         await self._changed.wait()
+            self._table.waited_out(waiting)  # empty unless the deadline passed
         self._stats.wait_seconds += time.monotonic() - started
         return missing()
 
