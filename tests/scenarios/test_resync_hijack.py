@@ -36,6 +36,8 @@ from transport import (
     encode,
 )
 
+pytestmark = pytest.mark.slow  # 300 iterations a run, two runs a test (measured 15-50 s)
+
 ITERATIONS = 300
 AT, CLAIM = 35, 250
 COMPROMISED = "a1"
