@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agents import AgentConfig, Objective, Observer
-from transport import EnvelopeError, MemoryBus, MqttTransport, Transport, decode
+from transport import BrokerAddress, EnvelopeError, MemoryBus, MqttTransport, Transport, decode
 
 from .._errors import BadInput, RunFailed
 from ..results import JsonlWriter, RunDir, read_jsonl, write_json, write_jsonl
@@ -75,9 +75,18 @@ def envelope_line(topic: str, data: bytes) -> dict[str, Any]:
 class _Eavesdropper:
     """Records every message on ``filter``: a tap on the memory bus or an MQTT client."""
 
-    def __init__(self, spec: EavesdropperSpec, transport: Transport, record: JsonlWriter) -> None:
+    def __init__(
+        self,
+        spec: EavesdropperSpec,
+        transport: Transport,
+        record: JsonlWriter,
+        *,
+        address: BrokerAddress | None = None,
+    ) -> None:
+        """``address``: where it logs in (its vantage's account); default the run's."""
         self.spec = spec
         self._transport = transport
+        self._address = address
         self._record = record
         self._filter = spec.filter or _topics(transport).everything
         self._unsubscribe: Any = None
@@ -90,11 +99,12 @@ class _Eavesdropper:
 
     async def start(self) -> None:
         if isinstance(self._transport, MemoryBus):
-            self._unsubscribe = self._transport.subscribe(self._filter, self._listen)
+            if self.spec.vantage == "broker":  # a client without rights hears nothing
+                self._unsubscribe = self._transport.subscribe(self._filter, self._listen)
             return
         if not isinstance(self._transport, MqttTransport):
             raise BadInput(f"adversary {self.spec.name}: unsupported transport")
-        address = self._transport.address
+        address = self._address or self._transport.address
         client = aiomqtt.Client(
             address.host,
             address.port,
@@ -206,8 +216,11 @@ class Adversaries:
         transport: Transport,
         configs: Sequence[AgentConfig],
         graph: nx.Graph,
+        *,
+        vantages: Mapping[str, BrokerAddress] | None = None,
     ) -> None:
         self._scenario = scenario
+        self._vantages = dict(vantages or {})
         self._run = run
         self._transport = transport
         self._configs = list(configs)
@@ -240,8 +253,11 @@ class Adversaries:
                 resolved.update(bootstrap=spec.bootstrap, seed=self._scenario.seed)
             elif isinstance(spec, EavesdropperSpec):
                 resolved["filter"] = spec.filter or _topics(self._transport).everything
+                resolved["vantage"] = spec.vantage
                 self._targets.update(public.agents)
-                eavesdropper = _Eavesdropper(spec, self._transport, record)
+                eavesdropper = _Eavesdropper(
+                    spec, self._transport, record, address=self._vantages.get(spec.vantage)
+                )
                 self._eavesdroppers.append(eavesdropper)
                 await eavesdropper.start()
             else:
@@ -343,7 +359,11 @@ def start_adversaries(
     transport: Transport,
     configs: Sequence[AgentConfig],
     graph: nx.Graph,
+    *,
+    vantages: Mapping[str, BrokerAddress] | None = None,
 ) -> Adversaries:
     """The runner's hook: the adversaries of one algorithm run, to enter before the
-    agents start and :meth:`Adversaries.finish` once they are done."""
-    return Adversaries(scenario, run, transport, configs, graph)
+    agents start and :meth:`Adversaries.finish` once they are done. ``vantages``: the
+    address an eavesdropper of each ``vantage`` logs in with (a broker hemesh started);
+    without it, the transport's own."""
+    return Adversaries(scenario, run, transport, configs, graph, vantages=vantages)

@@ -3,8 +3,15 @@
     [[adversary]]
     kind = "eavesdropper"       # a client subscribed to the run's topics
     name = "wiretap"
+    # vantage = "broker"                   default; or "client"
     # filter = "hemesh/<run>/inbox/a0/+"   default: every topic of the run
     # username = "eve"; password = "..."   MQTT: its own credentials (default: the run's)
+
+``vantage`` says where the eavesdropper sits. ``"broker"`` (the default): it sees
+what the broker, or a capture of the broker's traffic, sees (on the brokers hemesh
+starts it logs in with a read-everything, write-nothing account). ``"client"``: it
+is one more client of the broker with a login of its own and no rights (on the
+brokers hemesh starts, and on the memory bus, it must receive nothing).
 
     [[adversary]]
     kind = "colluders"          # honest-but-curious agents pooling what they decrypt
@@ -39,6 +46,9 @@ class EavesdropperSpec(_Spec):
 
     kind: Literal["eavesdropper"]
     name: _Name
+    vantage: Literal["broker", "client"] = "broker"
+    """Where it listens: at the broker (everything the broker relays) or as another
+    client of the broker without rights (nothing)."""
     filter: str | None = None
     """MQTT topic filter; default ``hemesh/<run>/#``."""
     username: str | None = None
