@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 
 from scenarios import RunResult, parse, run_scenario
-from scenarios.privacy import PublicParams, attack, auc, bootstrap_auc, linear_attack, read_record
+from scenarios.privacy import (
+    PublicParams,
+    attack,
+    auc,
+    bootstrap_auc,
+    linear_attack,
+    linear_system_attack,
+    read_record,
+)
 from scenarios.results import read_json
 
 BITS = 256
@@ -337,3 +345,66 @@ def test_dashboard_draws_digit_images_and_the_privacy_utility_plot(tmp_path: Pat
     assert {"privacy_utility.png", "leakage_mi_auc.png"} <= names
     assert any(n.startswith("inputs_") and n.endswith("plain_eve.png") for n in names)
     assert {"leakage_input_rel_error.png"} <= names
+
+
+def _line_public(n: int, *, algorithm: str, iterations: int = 30) -> PublicParams:
+    names = [f"a{i}" for i in range(n)]
+    neighbours = {a: [names[j] for j in (i - 1, i + 1) if 0 <= j < n] for i, a in enumerate(names)}
+    return PublicParams.from_json(
+        {
+            "run": "r",
+            "algorithm": algorithm,
+            "neighbours": neighbours,
+            "dim": 2,
+            "iterations": iterations,
+            "x0": [0.0, 0.0],
+            "frac_bits": 24,
+            "weight_bits": 16,
+            "weight_low": 1,
+            "weight_high": 2,
+            "weight_ranges": {a: {b: [1, 2] for b in neighbours[a]} for a in names},
+            "weight_mode": "per_edge",
+            "stepsize_mode": "scalar",
+            "gamma0": 1.0,
+            "b": 0.1,
+            "p": 0.81,
+            "attenuation": True,
+            "lambda0": 0.2,
+            "decay": 0.1,
+        }
+    )
+
+
+def test_linear_system_solves_constant_gradients_exactly_from_one_end() -> None:
+    """The paper's setting: gradients that do not change; a curious agent at the end of a
+    line of 5 sees its own and its neighbour's states and rebuilds every agent's."""
+    public = _line_public(5, algorithm="plain")
+    names = public.agents
+    w = np.zeros((5, 5))
+    for i, a in enumerate(names):
+        for b in public.neighbours[a]:
+            w[i, names.index(b)] = 1 / public.metropolis_denominator(a, b)
+        w[i, i] = 1 - w[i].sum()
+    g = np.random.default_rng(0).normal(size=(5, 2))
+    x, xs = np.zeros((5, 2)), []
+    for k in range(public.iterations):
+        xs.append(x)
+        x = w @ x - public.stepsize(k) * g
+    record = [
+        {"k": k, "agent": "a0", "x": xs[k][0].tolist(), "states": {"a1": xs[k][1].tolist()}}
+        for k in range(public.iterations)
+    ]
+    exact = linear_system_attack("c", "colluders", record, public, vantage=["a0"], ridge=1e-10)
+    k = public.iterations - 1
+    for i, a in enumerate(names):
+        assert np.linalg.norm(exact.states[a][k] - xs[k][i]) < 1e-6 * np.linalg.norm(xs[k][i])
+        assert np.linalg.norm(exact.gradients[a][3] - g[i]) < 1e-4 * np.linalg.norm(g[i])
+    assert exact.metadata["distance"] == {"a0": 0, "a1": 1, "a2": 2, "a3": 3, "a4": 4}
+    # the default ridge shrinks towards zero gradients: a worse fit here, still informative
+    default = linear_system_attack("c", "colluders", record, public, vantage=["a0"])
+    error = np.linalg.norm(default.states["a2"][k] - xs[k][2]) / np.linalg.norm(xs[k][2])
+    assert 1e-6 < error < 0.5
+    # the same record on paillier: nothing is readable as a state, the prior
+    prior = linear_system_attack("c", "colluders", record, _line_public(5, algorithm="paillier"))
+    assert prior.method.startswith("prior")
+    assert all(np.array_equal(prior.states[a][k], np.zeros(2)) for a in names)
