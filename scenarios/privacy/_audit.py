@@ -337,7 +337,7 @@ def _needs_linear(estimates: Estimates, public: PublicParams) -> bool:
 
 
 _ROWS = (
-    ("membership AUC (median)", "mi_auc_median", "{:.3f}"),
+    ("membership AUC [95%] (median)", "mi_auc_median", "{:.3f}"),
     ("input rel. error (median)", "input_rel_error_median", "{:.2e}"),
     ("state rel. error (median)", "state_rel_error_median", "{:.2e}"),
     ("gradient cosine (median)", "gradient_cosine_median", "{:.3f}"),
@@ -355,7 +355,13 @@ def audit_rows(summaries: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
         for label, key, fmt in _ROWS:
             cells = []
             for s in summaries:
-                value = (s.get("audit") or {}).get(name, {}).get(key)
-                cells.append("-" if value is None else fmt.format(value))
-            rows.append((f"{name}: {label}", cells))
+                found = (s.get("audit") or {}).get(name, {})
+                value = found.get(key)
+                cell = "-" if value is None else fmt.format(value)
+                low, high = found.get("mi_auc_low_median"), found.get("mi_auc_high_median")
+                if key == "mi_auc_median" and low is not None and high is not None:
+                    cell += f" [{low:.2f}, {high:.2f}]"
+                cells.append(cell)
+            if any(cell != "-" for cell in cells):  # a row for what this adversary measures
+                rows.append((f"{name}: {label}", cells))
     return rows
