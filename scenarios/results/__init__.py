@@ -15,7 +15,7 @@ from ._json import (
     write_json,
     write_jsonl,
 )
-from ._leakage import Leakage
+from ._leakage import Inversion, Leakage, inversions_file, read_inversions
 from ._metrics import AgentLog, Run, open_run, read_audit, read_log, summaries
 from ._prepare import prepare_run, run_folder, run_id, run_stamp
 from ._rundir import AdversaryDir, RunDir, find_runs
@@ -24,6 +24,7 @@ from ._series import Series
 __all__ = [
     "AdversaryDir",
     "AgentLog",
+    "Inversion",
     "JsonLines",
     "JsonlWriter",
     "Leakage",
@@ -33,12 +34,14 @@ __all__ = [
     "Series",
     "decode_bytes",
     "find_runs",
+    "inversions_file",
     "jsonable",
     "open_run",
     "parse_record",
     "prepare_run",
     "read_audit",
     "read_graph",
+    "read_inversions",
     "read_json",
     "read_jsonl",
     "read_log",

@@ -19,6 +19,11 @@ brokers hemesh starts, and on the memory bus, it must receive nothing).
     members = [1, 7]            # agent indices or ids, each a neighbour of the target
     target = 0
 
+    [[adversary]]
+    kind = "membership"         # given each agent's final model, guesses training rows
+    name = "mi"
+    # bootstrap = 200           resamples for the AUC's confidence interval
+
 What they record and how they are attacked is :mod:`scenarios.privacy`'s part.
 """
 
@@ -60,4 +65,16 @@ class ColludersSpec(_Spec):
     target: _AgentRef
 
 
-AdversarySpec = Annotated[EavesdropperSpec | ColludersSpec, Field(discriminator="kind")]
+class MembershipSpec(_Spec):
+    """A loss-threshold membership-inference attacker given each agent's final model:
+    members are the agent's training rows, non-members the held-out test rows."""
+
+    kind: Literal["membership"]
+    name: _Name
+    bootstrap: Annotated[int, Strict(), Field(ge=10, le=10_000)] = 200
+    """Bootstrap resamples for the AUC's 95% confidence interval."""
+
+
+AdversarySpec = Annotated[
+    EavesdropperSpec | ColludersSpec | MembershipSpec, Field(discriminator="kind")
+]
