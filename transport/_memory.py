@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
+from ._chunks import DEFAULT_TIMEOUT, validate_limit
 from ._endpoint import EndpointBase
 from ._errors import TransportError
 from ._topics import Topics, topic_matches
+from ._values import validate_seconds
 
 Listener = Callable[[str, bytes], None]
 
@@ -16,9 +18,22 @@ class MemoryBus:
 
     Delivery is immediate and in order. :meth:`subscribe` lets a test (or an
     in-process eavesdropper) see raw traffic; ``inject`` publishes raw bytes as anyone.
+    ``max_message_bytes`` makes its endpoints split larger envelopes into chunks, as on
+    a broker (None: never; the bus itself has no limit), rejoined within ``chunk_timeout``
+    seconds.
     """
 
-    def __init__(self, run: str) -> None:
+    def __init__(
+        self,
+        run: str,
+        *,
+        max_message_bytes: int | None = None,
+        chunk_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._chunk_timeout = validate_seconds(chunk_timeout, what="chunk_timeout")
+        self._max_message_bytes = (
+            None if max_message_bytes is None else validate_limit(max_message_bytes)
+        )
         self._topics = Topics(run)
         self._listeners: list[tuple[str, Listener]] = []
         self._retained: dict[str, bytes] = {}
@@ -30,6 +45,14 @@ class MemoryBus:
     @property
     def topics(self) -> Topics:
         return self._topics
+
+    @property
+    def max_message_bytes(self) -> int | None:
+        return self._max_message_bytes
+
+    @property
+    def chunk_timeout(self) -> float:
+        return self._chunk_timeout
 
     def endpoint(self, agent_id: str, *, neighbours: Collection[str]) -> MemoryEndpoint:
         return MemoryEndpoint(self, agent_id, neighbours)
@@ -56,7 +79,13 @@ class MemoryEndpoint(EndpointBase):
     """An agent's endpoint on a :class:`MemoryBus`."""
 
     def __init__(self, bus: MemoryBus, agent_id: str, neighbours: Collection[str]) -> None:
-        super().__init__(bus.topics, agent_id, neighbours)
+        super().__init__(
+            bus.topics,
+            agent_id,
+            neighbours,
+            max_message_bytes=bus.max_message_bytes,
+            chunk_timeout=bus.chunk_timeout,
+        )
         self._bus = bus
         self._unsubscribe: list[Callable[[], None]] = []
 

@@ -220,7 +220,9 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
 
 async def _run(plan: AgentPlan) -> AgentReport:
     cfg = plan.config
-    transport: Transport = MqttTransport(cfg.run, plan.address)
+    transport: Transport = MqttTransport(
+        cfg.run, plan.address, max_message_bytes=plan.scenario.transport.max_message_bytes
+    )
     if plan.scenario.transport.pad_to is not None:
         transport = PaddedTransport(transport, plan.scenario.transport.pad_to)
     async with contextlib.AsyncExitStack() as stack:

@@ -18,6 +18,7 @@ from pathlib import Path
 import networkx as nx
 
 from transport import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     BrokerAddress,
     BrokerRights,
     EmbeddedBroker,
@@ -72,6 +73,7 @@ async def mosquitto_transport(
     log_to: Path | None = None,
     inside: Path | None = None,
     watch: BrokerWatch | None = None,
+    max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
 ) -> AsyncIterator[MqttTransport]:
     """An :class:`MqttTransport` of ``run_id`` on its own Mosquitto (free loopback port,
     files in a private temporary directory inside ``inside`` (the run directory; default
@@ -80,7 +82,8 @@ async def mosquitto_transport(
 
     The passwords stay in this process's memory: no ``credentials.json``, and the
     password file is gone once mosquitto listens, so not even a SIGKILL of this
-    process leaves a secret on disk. ``watch`` watches mosquitto while it should run."""
+    process leaves a secret on disk. ``watch`` watches mosquitto while it should run;
+    ``max_message_bytes`` is the transport's chunking limit."""
     setup = mosquitto_setup(graph, (run_id,))
     with tempfile.TemporaryDirectory(prefix="hemesh-mosquitto-", dir=inside) as scratch:
         broker = ManagedMosquitto(setup, Path(scratch), secrets_on_disk=False)
@@ -93,7 +96,12 @@ async def mosquitto_transport(
                 if watch is not None:
                     stack.enter_context(watch.watching("mosquitto", broker))
                 logins = {a: broker.address(a) for a in setup.neighbours}
-                yield MqttTransport(run_id, broker.address(OBSERVER), logins=logins)
+                yield MqttTransport(
+                    run_id,
+                    broker.address(OBSERVER),
+                    logins=logins,
+                    max_message_bytes=max_message_bytes,
+                )
         finally:  # once mosquitto has stopped and logged so
             if log_to is not None:
                 with contextlib.suppress(OSError, _TransportError):

@@ -62,6 +62,7 @@ async def run_tasks(
         mosquitto = not own and scenario.transport.broker == MOSQUITTO  # one per run id
         address = None if mosquitto or own else await open_broker(scenario, stack, watch=watch)
         crypto = await _crypto(scenario, stack)
+        limit = scenario.transport.max_message_bytes
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
                 root,
@@ -77,16 +78,21 @@ async def run_tasks(
                 if transport_factory is not None:
                     transport: Transport = transport_factory(run_id)
                 elif scenario.transport.kind == "memory":
-                    transport = MemoryBus(run_id)
+                    transport = MemoryBus(run_id, max_message_bytes=limit)
                 elif mosquitto:
                     transport = await per_run.enter_async_context(
                         mosquitto_transport(
-                            graph, run_id, log_to=run.broker_log, inside=run.path, watch=watch
+                            graph,
+                            run_id,
+                            log_to=run.broker_log,
+                            inside=run.path,
+                            watch=watch,
+                            max_message_bytes=limit,
                         )
                     )
                 else:
                     assert address is not None
-                    transport = MqttTransport(run_id, address)
+                    transport = MqttTransport(run_id, address, max_message_bytes=limit)
                 configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
                 adversaries = await per_run.enter_async_context(
                     start_adversaries(scenario, run, transport, configs, graph)

@@ -20,6 +20,7 @@ from typing import TypeVar
 import aiomqtt
 from aiomqtt import Will
 
+from .._chunks import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT, validate_limit
 from .._endpoint import EndpointBase
 from .._envelope import Envelope
 from .._errors import ConnectionLost, TransportError
@@ -58,9 +59,14 @@ class MqttTransport:
         keepalive: int = 30,
         logins: Mapping[str, BrokerAddress] | None = None,
         reconnect_timeout: float = 60.0,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+        chunk_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         """``logins`` gives agents their own address (their own credentials, e.g. from
-        :class:`ManagedMosquitto`); agents not in it, and :attr:`address`, use ``address``."""
+        :class:`ManagedMosquitto`); agents not in it, and :attr:`address`, use ``address``.
+        ``max_message_bytes``: envelopes encoded larger go out in chunks of at most this
+        many bytes (None: never split; the broker's own limit then applies), rejoined at
+        the receiver within ``chunk_timeout`` seconds."""
         if not isinstance(address, BrokerAddress):
             raise TransportError(f"address must be a BrokerAddress, got {type(address).__name__}")
         connect_timeout = validate_seconds(connect_timeout, what="connect_timeout")
@@ -69,6 +75,10 @@ class MqttTransport:
         reconnect_timeout = validate_seconds(
             reconnect_timeout, what="reconnect_timeout", zero_ok=True
         )
+        self._max_message_bytes = (
+            None if max_message_bytes is None else validate_limit(max_message_bytes)
+        )
+        self._chunk_timeout = validate_seconds(chunk_timeout, what="chunk_timeout")
         self._topics = Topics(run)
         self._address = address
         self._logins = dict(logins or {})
@@ -90,6 +100,14 @@ class MqttTransport:
     @property
     def address(self) -> BrokerAddress:
         return self._address
+
+    @property
+    def max_message_bytes(self) -> int | None:
+        return self._max_message_bytes
+
+    @property
+    def chunk_timeout(self) -> float:
+        return self._chunk_timeout
 
     def address_of(self, agent_id: str) -> BrokerAddress:
         """The address (and credentials) the endpoint of ``agent_id`` connects with."""
@@ -137,7 +155,13 @@ class MqttEndpoint(EndpointBase):
     def __init__(
         self, transport: MqttTransport, agent_id: str, neighbours: Collection[str]
     ) -> None:
-        super().__init__(transport.topics, agent_id, neighbours)
+        super().__init__(
+            transport.topics,
+            agent_id,
+            neighbours,
+            max_message_bytes=transport.max_message_bytes,
+            chunk_timeout=transport.chunk_timeout,
+        )
         self._address = transport.address_of(agent_id)
         self._timeout = transport.connect_timeout
         self._keepalive = transport.keepalive
