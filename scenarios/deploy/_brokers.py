@@ -74,6 +74,7 @@ async def mosquitto_transport(
     inside: Path | None = None,
     watch: BrokerWatch | None = None,
     max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+    qos: int = 1,
 ) -> AsyncIterator[MqttTransport]:
     """An :class:`MqttTransport` of ``run_id`` on its own Mosquitto (free loopback port,
     files in a private temporary directory inside ``inside`` (the run directory; default
@@ -83,7 +84,7 @@ async def mosquitto_transport(
     The passwords stay in this process's memory: no ``credentials.json``, and the
     password file is gone once mosquitto listens, so not even a SIGKILL of this
     process leaves a secret on disk. ``watch`` watches mosquitto while it should run;
-    ``max_message_bytes`` is the transport's chunking limit."""
+    ``max_message_bytes`` and ``qos`` are passed to the transport."""
     setup = mosquitto_setup(graph, (run_id,))
     with tempfile.TemporaryDirectory(prefix="hemesh-mosquitto-", dir=inside) as scratch:
         broker = ManagedMosquitto(setup, Path(scratch), secrets_on_disk=False)
@@ -101,6 +102,7 @@ async def mosquitto_transport(
                     broker.address(OBSERVER),
                     logins=logins,
                     max_message_bytes=max_message_bytes,
+                    qos=qos,
                 )
         finally:  # once mosquitto has stopped and logged so
             if log_to is not None:

@@ -88,11 +88,14 @@ async def run_tasks(
                             inside=run.path,
                             watch=watch,
                             max_message_bytes=limit,
+                            qos=scenario.transport.qos,
                         )
                     )
                 else:
                     assert address is not None
-                    transport = MqttTransport(run_id, address, max_message_bytes=limit)
+                    transport = MqttTransport(
+                        run_id, address, max_message_bytes=limit, qos=scenario.transport.qos
+                    )
                 configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
                 adversaries = await per_run.enter_async_context(
                     start_adversaries(scenario, run, transport, configs, graph)
