@@ -11,6 +11,8 @@ from ._topics import Topics, topic_matches
 from ._values import validate_seconds
 
 Listener = Callable[[str, bytes], None]
+ROUTE_CACHE = 65536
+"""Topics whose listeners are remembered at once (one per inbox pair and key topic)."""
 
 
 class MemoryBus:
@@ -37,6 +39,9 @@ class MemoryBus:
         self._topics = Topics(run)
         self._listeners: list[tuple[str, Listener]] = []
         self._retained: dict[str, bytes] = {}
+        self._routes: dict[str, list[Listener]] = {}
+        """Topic -> its listeners, in subscription order; cleared on every (un)subscribe.
+        Without it each message costs one filter match per subscription of the bus."""
 
     @property
     def run(self) -> str:
@@ -61,18 +66,29 @@ class MemoryBus:
         """Call ``listener(topic, data)`` for every matching message; returns an unsubscriber."""
         entry = (topic_filter, listener)
         self._listeners.append(entry)
+        self._routes.clear()
         for topic, data in list(self._retained.items()):
             if topic_matches(topic_filter, topic):
                 listener(topic, data)
-        return lambda: self._listeners.remove(entry)
+
+        def unsubscribe() -> None:
+            self._listeners.remove(entry)
+            self._routes.clear()
+
+        return unsubscribe
 
     def inject(self, topic: str, data: bytes, *, retain: bool = False) -> None:
         """Publish raw bytes on ``topic``, bypassing every endpoint's checks."""
         if retain:
             self._retained[topic] = data
-        for topic_filter, listener in list(self._listeners):
-            if topic_matches(topic_filter, topic):
-                listener(topic, data)
+        listeners = self._routes.get(topic)
+        if listeners is None:
+            listeners = [li for f, li in self._listeners if topic_matches(f, topic)]
+            if len(self._routes) >= ROUTE_CACHE:
+                self._routes.clear()
+            self._routes[topic] = listeners
+        for listener in listeners:
+            listener(topic, data)
 
 
 class MemoryEndpoint(EndpointBase):
