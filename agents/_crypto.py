@@ -252,6 +252,11 @@ class CryptoPool:
         exchange.add_done_callback(release)
         return await asyncio.shield(exchange)
 
+    async def echo(self, data: bytes) -> bytes:
+        """``data`` sent to a worker and back: what one call costs in IPC alone."""
+        out: bytes = await self._call({"op": "echo", "data": data})
+        return out
+
     async def keygen(self, bits: int, *, insecure: bool = False) -> SecretKey:
         p, q = await self._call({"op": "keygen", "bits": bits, "insecure": insecure})
         self.stats.keygens += 1

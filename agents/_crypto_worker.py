@@ -43,6 +43,8 @@ def _ints(blobs: list[bytes]) -> list[int]:
 
 def handle(request: dict[str, Any]) -> Any:
     op = request["op"]
+    if op == "echo":  # the pool's IPC alone, for measuring it
+        return request["data"]
     if op == "keygen":
         key = _paillier.keygen(request["bits"], insecure=request["insecure"])
         return [int_bytes(key.p), int_bytes(key.q)]

@@ -6,6 +6,7 @@ client side: addresses, clients, endpoints, taps), :mod:`transport.mosquitto`
 child process, open or locked down like the Mosquitto).
 """
 
+from ._chunks import DEFAULT_MAX_MESSAGE_BYTES, MIN_MESSAGE_BYTES, Reassembler, is_chunk, split
 from ._endpoint import Endpoint, EndpointBase, TrafficCounters, Transport, route
 from ._envelope import (
     BROADCAST,
@@ -21,7 +22,7 @@ from ._envelope import (
     unpack_ints,
     validate_id,
 )
-from ._errors import BrokerError, ConnectionLost, EnvelopeError, TransportError
+from ._errors import BrokerError, ChunkError, ConnectionLost, EnvelopeError, TransportError
 from ._faults import FaultCounters, FaultSpec, FaultyEndpoint, FaultyTransport
 from ._memory import MemoryBus, MemoryEndpoint
 from ._padding import PaddedEndpoint, PaddedTransport
@@ -34,11 +35,14 @@ from .mqtt import BrokerAddress, MqttEndpoint, MqttTap, MqttTransport, mqtt_clie
 
 __all__ = [
     "BROADCAST",
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "MAX_ENVELOPE_BYTES",
+    "MIN_MESSAGE_BYTES",
     "VERSION",
     "BrokerAddress",
     "BrokerError",
     "BrokerRights",
+    "ChunkError",
     "ConnectionLost",
     "EmbeddedBroker",
     "Endpoint",
@@ -60,17 +64,20 @@ __all__ = [
     "MqttTransport",
     "PaddedEndpoint",
     "PaddedTransport",
+    "Reassembler",
     "Topics",
     "TrafficCounters",
     "Transport",
     "TransportError",
     "decode",
     "encode",
+    "is_chunk",
     "mqtt_client",
     "pack_floats",
     "pack_ints",
     "route",
     "settle_tasks",
+    "split",
     "stop_processes",
     "topic_matches",
     "unpack_floats",

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from ._envelope import BROADCAST, Envelope, Kind, decode, encode, validate_id
-from ._errors import EnvelopeError, TransportError
+from ._chunks import DEFAULT_TIMEOUT, Expired, MessageIds, Reassembler, is_chunk, split
+from ._envelope import BROADCAST, MAX_ENVELOPE_BYTES, Envelope, Kind, decode, encode, validate_id
+from ._errors import ChunkError, EnvelopeError, TransportError
 from ._topics import Topics
 
 log = logging.getLogger("hemesh.transport")
@@ -27,16 +28,24 @@ INBOUND_QUEUE_LIMIT = 65536
 """Envelopes buffered per endpoint. The protocol keeps at most two iterations of
 2 x degree messages in flight, so reaching this means a peer is flooding."""
 
+EXPIRY_SLACK = 0.001
+"""Seconds past a chunked message's deadline its timer fires (the loop may run a timer
+a clock tick early)."""
+
 
 @dataclass(slots=True)
 class TrafficCounters:
-    """Running totals of one endpoint's traffic (encoded envelope sizes)."""
+    """Running totals of one endpoint's traffic: envelopes, and the bytes on the wire
+    (frames' headers included when an envelope travels in chunks)."""
 
     messages_sent: int = 0
     bytes_sent: int = 0
     messages_received: int = 0
     bytes_received: int = 0
     dropped: int = 0
+    chunks_sent: int = 0
+    """Frames sent for envelopes above the size limit (0 when none was)."""
+    chunks_received: int = 0
 
 
 class Endpoint(Protocol):
@@ -121,9 +130,30 @@ def route(topics: Topics, envelope: Envelope) -> tuple[str, bool]:
 
 
 class EndpointBase(abc.ABC):
-    """Routing, inbound validation, counters and lifecycle shared by the transports."""
+    """Routing, inbound validation, chunking, counters and lifecycle shared by the transports.
 
-    def __init__(self, topics: Topics, agent_id: str, neighbours: Collection[str]) -> None:
+    An encoded envelope above ``max_message_bytes`` goes out as frames of at most that
+    size (:mod:`._chunks`; None: never split) and is rejoined here on receipt; a frame
+    that is bad, or a message whose frames do not all come within ``chunk_timeout``
+    seconds, is dropped with one log line and counted in ``dropped``. Retained
+    envelopes (keys, goodbyes) must fit in one message.
+    """
+
+    def __init__(
+        self,
+        topics: Topics,
+        agent_id: str,
+        neighbours: Collection[str],
+        *,
+        max_message_bytes: int | None = None,
+        chunk_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._max_message_bytes = max_message_bytes
+        self._reassembler = Reassembler(
+            max_message_bytes=max_message_bytes or MAX_ENVELOPE_BYTES, timeout=chunk_timeout
+        )
+        self._message_ids = MessageIds()
+        self._expiry: asyncio.TimerHandle | None = None
         self._topics = topics
         self._agent_id = validate_id(agent_id)
         self._neighbours = frozenset(validate_id(n) for n in neighbours)
@@ -162,6 +192,9 @@ class EndpointBase(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self._open = False
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         await self._close_link()
 
     async def send(self, envelope: Envelope) -> None:
@@ -174,16 +207,40 @@ class EndpointBase(abc.ABC):
             )
         topic, retain = route(self._topics, envelope)
         data = encode(envelope)
-        await self._publish(topic, data, retain=retain)
+        limit = self._max_message_bytes
+        if limit is None or len(data) <= limit:
+            await self._publish(topic, data, retain=retain)
+            self._counters.messages_sent += 1
+            self._counters.bytes_sent += len(data)
+            return
+        if retain:
+            raise EnvelopeError(
+                f"a {envelope.kind} envelope of {len(data)} bytes is retained and cannot be "
+                f"split: it must fit in max_message_bytes = {limit}"
+            )
+        frames = split(data, limit, message_id=self._message_ids())
+        await asyncio.gather(*(self._publish(topic, f, retain=False) for f in frames))
         self._counters.messages_sent += 1
-        self._counters.bytes_sent += len(data)
+        self._counters.chunks_sent += len(frames)
+        self._counters.bytes_sent += sum(map(len, frames))
 
     async def receive(self) -> Envelope:
         return await self._inbound.get()
 
     def _deliver(self, topic: str, data: bytes) -> None:
-        """Validate one raw inbound message and queue it, or log and drop it."""
+        """Validate one raw inbound message and queue it, or log and drop it; a frame of a
+        chunked message is held until its message is whole."""
         self._counters.bytes_received += len(data)
+        if is_chunk(data):
+            self._counters.chunks_received += 1
+            try:
+                whole = self._rejoin(topic, data)
+            except ChunkError as exc:
+                self._drop(topic, str(exc))
+                return
+            if whole is None:
+                return
+            data = whole
         try:
             envelope = self._check(topic, data)
         except EnvelopeError as exc:
@@ -197,6 +254,36 @@ class EndpointBase(abc.ABC):
             self._drop(topic, f"inbound queue full ({INBOUND_QUEUE_LIMIT})")
             return
         self._counters.messages_received += 1
+
+    def _rejoin(self, topic: str, frame: bytes) -> bytes | None:
+        """Add ``frame`` to its message: the whole message's bytes once complete."""
+        where = self._topics.parse(topic)
+        if where is None or where[0] != "inbox" or where[1] != self._agent_id:
+            raise ChunkError("chunked messages only travel through this agent's inbox")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for gone in self._reassembler.expire(now):  # the timer may not have run yet
+            self._drop_expired(gone)
+        whole = self._reassembler.add(topic, frame, now)
+        if self._expiry is None and (deadline := self._reassembler.next_deadline()) is not None:
+            self._expiry = loop.call_at(deadline + EXPIRY_SLACK, self._expire_chunks)
+        return whole
+
+    def _expire_chunks(self) -> None:
+        """Drop the messages whose frames did not all come in time; re-arm the timer."""
+        self._expiry = None
+        loop = asyncio.get_running_loop()
+        for gone in self._reassembler.expire(loop.time()):
+            self._drop_expired(gone)
+        if self._open and (deadline := self._reassembler.next_deadline()) is not None:
+            self._expiry = loop.call_at(deadline + EXPIRY_SLACK, self._expire_chunks)
+
+    def _drop_expired(self, gone: Expired) -> None:
+        self._drop(
+            gone.sender,
+            f"chunked message {gone.message_id:#x} incomplete after "
+            f"{self._reassembler.timeout:g} s ({gone.received} of {gone.total} frames)",
+        )
 
     def _check(self, topic: str, data: bytes) -> Envelope | None:
         where = self._topics.parse(topic)

@@ -9,6 +9,10 @@ class EnvelopeError(TransportError, ValueError):
     """Bytes that are not a valid hemesh envelope, or an envelope field out of range."""
 
 
+class ChunkError(EnvelopeError):
+    """A frame of a chunked message, or a chunked message, that is refused (bad input)."""
+
+
 class ConnectionLost(TransportError):
     """The link to the broker (or bus) went away."""
 

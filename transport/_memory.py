@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
+from ._chunks import DEFAULT_TIMEOUT, validate_limit
 from ._endpoint import EndpointBase
 from ._errors import TransportError
 from ._topics import Topics, topic_matches
+from ._values import validate_seconds
 
 Listener = Callable[[str, bytes], None]
+ROUTE_CACHE = 65536
+"""Topics whose listeners are remembered at once (one per inbox pair and key topic)."""
 
 
 class MemoryBus:
@@ -16,12 +20,28 @@ class MemoryBus:
 
     Delivery is immediate and in order. :meth:`subscribe` lets a test (or an
     in-process eavesdropper) see raw traffic; ``inject`` publishes raw bytes as anyone.
+    ``max_message_bytes`` makes its endpoints split larger envelopes into chunks, as on
+    a broker (None: never; the bus itself has no limit), rejoined within ``chunk_timeout``
+    seconds.
     """
 
-    def __init__(self, run: str) -> None:
+    def __init__(
+        self,
+        run: str,
+        *,
+        max_message_bytes: int | None = None,
+        chunk_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._chunk_timeout = validate_seconds(chunk_timeout, what="chunk_timeout")
+        self._max_message_bytes = (
+            None if max_message_bytes is None else validate_limit(max_message_bytes)
+        )
         self._topics = Topics(run)
         self._listeners: list[tuple[str, Listener]] = []
         self._retained: dict[str, bytes] = {}
+        self._routes: dict[str, list[Listener]] = {}
+        """Topic -> its listeners, in subscription order; cleared on every (un)subscribe.
+        Without it each message costs one filter match per subscription of the bus."""
 
     @property
     def run(self) -> str:
@@ -31,6 +51,14 @@ class MemoryBus:
     def topics(self) -> Topics:
         return self._topics
 
+    @property
+    def max_message_bytes(self) -> int | None:
+        return self._max_message_bytes
+
+    @property
+    def chunk_timeout(self) -> float:
+        return self._chunk_timeout
+
     def endpoint(self, agent_id: str, *, neighbours: Collection[str]) -> MemoryEndpoint:
         return MemoryEndpoint(self, agent_id, neighbours)
 
@@ -38,25 +66,42 @@ class MemoryBus:
         """Call ``listener(topic, data)`` for every matching message; returns an unsubscriber."""
         entry = (topic_filter, listener)
         self._listeners.append(entry)
+        self._routes.clear()
         for topic, data in list(self._retained.items()):
             if topic_matches(topic_filter, topic):
                 listener(topic, data)
-        return lambda: self._listeners.remove(entry)
+
+        def unsubscribe() -> None:
+            self._listeners.remove(entry)
+            self._routes.clear()
+
+        return unsubscribe
 
     def inject(self, topic: str, data: bytes, *, retain: bool = False) -> None:
         """Publish raw bytes on ``topic``, bypassing every endpoint's checks."""
         if retain:
             self._retained[topic] = data
-        for topic_filter, listener in list(self._listeners):
-            if topic_matches(topic_filter, topic):
-                listener(topic, data)
+        listeners = self._routes.get(topic)
+        if listeners is None:
+            listeners = [li for f, li in self._listeners if topic_matches(f, topic)]
+            if len(self._routes) >= ROUTE_CACHE:
+                self._routes.clear()
+            self._routes[topic] = listeners
+        for listener in listeners:
+            listener(topic, data)
 
 
 class MemoryEndpoint(EndpointBase):
     """An agent's endpoint on a :class:`MemoryBus`."""
 
     def __init__(self, bus: MemoryBus, agent_id: str, neighbours: Collection[str]) -> None:
-        super().__init__(bus.topics, agent_id, neighbours)
+        super().__init__(
+            bus.topics,
+            agent_id,
+            neighbours,
+            max_message_bytes=bus.max_message_bytes,
+            chunk_timeout=bus.chunk_timeout,
+        )
         self._bus = bus
         self._unsubscribe: list[Callable[[], None]] = []
 

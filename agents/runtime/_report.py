@@ -3,6 +3,7 @@ what it shows an observer each iteration."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -117,17 +118,11 @@ class IterationMeter:
 
 
 def copy_traffic(c: TrafficCounters) -> TrafficCounters:
-    return TrafficCounters(
-        c.messages_sent, c.bytes_sent, c.messages_received, c.bytes_received, c.dropped
-    )
+    return dataclasses.replace(c)
 
 
 def traffic_since(a: TrafficCounters, b: TrafficCounters) -> TrafficCounters:
-    """The traffic counted in ``a`` since the snapshot ``b``."""
+    """The traffic counted in ``a`` since the snapshot ``b`` (every counter)."""
     return TrafficCounters(
-        a.messages_sent - b.messages_sent,
-        a.bytes_sent - b.bytes_sent,
-        a.messages_received - b.messages_received,
-        a.bytes_received - b.bytes_received,
-        a.dropped - b.dropped,
+        **{f.name: getattr(a, f.name) - getattr(b, f.name) for f in dataclasses.fields(a)}
     )

@@ -5,7 +5,8 @@
 (b) one agent-iteration (degree 4) at d = 10 and 100 against the same protocol
     on phe with one value per ciphertext;
 (c) a whole run's wall time against the crypto floor of its operation count;
-(d) scaling over 8 to 64 agents: wall time and messages per second.
+(d) scaling over 8 to 64 agents: wall time and messages per second;
+(e)-(h) the transport's rows, see :mod:`._transport_bench`.
 
 Timings are medians of repeated runs on the current machine; only the ratios
 between lines measured in the same run mean much on a shared machine.
@@ -14,13 +15,14 @@ between lines measured in the same run mean much on a shared machine.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import platform
 import secrets
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from phe import paillier
@@ -39,6 +41,7 @@ from agents import (
 
 from ..run import RunResult, run_scenario
 from ..spec import parse
+from ._transport_bench import TransportSettings, transport_rows
 
 WEIGHT_BITS = 16
 Report = Callable[[str], None]
@@ -51,10 +54,18 @@ class Settings:
     run_iterations: int = 40
     scaling_agents: tuple[int, ...] = (8, 16, 32, 64)
     scaling_iterations: int = 200
+    transport: TransportSettings = field(default_factory=TransportSettings)
+    """Rows (e) to (h), see :mod:`._transport_bench`."""
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(repeats=3, run_iterations=15, scaling_agents=(8, 16), scaling_iterations=15)
+        return cls(
+            repeats=3,
+            run_iterations=15,
+            scaling_agents=(8, 16),
+            scaling_iterations=15,
+            transport=TransportSettings.quick(),
+        )
 
 
 def _median_seconds(action: Callable[[], object], repeats: int) -> float:
@@ -285,4 +296,6 @@ def run_bench(settings: Settings, report: Report) -> dict[str, Any]:
             f"{row['wall_s']:.1f} s, {row['messages_per_s']:.0f} msg/s, "
             f"{row['wall_per_agent_edge_s'] * 1e3:.1f} ms per agent-edge"
         )
+    transport = dataclasses.replace(settings.transport, key_bits=settings.key_bits)
+    out["transport"] = transport_rows(transport, keys, report)
     return out

@@ -220,7 +220,10 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
 
 async def _run(plan: AgentPlan) -> AgentReport:
     cfg = plan.config
-    transport: Transport = MqttTransport(cfg.run, plan.address)
+    spec = plan.scenario.transport
+    transport: Transport = MqttTransport(
+        cfg.run, plan.address, max_message_bytes=spec.max_message_bytes, qos=spec.qos
+    )
     if plan.scenario.transport.pad_to is not None:
         transport = PaddedTransport(transport, plan.scenario.transport.pad_to)
     async with contextlib.AsyncExitStack() as stack:

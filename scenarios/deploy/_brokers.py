@@ -24,6 +24,7 @@ from pathlib import Path
 import networkx as nx
 
 from transport import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     BrokerAddress,
     BrokerRights,
     EmbeddedBroker,
@@ -88,6 +89,8 @@ async def locked_transport(
     log_to: Path | None = None,
     inside: Path | None = None,
     watch: BrokerWatch | None = None,
+    max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+    qos: int = 1,
 ) -> AsyncIterator[MqttTransport]:
     """An :class:`MqttTransport` of ``run_id`` on its own locked-down broker (``broker``:
     ``"embedded"`` or ``"mosquitto"``, on a free loopback port), over one ACL from
@@ -99,7 +102,8 @@ async def locked_transport(
     a pipe; Mosquitto's files are in a private temporary directory inside ``inside``
     (the run directory; default the system's), without ``credentials.json``, and its
     password file is gone once it listens, so not even a SIGKILL of this process
-    leaves a secret on disk. Mosquitto's log is copied to ``log_to`` on exit."""
+    leaves a secret on disk. Mosquitto's log is copied to ``log_to`` on exit.
+    ``max_message_bytes`` and ``qos`` are passed to the transport."""
     setup = mosquitto_setup(graph, (run_id,))
     if broker == EMBEDDED:
         embedded = EmbeddedBroker(setup=setup)
@@ -110,7 +114,7 @@ async def locked_transport(
                 raise RunFailed(f"transport.broker: embedded broker failed: {exc}") from exc
             if watch is not None:
                 stack.enter_context(watch.watching("embedded broker", embedded))
-            yield _locked(run_id, setup, embedded.address_for)
+            yield _locked(run_id, setup, embedded.address_for, max_message_bytes, qos)
         return
     if broker != MOSQUITTO:
         raise BadInput(f"transport.broker = {broker!r} is not started by hemesh")
@@ -124,7 +128,7 @@ async def locked_transport(
                     raise RunFailed(f"transport.broker = {MOSQUITTO!r}: {exc}") from exc
                 if watch is not None:
                     stack.enter_context(watch.watching("mosquitto", mosquitto))
-                yield _locked(run_id, setup, mosquitto.address)
+                yield _locked(run_id, setup, mosquitto.address, max_message_bytes, qos)
         finally:  # once mosquitto has stopped and logged so
             if log_to is not None:
                 with contextlib.suppress(OSError, _TransportError):
@@ -132,12 +136,18 @@ async def locked_transport(
 
 
 def _locked(
-    run_id: str, setup: MosquittoSetup, address_for: Callable[[str], BrokerAddress]
+    run_id: str,
+    setup: MosquittoSetup,
+    address_for: Callable[[str], BrokerAddress],
+    max_message_bytes: int | None,
+    qos: int,
 ) -> MqttTransport:
     """The transport over a locked-down broker: every account's own login, the observer's
     for anything else."""
     logins = {account: address_for(account) for account in setup.accounts}
-    return MqttTransport(run_id, logins[OBSERVER], logins=logins)
+    return MqttTransport(
+        run_id, logins[OBSERVER], logins=logins, max_message_bytes=max_message_bytes, qos=qos
+    )
 
 
 def vantage_addresses(transport: MqttTransport) -> dict[str, BrokerAddress]:

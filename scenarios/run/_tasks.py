@@ -70,6 +70,7 @@ async def run_tasks(
         locked = not own and mqtt and scenario.transport.broker in LOCKED  # one per run id
         address = None if own else await open_broker(scenario)
         crypto = await _crypto(scenario, stack)
+        limit = scenario.transport.max_message_bytes
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
                 root,
@@ -86,7 +87,7 @@ async def run_tasks(
                 if transport_factory is not None:
                     transport: Transport = transport_factory(run_id)
                 elif scenario.transport.kind == "memory":
-                    transport = MemoryBus(run_id)
+                    transport = MemoryBus(run_id, max_message_bytes=limit)
                 elif locked:
                     locked_in = await per_run.enter_async_context(
                         locked_transport(
@@ -96,12 +97,16 @@ async def run_tasks(
                             log_to=run.broker_log,
                             inside=run.path,
                             watch=watch,
+                            max_message_bytes=limit,
+                            qos=scenario.transport.qos,
                         )
                     )
                     transport, vantages = locked_in, vantage_addresses(locked_in)
                 else:
                     assert address is not None
-                    transport = MqttTransport(run_id, address)
+                    transport = MqttTransport(
+                        run_id, address, max_message_bytes=limit, qos=scenario.transport.qos
+                    )
                 configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
                 adversaries = await per_run.enter_async_context(
                     start_adversaries(scenario, run, transport, configs, graph, vantages=vantages)

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from agents import MIN_SECURE_BITS, Algorithm, Record, Rounding, StepsizeMode, WeightMode
+from transport import DEFAULT_MAX_MESSAGE_BYTES, MAX_ENVELOPE_BYTES, MIN_MESSAGE_BYTES
 
 from .._errors import BadInput
 from ._adversaries import AdversarySpec
@@ -386,6 +387,17 @@ class TransportSpec(_Section):
     pad_to: Annotated[Integer, Field(ge=64, le=16 * 1024 * 1024)] | None = None
     """Pad every envelope an agent sends to exactly this many bytes, so that sizes do
     not tell message kinds apart (useful over TLS). Must exceed the largest by 8."""
+    max_message_bytes: Annotated[Integer, Field(ge=MIN_MESSAGE_BYTES, le=MAX_ENVELOPE_BYTES)] = (
+        DEFAULT_MAX_MESSAGE_BYTES
+    )
+    """An encoded envelope larger than this travels as numbered chunks of at most this
+    many bytes, rejoined and checked by the receiver (default 256 KiB, under common
+    brokers' limits; 16 MiB, the largest envelope, never splits)."""
+    qos: Literal[0, 1] = 1
+    """MQTT QoS of requests, replies, states and skips (keys, goodbyes and statuses are
+    always QoS 1). 0 saves the PUBACKs (a third less client CPU per message, measured);
+    a message lost in a reconnection is then not resent: its edge is skipped after one
+    round timeout. See transport.mqtt's QOS_NOTE."""
 
 
 class OutputSpec(_Section):

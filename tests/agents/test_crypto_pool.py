@@ -193,3 +193,11 @@ async def test_pool_serve_packed_agrees_with_inline_crypto() -> None:
     for served in (by_pool, by_inline):
         opened = [from_residue(m, n) for m in await inline.decrypt(key, served)]
         assert layout.unpack(opened, dim) == expected
+
+
+@pytest.mark.asyncio
+async def test_echo_round_trips_bytes_through_a_worker() -> None:
+    async with CryptoPool(1) as pool:
+        for data in (b"", b"\x00\xff" * 1000, os.urandom(100_000)):
+            assert await pool.echo(data) == data
+        assert pool.stats.as_dict() == CryptoPool(1).stats.as_dict()  # counted as no op

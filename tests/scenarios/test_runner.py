@@ -127,6 +127,22 @@ def test_padding_changes_sizes_only(tmp_path: Path) -> None:
     assert unpadded.summary["bytes_sent"] < summary["bytes_sent"]
 
 
+def test_chunking_changes_nothing_but_the_frames(tmp_path: Path) -> None:
+    whole_doc = ring8(tmp_path / "whole", iterations=3, kind="paillier")
+    chunked_doc = ring8(tmp_path / "chunked", iterations=3, kind="paillier")
+    for doc in (whole_doc, chunked_doc):
+        doc["problem"]["dim"] = 100
+    chunked_doc["transport"]["max_message_bytes"] = 1024  # every request and reply splits
+    (whole,) = run(whole_doc)
+    (chunked,) = run(chunked_doc)
+    assert np.array_equal(trajectories(whole), trajectories(chunked))
+    assert chunked.summary["messages_sent"] == whole.summary["messages_sent"]
+    assert chunked.summary["bytes_sent"] > whole.summary["bytes_sent"]  # frame headers
+    assert chunked.summary["skipped_edges"] == whole.summary["skipped_edges"] == 0
+    assert all(r.traffic.chunks_sent > r.traffic.messages_sent for r in chunked.reports)
+    assert all(r.traffic.dropped == 0 for r in chunked.reports)
+
+
 def test_the_transport_seam_is_for_agents_in_tasks(tmp_path: Path) -> None:
     from scenarios import BadInput
     from transport import MemoryBus

@@ -62,6 +62,12 @@ BAD_FIELDS = [
     (section("transport", broker=5), "transport.broker", "5"),
     (section("transport", round_timeout=0), "transport.round_timeout", "0"),
     (section("transport", startup_timeout=-5), "transport.startup_timeout", "-5"),
+    (section("transport", max_message_bytes=100), "transport.max_message_bytes", "100"),
+    (section("transport", max_message_bytes=4096.0), "transport.max_message_bytes", "4096.0"),
+    (section("transport", max_message_bytes="1MB"), "transport.max_message_bytes", "'1MB'"),
+    (section("transport", max_message_bytes=2**25), "transport.max_message_bytes", "33554432"),
+    (section("transport", qos=2), "transport.qos", "2"),
+    (section("transport", qos="0"), "transport.qos", "'0'"),
     (section("output", record="everything"), "output.record", "'everything'"),
 ]
 

@@ -223,3 +223,20 @@ def test_bad_endpoints_are_refused(run_id: str) -> None:
         bus.endpoint("a", neighbours=["#"])
     with pytest.raises(EnvelopeError):
         MemoryBus("bad run")
+
+
+@pytest.mark.asyncio
+async def test_routes_follow_subscriptions(run_id: str) -> None:
+    """The bus remembers each topic's listeners; (un)subscribing changes who hears."""
+    bus = MemoryBus(run_id)
+    heard: list[str] = []
+    topic = bus.topics.inbox("b", "a")
+    first = bus.subscribe(bus.topics.inbox_filter("b"), lambda _t, _d: heard.append("first"))
+    bus.inject(topic, b"1")
+    second = bus.subscribe(topic, lambda _t, _d: heard.append("second"))
+    bus.inject(topic, b"2")
+    first()
+    bus.inject(topic, b"3")
+    second()
+    bus.inject(topic, b"4")
+    assert heard == ["first", "first", "second", "second"]

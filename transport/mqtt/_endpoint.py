@@ -1,7 +1,8 @@
 """Endpoints on a real MQTT 3.1.1 broker, through aiomqtt (DESIGN.md, Transport).
 
 Each endpoint is one client from :func:`mqtt_client` (clean session, QoS 1 both
-ways, TCP_NODELAY), with a retained ``online``/``offline`` status and a will
+ways unless the transport's ``qos`` is 0, TCP_NODELAY; a send does not wait for its
+PUBACK), with a retained ``online``/``offline`` status and a will
 message, and one background task that feeds what the broker delivers through
 :meth:`EndpointBase._deliver`. aiomqtt and paho errors are translated into
 :class:`ConnectionLost` or :class:`TransportError` where they enter.
@@ -19,18 +20,31 @@ from typing import TypeVar
 
 import aiomqtt
 from aiomqtt import Will
+from paho.mqtt.client import MQTT_ERR_SUCCESS
 
+from .._chunks import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT, validate_limit
 from .._endpoint import EndpointBase
 from .._envelope import Envelope
 from .._errors import ConnectionLost, TransportError
 from .._topics import Topics
 from .._values import validate_seconds
 from ._address import BrokerAddress
-from ._client import mqtt_client, open_client, paho_of, refused_filters
+from ._client import PENDING_CALLS_WARNING, mqtt_client, open_client, paho_of, refused_filters
 
 log = logging.getLogger("hemesh.transport")
 
 _T = TypeVar("_T")
+
+QOS_NOTE = """QoS 0 for the protocol's messages: over one TCP connection the broker
+delivers them in order and whole, as at QoS 1; what QoS 1 adds with clean sessions is
+only the sender's resend, after a reconnection, of a message the broker had not
+acknowledged. At QoS 0 such a message is lost and its edge skipped symmetrically after
+one round timeout (the protocol's usual answer to a lost message), and a broker may
+drop QoS 0 messages for a client whose queue is full. It saves the two PUBACKs per
+message (one sent, one received by every agent)."""
+
+MAX_UNACKED = PENDING_CALLS_WARNING
+"""Publishes an endpoint has waiting for their PUBACK at once; a send past it waits."""
 
 ONLINE = b"online"
 OFFLINE = b"offline"
@@ -58,9 +72,20 @@ class MqttTransport:
         keepalive: int = 30,
         logins: Mapping[str, BrokerAddress] | None = None,
         reconnect_timeout: float = 60.0,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+        chunk_timeout: float = DEFAULT_TIMEOUT,
+        qos: int = 1,
     ) -> None:
         """``logins`` gives agents their own address (their own credentials, e.g. from
-        :class:`ManagedMosquitto`); agents not in it, and :attr:`address`, use ``address``."""
+        :class:`ManagedMosquitto`); agents not in it, and :attr:`address`, use ``address``.
+        ``max_message_bytes``: envelopes encoded larger go out in chunks of at most this
+        many bytes (None: never split; the broker's own limit then applies), rejoined at
+        the receiver within ``chunk_timeout`` seconds. ``qos`` is the QoS of the protocol's
+        non-retained messages (requests, replies, states, skips): 1 (the default) or 0;
+        keys, goodbyes and statuses always go at QoS 1. See :data:`QOS_NOTE`."""
+        if type(qos) is not int or qos not in (0, 1):
+            raise TransportError(f"qos must be 0 or 1, got {qos!r}")
+        self._qos = qos
         if not isinstance(address, BrokerAddress):
             raise TransportError(f"address must be a BrokerAddress, got {type(address).__name__}")
         connect_timeout = validate_seconds(connect_timeout, what="connect_timeout")
@@ -69,6 +94,10 @@ class MqttTransport:
         reconnect_timeout = validate_seconds(
             reconnect_timeout, what="reconnect_timeout", zero_ok=True
         )
+        self._max_message_bytes = (
+            None if max_message_bytes is None else validate_limit(max_message_bytes)
+        )
+        self._chunk_timeout = validate_seconds(chunk_timeout, what="chunk_timeout")
         self._topics = Topics(run)
         self._address = address
         self._logins = dict(logins or {})
@@ -90,6 +119,18 @@ class MqttTransport:
     @property
     def address(self) -> BrokerAddress:
         return self._address
+
+    @property
+    def max_message_bytes(self) -> int | None:
+        return self._max_message_bytes
+
+    @property
+    def chunk_timeout(self) -> float:
+        return self._chunk_timeout
+
+    @property
+    def qos(self) -> int:
+        return self._qos
 
     def address_of(self, agent_id: str) -> BrokerAddress:
         """The address (and credentials) the endpoint of ``agent_id`` connects with."""
@@ -137,11 +178,20 @@ class MqttEndpoint(EndpointBase):
     def __init__(
         self, transport: MqttTransport, agent_id: str, neighbours: Collection[str]
     ) -> None:
-        super().__init__(transport.topics, agent_id, neighbours)
+        super().__init__(
+            transport.topics,
+            agent_id,
+            neighbours,
+            max_message_bytes=transport.max_message_bytes,
+            chunk_timeout=transport.chunk_timeout,
+        )
         self._address = transport.address_of(agent_id)
         self._timeout = transport.connect_timeout
         self._keepalive = transport.keepalive
         self._reconnect_timeout = transport.reconnect_timeout
+        self._qos = transport.qos
+        self._unacked: set[asyncio.Task[None]] = set()
+        self._unacked_slots = asyncio.Semaphore(MAX_UNACKED)
         self._link: _Link | None = None
         """The current connection; after a drop, the dropped one until the next is up."""
         self._reconnector: asyncio.Task[None] | None = None
@@ -232,6 +282,7 @@ class MqttEndpoint(EndpointBase):
         )
 
     async def _close_link(self) -> None:
+        await self._settle_publishes()
         self._closed = True
         self._wakeup.set()
         if self._reconnector is not None:
@@ -258,9 +309,44 @@ class MqttEndpoint(EndpointBase):
         await self._dispose(link)
 
     async def _publish(self, topic: str, data: bytes, *, retain: bool) -> None:
+        """Hand ``data`` to the client and return; its PUBACK is awaited in the
+        background (at most :data:`MAX_UNACKED` at once), so that a send costs no round
+        trip to the broker; at QoS 0 there is none. Raises at once if the link is gone
+        for good or closed."""
+        link = await self._wait_for_link()
+        if self._qos == 0 and not retain:
+            # nothing to wait for: straight to paho, which queues it on the socket
+            info = paho_of(link.client).publish(topic, data, 0, False)
+            if info.rc != MQTT_ERR_SUCCESS:
+                log.warning(
+                    "agent %s lost a message it sent on %s (link down: paho code %s)",
+                    self.agent_id,
+                    topic,
+                    info.rc,
+                )
+            return
+        await self._unacked_slots.acquire()
+        task = asyncio.create_task(
+            self._publish_acked(topic, data, retain=retain),
+            name=f"hemesh.mqtt.publish[{self._topics.run}/{self.agent_id}]",
+        )
+        self._unacked.add(task)
+        task.add_done_callback(self._acked)
+
+    def _acked(self, task: asyncio.Task[None]) -> None:
+        self._unacked.discard(task)
+        self._unacked_slots.release()
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # the message is lost: its edge times out and is skipped symmetrically
+            log.warning("agent %s lost a message it sent: %s", self.agent_id, exc)
+
+    async def _publish_acked(self, topic: str, data: bytes, *, retain: bool) -> None:
         for attempt in range(2):
             link = await self._wait_for_link()
-            publish = link.client.publish(topic, data, qos=1, retain=retain, timeout=self._timeout)
+            qos = 1 if retain else self._qos
+            publish = link.client.publish(
+                topic, data, qos=qos, retain=retain, timeout=self._timeout
+            )
             try:
                 await self._call(link, publish)
                 return
@@ -268,6 +354,16 @@ class MqttEndpoint(EndpointBase):
                 if attempt or not self._dropped(link, exc):
                     raise
                 log.debug("agent %s resends on %s once reconnected", self.agent_id, topic)
+
+    async def _settle_publishes(self) -> None:
+        """Wait (one ``connect_timeout`` at most) for the PUBACKs still due, then give up
+        on the rest."""
+        if not self._unacked:
+            return
+        _, late = await asyncio.wait(set(self._unacked), timeout=self._timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     async def _wait_for_link(self) -> _Link:
         """The current link once it is up: waits out a reconnection (its own bound, plus
