@@ -54,6 +54,7 @@ EXPECTED = [
     "pack_ints",
     "route",
     "settle_tasks",
+    "signed_bytes",
     "stop_processes",
     "topic_matches",
     "unpack_floats",
