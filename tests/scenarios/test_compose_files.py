@@ -144,8 +144,14 @@ def test_compose_commands_complete_a_run_when_run_as_the_containers_would(
         if name == BROKER_SERVICE:
             continue
         folder = host_path(service["volumes"][0], output.parent)
+        # the bind-mounted files (the roster, the agent's own identity) where they are
+        files = {
+            mount.split(":")[1]: str(host_path(mount, output.parent))
+            for mount in service["volumes"][2:]
+        }
         command = [
-            arg.replace(CONTAINER_SCENARIO, str(folder)).replace(CONTAINER_RUNS, str(volume))
+            files.get(arg)
+            or arg.replace(CONTAINER_SCENARIO, str(folder)).replace(CONTAINER_RUNS, str(volume))
             for arg in service["command"]
         ]
         env = {**os.environ, **service["environment"], "HEMESH_BROKER": mosquitto.url}
