@@ -20,6 +20,8 @@ from agents import (
     Agent,
     AgentConfig,
     AgentReport,
+    Checkpoint,
+    CheckpointError,
     Identity,
     IdentityError,
     Roster,
@@ -442,3 +444,74 @@ def test_an_agent_refuses_a_roster_that_does_not_fit() -> None:
         agent(identities[VICTIM], partial)
     with pytest.raises(IdentityError, match="an identity but no roster"):
         agent(identities[VICTIM], None)
+
+
+def test_a_verbatim_replay_verifies_and_is_dropped_as_a_duplicate(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, unattacked: dict[str, dict[str, np.ndarray]]
+) -> None:
+    caplog.set_level(logging.WARNING, logger="hemesh.agent")
+
+    def replay(bus: MemoryBus, topic: str, genuine: Envelope) -> list[tuple[str, bytes]]:
+        if genuine.receiver != VICTIM or genuine.kind not in (Kind.REQUEST, Kind.REPLY):
+            return []
+        return [forged(bus, genuine)]  # byte for byte, ahead of... itself: a second copy
+
+    cfgs = configs(unique_run(), ring(), "paillier")
+    reports, injected = asyncio.run(run_authenticated(cfgs, tmp_path, attack=replay))
+    _check(
+        caplog,
+        reports,
+        injected,
+        tmp_path,
+        unattacked["paillier"],
+        ["duplicate request", "duplicate reply"],
+    )
+    assert "MAC does not verify" not in caplog.text
+
+
+def test_a_restarted_agent_is_the_same_agent_its_checkpoint_says(tmp_path: Path) -> None:
+    """The identity goes into every checkpoint: resumed without one given, the agent is
+    the checkpoint's; given another, it is refused before anything connects."""
+    cfgs = configs(unique_run(), ring(), "clear", iterations=3)
+    run = next(iter(cfgs.values())).run
+    roster, identities = new_identities(run, cfgs)
+    objectives = problems(cfgs)
+    bus = MemoryBus(run)
+    folder = tmp_path / "ckpt"
+
+    def agent(a: str, identity: Identity | None, listed: Roster = roster) -> Agent:
+        c = cfgs[a]
+        return Agent(
+            c,
+            objectives[a],
+            bus.endpoint(a, neighbours=c.neighbours),
+            checkpoint=folder / f"{a}.ckpt",
+            identity=identity,
+            roster=listed,
+        )
+
+    async def whole_run() -> None:
+        async with asyncio.timeout(RUN_BOUND), asyncio.TaskGroup() as group:
+            for a in cfgs:
+                group.create_task(run_one(agent(a, identities[a])))
+
+    asyncio.run(whole_run())
+    kept = Checkpoint.load(folder / f"{VICTIM}.ckpt")
+    assert kept.identity is not None
+    assert Identity.from_bytes(kept.identity) == identities[VICTIM]
+
+    async def enter(candidate: Agent) -> None:
+        async with candidate:
+            pass
+
+    impostor = Identity.generate()  # listed in a roster, but not the checkpoint's
+    members = {**roster.members, VICTIM: impostor.public}
+    with pytest.raises(CheckpointError, match="another identity"):
+        asyncio.run(enter(agent(VICTIM, impostor, Roster(run=run, members=members))))
+    resumed = agent(VICTIM, None)  # the checkpoint's identity, checked against the roster
+
+    async def identity_of(candidate: Agent) -> Identity | None:
+        async with candidate:
+            return candidate._auth.identity if candidate._auth is not None else None
+
+    assert asyncio.run(identity_of(resumed)) == identities[VICTIM]
