@@ -39,6 +39,15 @@ from ._paillier import (
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
 from ._schedules import Attenuation, Stepsize
+from .identity import (
+    AuthenticationError,
+    Authenticator,
+    Identity,
+    IdentityError,
+    PublicIdentity,
+    Roster,
+    new_identities,
+)
 from .objectives import (
     OBJECTIVE_KINDS,
     Activation,
@@ -69,6 +78,8 @@ __all__ = [
     "AgentReport",
     "Algorithm",
     "Attenuation",
+    "AuthenticationError",
+    "Authenticator",
     "Checkpoint",
     "CheckpointError",
     "Classifier",
@@ -81,6 +92,8 @@ __all__ = [
     "Diverged",
     "EdgeProtocol",
     "FloatArray",
+    "Identity",
+    "IdentityError",
     "IndexArray",
     "InlineCrypto",
     "Journal",
@@ -92,11 +105,13 @@ __all__ = [
     "PaillierEdge",
     "Payload",
     "ProtocolError",
+    "PublicIdentity",
     "PublicKey",
     "QuantizationOverflow",
     "Quantizer",
     "Record",
     "Ridge",
+    "Roster",
     "Rounding",
     "SecretKey",
     "SlotLayout",
@@ -114,6 +129,7 @@ __all__ = [
     "from_residue",
     "keygen",
     "layout_for",
+    "new_identities",
     "objective_from_arrays",
     "serve",
     "serve_packed",

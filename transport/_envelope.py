@@ -5,6 +5,10 @@ which run and iteration, of what kind, and a payload that is a flat mapping of
 short string keys to bytes, ints, floats or strings. Large integers (Paillier
 ciphertexts) never go into msgpack as ints: they travel as fixed-width
 big-endian bytes, see :func:`pack_ints`.
+
+An envelope may carry an opaque ``auth`` tag (a MAC or a signature made by the
+agents; the transport never looks inside it). :func:`signed_bytes` gives the
+canonical bytes such a tag covers: every header field and the payload.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy.typing as npt
 
 from ._errors import EnvelopeError
 
-VERSION = 1
+VERSION = 2
+"""2: the ``auth`` field (``a`` on the wire)."""
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 """Upper bound on one encoded envelope; larger inputs are refused before parsing."""
 
@@ -37,6 +42,8 @@ _PAYLOAD_TYPES = (bytes, int, float, str, bool)
 _MAX_STR_BYTES = 1 << 16
 _MAX_PAYLOAD_ENTRIES = 1 << 10
 _MSGPACK_INTS = range(-(2**63), 2**64)
+MAX_AUTH_BYTES = 128
+"""Upper bound on the ``auth`` tag (an HMAC-SHA256 is 32 bytes, an Ed25519 signature 64)."""
 
 
 class Kind(enum.StrEnum):
@@ -72,6 +79,8 @@ class Envelope:
     receiver: str
     kind: Kind
     payload: Mapping[str, Any] = field(default_factory=dict)
+    auth: bytes = b""
+    """Opaque authentication tag over :func:`signed_bytes` (empty: none)."""
     version: int = VERSION
 
     def __post_init__(self) -> None:
@@ -105,9 +114,30 @@ class Envelope:
                 if len(text) > _MAX_STR_BYTES // 4 and len(text.encode()) > _MAX_STR_BYTES:
                     raise EnvelopeError(f"payload entry {key[:32]!r}: string over 64 KiB")
         object.__setattr__(self, "payload", MappingProxyType(dict(self.payload)))
+        if type(self.auth) is not bytes or len(self.auth) > MAX_AUTH_BYTES:
+            shown = len(self.auth) if isinstance(self.auth, bytes) else type(self.auth).__name__
+            raise EnvelopeError(f"auth must be at most {MAX_AUTH_BYTES} bytes, got {shown}")
 
 
-_FIELDS = ("v", "run", "k", "from", "to", "kind", "p")
+_FIELDS = ("v", "run", "k", "from", "to", "kind", "p", "a")
+
+
+def signed_bytes(envelope: Envelope) -> bytes:
+    """The canonical bytes an ``auth`` tag covers: msgpack of the version, run,
+    iteration, sender, receiver, kind and the payload with its keys sorted (the
+    ``auth`` field itself excluded). Equal envelopes give equal bytes, whatever order
+    their payload was built in."""
+    header = [
+        envelope.version,
+        envelope.run,
+        envelope.iteration,
+        envelope.sender,
+        envelope.receiver,
+        envelope.kind.value,
+    ]
+    payload = [[key, envelope.payload[key]] for key in sorted(envelope.payload)]
+    data: bytes = msgpack.packb([header, payload], use_bin_type=True)
+    return data
 
 
 def encode(envelope: Envelope) -> bytes:
@@ -120,6 +150,7 @@ def encode(envelope: Envelope) -> bytes:
         "to": envelope.receiver,
         "kind": envelope.kind.value,
         "p": dict(envelope.payload),
+        "a": envelope.auth,
     }
     data: bytes = msgpack.packb(doc, use_bin_type=True)
     if len(data) > MAX_ENVELOPE_BYTES:
@@ -164,6 +195,7 @@ def decode(data: bytes) -> Envelope:
         receiver=doc["to"],
         kind=kind,
         payload=doc["p"],
+        auth=doc["a"],
     )
 
 

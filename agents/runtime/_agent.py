@@ -14,8 +14,12 @@ table (:mod:`._rounds`), the coupling ledger of applied terms and skip notices
 (:mod:`._ledger`), the key set-up (:mod:`._keys`), the journal and checkpoints
 (:mod:`._recorder`) and the counters (:mod:`._report`).
 
-Every inbound message is checked (neighbour, iteration window, duplicates,
-sizes, ciphertext range); a bad one costs a log line and changes nothing.
+Given an ``identity`` and the run's ``roster`` (the runner always gives both), the
+agent seals every envelope it sends and verifies every one it receives before
+anything else looks at it (:mod:`agents.identity`); without them (protocol unit
+tests) envelopes travel untagged. Every inbound message is then checked (neighbour,
+iteration window, duplicates, sizes, ciphertext range); a bad one costs a log line
+and changes nothing.
 
 Agents fall apart in time when one crashes, or a group is cut off from the
 broker: the others skip them and go on, and an agent that finds a neighbour two
@@ -46,8 +50,9 @@ from .._config import AgentConfig
 from .._crypto import CryptoBackend, InlineCrypto
 from .._edge import EdgeProtocol, Payload, check_term, term_bound
 from .._errors import AgentError, ProtocolError
+from ..identity import Authenticator, Identity, IdentityError, Roster
 from ..objectives import FloatArray, Objective
-from ._checkpoint import Checkpoint
+from ._checkpoint import Checkpoint, CheckpointError
 from ._keys import open_edge
 from ._ledger import CouplingLedger
 from ._recorder import Recorder
@@ -90,6 +95,8 @@ class Agent:
         observer: Observer | None = None,
         checkpoint: Path | None = None,
         checkpoint_every: int = 1,
+        identity: Identity | None = None,
+        roster: Roster | None = None,
     ) -> None:
         self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
         self._ledger = CouplingLedger.for_agent(config)
@@ -107,7 +114,19 @@ class Agent:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
         if endpoint.agent_id != config.agent_id:
             raise AgentError(f"endpoint of {endpoint.agent_id!r} given to {config.agent_id!r}")
+        if identity is not None:  # a mismatch is refused here, before anything connects
+            if roster is None:
+                raise IdentityError(f"agent {config.agent_id!r} has an identity but no roster")
+            roster.check(
+                run=config.run,
+                agent=config.agent_id,
+                identity=identity,
+                neighbours=config.neighbours,
+            )
         self.config = config
+        self._identity = identity
+        self._roster = roster
+        self._auth: Authenticator | None = None
         self._objective = objective
         self._endpoint = endpoint
         self._crypto = crypto or InlineCrypto()
@@ -143,6 +162,7 @@ class Agent:
         self._resume = self._recorder.restore()
         if self._resume is not None:  # before the receive loop: it judges iterations
             self._table.k = self._resume.k - 1
+        self._auth = self._authenticator()
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._endpoint)
             stack.enter_context(self._recorder)
@@ -181,6 +201,34 @@ class Agent:
         task = self._tasks.create_task(coroutine, name=f"{self.config.agent_id}.{name}")
         self._loops.add(task)
         task.add_done_callback(self._loops.discard)
+
+    def _authenticator(self) -> Authenticator | None:
+        """The seal of this agent's envelopes: its identity (given, or kept in its
+        checkpoint: a restarted agent is the same agent) against the roster."""
+        cfg, identity = self.config, self._identity
+        kept = None if self._resume is None else self._resume.identity
+        if kept is not None:
+            restored = Identity.from_bytes(kept)
+            if identity is not None and restored != identity:
+                raise CheckpointError(
+                    f"agent {cfg.agent_id}: its checkpoint holds another identity than the "
+                    "one it was given"
+                )
+            identity = restored
+        if self._roster is None:
+            if identity is not None:
+                raise IdentityError(
+                    f"agent {cfg.agent_id}: its checkpoint holds an identity, but no roster "
+                    "was given"
+                )
+            return None
+        if identity is None:
+            raise IdentityError(f"agent {cfg.agent_id}: a roster but no identity")
+        auth = Authenticator(
+            identity, self._roster, agent=cfg.agent_id, run=cfg.run, neighbours=cfg.neighbours
+        )
+        self._recorder.checkpointer.keep_identity(identity.to_bytes())
+        return auth
 
     async def _make_edge(self) -> EdgeProtocol:
         checkpointer, resume = self._recorder.checkpointer, self._resume
@@ -434,12 +482,16 @@ class Agent:
             kind=kind,
             payload=payload,
         )
+        if self._auth is not None:
+            envelope = self._auth.seal(envelope)
         await self._endpoint.send(envelope)
 
     async def _receive_loop(self) -> None:
         while True:
             envelope = await self._endpoint.receive()
             try:
+                if self._auth is not None:  # before anything else looks at it
+                    self._auth.verify(envelope)
                 await self._dispatch(envelope)
             except (AgentError, EnvelopeError) as exc:
                 self._drop(envelope, exc)

@@ -1,8 +1,9 @@
 """An agent's checkpoint: what it needs to resume after a crash, written atomically.
 
 After every ``checkpoint_every`` iterations the agent writes its state x(k), the
-iteration k, its random generator's state, its key pair and the coupling terms a
-late skip notice may still undo. A process killed at any moment leaves either the
+iteration k, its random generator's state, its key pair, its identity (so a
+restarted agent is the same agent) and the coupling terms a late skip notice may
+still undo. A process killed at any moment leaves either the
 previous checkpoint or the new one, never a torn file: the new one is written to a
 temporary file in the same directory, flushed to disk, and renamed over the old.
 
@@ -63,6 +64,8 @@ class Checkpoint:
     """The published fixed base h, if the agent uses one."""
     applied: dict[int, dict[str, FloatArray]] = field(default_factory=dict)
     """Coupling terms applied in the last few iterations, by iteration and neighbour."""
+    identity: bytes | None = None
+    """The agent's secret identity (``Identity.to_bytes``), if it has one."""
 
     def save(self, path: Path) -> None:
         """Write atomically: the old file or the new one survives any crash."""
@@ -83,6 +86,7 @@ class Checkpoint:
                 [k, {n: pack_floats(term) for n, term in terms.items()}]
                 for k, terms in self.applied.items()
             ],
+            "identity": self.identity,
         }
         data = msgpack.packb(doc, use_bin_type=True)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +140,7 @@ class Checkpoint:
                     _typed(k, int): {_typed(n, str): vector(t) for n, t in terms.items()}
                     for k, terms in _typed(doc["applied"], list)
                 },
+                identity=None if doc.get("identity") is None else _typed(doc["identity"], bytes),
             )
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"{path}: malformed checkpoint: {exc!r}") from exc
@@ -171,10 +176,15 @@ class Checkpointer:
         self._config = config
         self._key: SecretKey | None = None
         self._base: int | None = None
+        self._identity: bytes | None = None
 
     def keep(self, *, key: SecretKey | None, base: int | None) -> None:
         """The key pair and fixed base every checkpoint holds (paillier)."""
         self._key, self._base = key, base
+
+    def keep_identity(self, identity: bytes | None) -> None:
+        """The secret identity every checkpoint holds."""
+        self._identity = identity
 
     def restore(self, rng: np.random.Generator, ledger: CouplingLedger) -> Checkpoint | None:
         """Load this agent's checkpoint, if it left one, and put its random generator and
@@ -266,6 +276,7 @@ class Checkpointer:
             base=self._base,
             correction=ledger.correction(),
             applied=ledger.applied_since(k - CHECKPOINT_APPLIED),
+            identity=self._identity,
         )
         await asyncio.to_thread(snapshot.save, self._path)
 

@@ -267,6 +267,13 @@ def agent(
     algorithm: Annotated[
         Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
     ] = None,
+    roster: Annotated[
+        Path | None, typer.Option(help="The run's roster (default: RUN_DIR/roster.json).")
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(help="The agent's secret identity (default: RUN_DIR/identities/ID.key)."),
+    ] = None,
 ) -> None:
     """Run exactly one agent of a scenario (one per process, container or host).
 
@@ -279,6 +286,8 @@ def agent(
         out=run_dir,
         broker=broker,
         algorithm=algorithm,
+        roster=roster,
+        identity=identity,
     )
     report = _stoppable(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)

@@ -7,6 +7,8 @@
 (c) a whole run's wall time against the crypto floor of its operation count;
 (d) scaling over 8 to 64 agents: wall time and messages per second;
 (e)-(h) the transport's rows, see :mod:`._transport_bench`.
+(i) envelope authentication (seal + verify, issue 13) per agent-iteration at degree 4,
+    d = 10, as a share of (b)'s agent-iteration.
 
 Timings are medians of repeated runs on the current machine; only the ratios
 between lines measured in the same run mean much on a shared machine.
@@ -29,6 +31,7 @@ from phe import paillier
 
 from agents import (
     FLOAT_EXACT,
+    Authenticator,
     SecretKey,
     SlotLayout,
     decrypt,
@@ -36,8 +39,10 @@ from agents import (
     fixed_base,
     keygen,
     layout_for,
+    new_identities,
     serve,
 )
+from transport import Envelope, Kind, pack_ints
 
 from ..run import RunResult, run_scenario
 from ..spec import parse
@@ -182,6 +187,65 @@ def agent_iteration(settings: Settings, keys: list[SecretKey], dim: int) -> dict
     return result
 
 
+def authentication(
+    settings: Settings, keys: list[SecretKey], dim: int, iteration_s: float
+) -> dict[str, Any]:
+    """(i) Agent 0's envelope authentication in one iteration with 4 neighbours: sealing
+    its 4 requests and 4 replies, verifying the 4 requests and 4 replies it receives
+    (payloads of the real sizes); the skip notices and goodbyes are rarer and smaller."""
+    me, neighbours = keys[0], keys[1:5]
+    layout = _layout(settings.key_bits)
+    x = _values(dim, 2**40)
+    ids = [f"a{i}" for i in range(5)]
+    roster, identities = new_identities("bench", ids)
+    seal = {
+        a: Authenticator(
+            identities[a], roster, agent=a, run="bench", neighbours=ids[1:] if a == "a0" else ["a0"]
+        )
+        for a in ids
+    }
+
+    def blob(key: SecretKey) -> bytes:
+        cts = encrypt(key, [m % key.public.n for m in layout.pack(x)])
+        return pack_ints(cts, key.public.ciphertext_bytes)
+
+    def envelope(sender: str, receiver: str, kind: Kind, payload: bytes) -> Envelope:
+        return Envelope(
+            run="bench",
+            iteration=7,
+            sender=sender,
+            receiver=receiver,
+            kind=kind,
+            payload={"c": payload},
+        )
+
+    outgoing = [envelope("a0", n, Kind.REQUEST, blob(me)) for n in ids[1:]]
+    outgoing += [
+        envelope("a0", n, Kind.REPLY, blob(k)) for n, k in zip(ids[1:], neighbours, strict=True)
+    ]
+    incoming = [
+        seal[n].seal(envelope(n, "a0", Kind.REQUEST, blob(k)))
+        for n, k in zip(ids[1:], neighbours, strict=True)
+    ]
+    incoming += [seal[n].seal(envelope(n, "a0", Kind.REPLY, blob(me))) for n in ids[1:]]
+
+    def ten() -> None:
+        for _ in range(10):
+            for e in outgoing:
+                seal["a0"].seal(e)
+            for e in incoming:
+                seal["a0"].verify(e)
+
+    seconds = _median_seconds(ten, settings.repeats) / 10
+    return {
+        "dim": dim,
+        "degree": 4,
+        "messages": len(outgoing) + len(incoming),
+        "seal_verify_s": seconds,
+        "share_of_iteration": seconds / iteration_s,
+    }
+
+
 def op_medians(settings: Settings, key: SecretKey) -> dict[str, float]:
     """Per-ciphertext medians of the three operations a run performs."""
     layout = _layout(settings.key_bits)
@@ -282,6 +346,14 @@ def run_bench(settings: Settings, report: Report) -> dict[str, Any]:
             f"(b) agent-iteration d={dim}, degree 4: hemesh {b['hemesh_s'] * 1e3:.1f} ms, "
             f"naive phe {b['phe_naive_s'] * 1e3:.0f} ms ({b['ratio']:.0f}x)"
         )
+    e = out["authentication"] = authentication(
+        settings, keys, 10, out["agent_iteration"][0]["hemesh_s"]
+    )
+    report(
+        f"(i) authentication per agent-iteration d=10, degree 4: seal+verify "
+        f"{e['seal_verify_s'] * 1e6:.0f} us for {e['messages']} envelopes, "
+        f"{e['share_of_iteration']:.2%} of the agent-iteration"
+    )
     medians = out["op_medians_s"] = op_medians(settings, keys[0])
     c = out["whole_run"] = whole_run(settings, medians)
     report(

@@ -8,6 +8,11 @@ key topics (so start order does not matter; ``transport.startup_timeout``
 bounds the wait) and appends one line per iteration to
 ``RUN_DIR/logs/<id>.jsonl``.
 
+It trusts only the run's roster (``RUN_DIR/roster.json``, or ``--roster``) and is
+the agent whose secret identity it is given (``RUN_DIR/identities/<id>.key``, or
+``--identity``): a roster of another run, without the agent, or listing another
+key for it is refused before anything connects.
+
 It checkpoints to ``RUN_DIR/checkpoints/<id>.ckpt`` (``output.checkpoint_every``);
 started again with the same arguments after a crash, it resumes from there and
 catches up with its neighbours, who skipped it meanwhile.
@@ -31,8 +36,10 @@ from agents import (
     Algorithm,
     CryptoBackend,
     CryptoPool,
+    Identity,
     InlineCrypto,
     Objective,
+    Roster,
 )
 from agents import AgentError as _AgentError
 from transport import BrokerAddress, MqttTransport, PaddedTransport, Transport, validate_id
@@ -63,6 +70,10 @@ class AgentPlan:
     """Written every ``output.checkpoint_every`` iterations; resumed from if present."""
     crypto_workers: int
     """0: inline crypto on the event loop; else the size of this process's own pool."""
+    identity: Identity
+    """The agent's own secret identity."""
+    roster: Roster
+    """The run's public identities, checked against ``identity`` and the neighbours."""
 
 
 def broker_url(address: BrokerAddress) -> str:
@@ -120,6 +131,8 @@ def plan_agent(
     out: Path,
     broker: str | None = None,
     algorithm: Algorithm | None = None,
+    roster: Path | None = None,
+    identity: Path | None = None,
 ) -> AgentPlan:
     """Check the arguments of ``hemesh agent`` and build the agent's values."""
     try:
@@ -151,6 +164,11 @@ def plan_agent(
             f"--out: {log} already holds a log and there is no checkpoint to resume from; "
             "give each run its own run id and directory"
         )
+    me, its_roster = _identity_of(
+        configs[index],
+        roster=roster or run_dir.roster,
+        identity=identity or run_dir.identity(agent),
+    )
     crypto = scenario.crypto
     uses_pool = algorithm is Algorithm.PAILLIER and not crypto.inline
     return AgentPlan(
@@ -162,7 +180,30 @@ def plan_agent(
         log=log,
         checkpoint=checkpoint,
         crypto_workers=(crypto.workers or 1) if uses_pool else 0,
+        identity=me,
+        roster=its_roster,
     )
+
+
+def _identity_of(config: AgentConfig, *, roster: Path, identity: Path) -> tuple[Identity, Roster]:
+    """The agent's identity and the run's roster, read and checked against each other."""
+    try:
+        loaded = Roster.load(roster)
+    except _AgentError as exc:
+        raise BadInput(
+            f"--roster: {exc} (the runner writes it: hemesh run, hemesh compose)"
+        ) from exc
+    try:
+        me = Identity.load(identity)
+    except _AgentError as exc:
+        raise BadInput(f"--identity: {exc}") from exc
+    try:
+        loaded.check(
+            run=config.run, agent=config.agent_id, identity=me, neighbours=config.neighbours
+        )
+    except _AgentError as exc:
+        raise BadInput(f"--roster: {roster}: {exc}") from exc
+    return me, loaded
 
 
 def agent_failure(agent: str, exc: BaseException) -> str | None:
@@ -238,6 +279,8 @@ async def _run(plan: AgentPlan) -> AgentReport:
             journal=plan.log,
             checkpoint=plan.checkpoint,
             checkpoint_every=plan.scenario.output.checkpoint_every or 1,
+            identity=plan.identity,
+            roster=plan.roster,
         )
         async with agent:
             return await agent.run()

@@ -38,6 +38,8 @@ CONTAINER_RUNS = "/runs"
 """Where the logs volume is mounted in every agent container (the image creates it)."""
 CONTAINER_SCENARIO = "/scenario"
 """Where the scenario's folder is mounted, read-only."""
+CONTAINER_IDENTITY = "/identity"
+"""Where an agent finds the run's roster and its own identity file, read-only."""
 BROKER_CONFIG = "mosquitto.conf"
 DEFAULT_IMAGE = "hemesh:latest"
 RESTARTS = 3
@@ -107,9 +109,12 @@ def compose_document(
     image: str,
     build_context: str | None,
     broker_config: str,
+    identities: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The compose file as a mapping. ``run_path`` is the run directory relative to
-    the logs volume; folders are host paths as compose reads them."""
+    the logs volume; folders are host paths as compose reads them. ``identities``: per
+    agent, the host paths of the run's roster and of its own identity file, mounted
+    read-only (an agent sees no other agent's identity)."""
     broker_url = f"mqtt://{BROKER_SERVICE}:{BROKER_PORT}"
     services: dict[str, Any] = {
         BROKER_SERVICE: {
@@ -160,6 +165,11 @@ def compose_document(
             # it resumes from its checkpoint in the logs volume; bad input (exit 2) stops
             "restart": f"on-failure:{RESTARTS}",
         }
+        if identities is not None:
+            roster, identity = f"{CONTAINER_IDENTITY}/roster.json", f"{CONTAINER_IDENTITY}/key"
+            service["command"] += ["--roster", roster, "--identity", identity]
+            host_roster, host_identity = identities[agent]
+            service["volumes"] += [f"{host_roster}:{roster}:ro", f"{host_identity}:{identity}:ro"]
         services[agent] = service
     project = "hemesh-" + run_id.lower().replace(".", "-")
     return {"name": project, "services": services, "volumes": {LOGS_VOLUME: {}}}
@@ -228,6 +238,10 @@ def write_compose(
         image=image,
         build_context=build_context,
         broker_config=_bind_path(broker_config, base),
+        identities={
+            a: (_bind_path(run.roster, base), _bind_path(run.identity(a), base))
+            for a in (agent_id(i) for i in range(graph.number_of_nodes()))
+        },
     )
     header = (
         f"# Written by hemesh compose from {scenario_file.name}: run {run_id}.\n"

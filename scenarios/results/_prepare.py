@@ -14,10 +14,10 @@ from pathlib import Path
 import networkx as nx
 
 import topologies
-from agents import Algorithm
+from agents import Algorithm, new_identities
 
 from ..assembly import Problem
-from ..spec import Scenario
+from ..spec import Scenario, agent_id
 from ._rundir import RunDir
 
 
@@ -48,7 +48,8 @@ def prepare_run(
     source: Path | None,
 ) -> tuple[RunDir, str]:
     """Create the run directory of ``algorithm`` under ``root`` (everything but the logs'
-    contents and the summary); returns it and the run id its agents use."""
+    contents and the summary; with a fresh identity per agent and the roster of their
+    public parts); returns it and the run id its agents use."""
     run = RunDir(root / algorithm.value)
     run.logs.mkdir(parents=True)
     if source is not None:
@@ -61,4 +62,11 @@ def prepare_run(
     x_star = None if problem.x_star is None else problem.x_star.tolist()
     run.write_json(run.x_star.name, x_star)
     problem.save(run.problem)
-    return run, run_id(scenario.name, stamp, algorithm)
+    run_name = run_id(scenario.name, stamp, algorithm)
+    ids = [agent_id(i) for i in range(graph.number_of_nodes())]
+    roster, identities = new_identities(run_name, ids)
+    run.identities.mkdir(mode=0o700)
+    for agent, identity in identities.items():
+        identity.save(run.identity(agent))
+    roster.save(run.roster)
+    return run, run_name

@@ -7,6 +7,8 @@
         graph.json                   nodes (with agent ids and names) and edges
         problem.npz                  every agent's data and x* (no pickle)
         x_star.json                  x*, readable
+        roster.json                  every agent's public identity (Ed25519, X25519)
+        identities/<agent>.key       each agent's secret identity (mode 0600)
         logs/<agent>.jsonl           one line per iteration per agent
         checkpoints/<agent>.ckpt     agents in their own processes (secret: key, state)
         adversaries/                 when the scenario has adversaries (AdversaryDir)
@@ -33,6 +35,8 @@ PROBLEM = "problem.npz"
 X_STAR = "x_star.json"
 LOGS = "logs"
 CHECKPOINTS = "checkpoints"
+ROSTER = "roster.json"
+IDENTITIES = "identities"
 ADVERSARIES = "adversaries"
 BROKER_LOG = "mosquitto.log"
 SUMMARY = "summary.json"
@@ -167,6 +171,19 @@ class RunDir:
     def checkpoint(self, agent: str) -> Path:
         """Where an agent in its own process keeps its checkpoint (secret: key, state)."""
         return self.checkpoints / f"{agent}.ckpt"
+
+    @property
+    def roster(self) -> Path:
+        """The run's roster: every agent's public identity (agents trust nothing else)."""
+        return self.path / ROSTER
+
+    @property
+    def identities(self) -> Path:
+        return self.path / IDENTITIES
+
+    def identity(self, agent: str) -> Path:
+        """An agent's secret identity (mode 0600, as secret as the agent)."""
+        return self.identities / f"{agent}.key"
 
     @property
     def adversaries(self) -> AdversaryDir:

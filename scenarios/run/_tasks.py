@@ -22,7 +22,9 @@ from agents import (
     CryptoBackend,
     CryptoPool,
     Diverged,
+    Identity,
     InlineCrypto,
+    Roster,
 )
 from transport import (
     FaultSpec,
@@ -108,6 +110,7 @@ async def run_tasks(
                         run_id, address, max_message_bytes=limit, qos=scenario.transport.qos
                     )
                 configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
+                roster = Roster.load(run.roster)  # written by prepare_run, as for processes
                 adversaries = await per_run.enter_async_context(
                     start_adversaries(scenario, run, transport, configs, graph, vantages=vantages)
                 )
@@ -130,6 +133,8 @@ async def run_tasks(
                         journal=run.log(cfg.agent_id),
                         on_iteration=advanced,
                         observer=adversaries.observer(cfg.agent_id),
+                        identity=Identity.load(run.identity(cfg.agent_id)),
+                        roster=roster,
                     )
                     for i, cfg in enumerate(configs)
                 ]

@@ -113,6 +113,7 @@ class Capture:
             "to": VICTIM,
             "kind": kind,
             "p": payload,
+            "a": b"",
         }
 
     def pack(self, doc: dict[str, Any]) -> bytes:

@@ -256,6 +256,7 @@ def build(h: Harness, how: str, what: Any) -> bytes:
                 "to": VICTIM,
                 "kind": "reply",
                 "p": {},
+                "a": b"",
             } | doc
         packed: bytes = msgpack.packb(doc, use_bin_type=True)
         return packed
@@ -288,6 +289,7 @@ def build(h: Harness, how: str, what: Any) -> bytes:
         "to": VICTIM,
         "kind": kind,
         "p": {"c": blob},
+        "a": b"",
     }
     forged: bytes = msgpack.packb(doc, use_bin_type=True)
     return forged

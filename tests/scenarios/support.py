@@ -19,7 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from agents import new_identities
 from scenarios import Series
+from scenarios.results import RunDir
 
 INSECURE_TEST_BITS = 256
 
@@ -130,3 +132,13 @@ def mse_of(series: Series) -> npt.NDArray[np.float64]:
     """A run's MSE series; the run must have had an x* (every least-squares run has)."""
     assert series.mse is not None, "this run has no x*, so no MSE"
     return series.mse
+
+
+def write_identities(run_dir: Path, run: str, agents: int) -> None:
+    """What the runner writes for a lone ``hemesh agent``: the roster of run ``run`` and
+    each of the ``agents`` agents' secret identity, in ``run_dir``."""
+    directory = RunDir(run_dir)
+    roster, identities = new_identities(run, [f"a{i}" for i in range(agents)])
+    for agent, identity in identities.items():
+        identity.save(directory.identity(agent))
+    roster.save(directory.roster)

@@ -97,9 +97,17 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
             f"{CONTAINER_RUNS}/{run_dir.path.parent.name}/paillier",
             "--algorithm",
             "paillier",
+            "--roster",
+            "/identity/roster.json",
+            "--identity",
+            "/identity/key",
         ]
         assert service["environment"]["HEMESH_BROKER"] == f"mqtt://{BROKER_SERVICE}:1883"
-        scenario_mount, logs_mount = service["volumes"]
+        scenario_mount, logs_mount, roster_mount, identity_mount = service["volumes"]
+        assert host_path(roster_mount, base) == run_dir.roster
+        assert roster_mount.endswith(":/identity/roster.json:ro")
+        assert host_path(identity_mount, base) == run_dir.identity(agent)
+        assert identity_mount.endswith(":/identity/key:ro")
         assert scenario_mount.endswith(f":{CONTAINER_SCENARIO}:ro")
         assert host_path(scenario_mount, base) == RING8.parent
         assert logs_mount == f"logs:{CONTAINER_RUNS}"
@@ -136,8 +144,14 @@ def test_compose_commands_complete_a_run_when_run_as_the_containers_would(
         if name == BROKER_SERVICE:
             continue
         folder = host_path(service["volumes"][0], output.parent)
+        # the bind-mounted files (the roster, the agent's own identity) where they are
+        files = {
+            mount.split(":")[1]: str(host_path(mount, output.parent))
+            for mount in service["volumes"][2:]
+        }
         command = [
-            arg.replace(CONTAINER_SCENARIO, str(folder)).replace(CONTAINER_RUNS, str(volume))
+            files.get(arg)
+            or arg.replace(CONTAINER_SCENARIO, str(folder)).replace(CONTAINER_RUNS, str(volume))
             for arg in service["command"]
         ]
         env = {**os.environ, **service["environment"], "HEMESH_BROKER": mosquitto.url}

@@ -28,7 +28,13 @@ from tests.scenarios._stopping import (
     secrets_under,
     wait_for_logs,
 )
-from tests.scenarios.support import hemesh, hemesh_command, start_hemesh, write_toml
+from tests.scenarios.support import (
+    hemesh,
+    hemesh_command,
+    start_hemesh,
+    write_identities,
+    write_toml,
+)
 from transport import ConnectionLost
 
 pytestmark = pytest.mark.slow
@@ -192,6 +198,7 @@ def _signal_a_waiting_agent(
     signum: signal.Signals,
 ) -> None:
     out = tmp_path / "runs" / "r1"
+    write_identities(out, "r1", 3)
     agent = start_hemesh(
         "agent",
         "--scenario",
@@ -229,6 +236,7 @@ def test_a_lone_agent_without_a_broker_says_where_and_how_long_in_one_line(
 ) -> None:
     port = free_port()  # nothing listens there
     scenario = write_toml(tmp_path / "s.toml", path3(tmp_path / "runs", "embedded"))
+    write_identities(tmp_path / "r1", "r1", 3)
     started = time.monotonic()
     done = hemesh(
         "agent",

@@ -26,6 +26,7 @@ from tests.scenarios.support import (
     ring8,
     start_hemesh,
     wait_for_lines,
+    write_identities,
     write_toml,
 )
 from transport import BrokerAddress
@@ -70,6 +71,7 @@ def test_killed_agent_restarted_with_the_same_command_rejoins_and_the_run_conver
     env = {**os.environ, "HEMESH_BROKER": mosquitto.url}
     run = RunDir(tmp_path / "run")
     ids = [f"a{i}" for i in range(AGENTS)]
+    write_identities(run.path, "rejoin", AGENTS)
 
     def start(agent: str) -> subprocess.Popen[str]:
         args = ("--scenario", str(scenario_file), "--id", agent, "--run", "rejoin")

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agents import Agent, AgentConfig, AgentReport, Algorithm
+from agents import Agent, AgentConfig, AgentReport, Algorithm, Authenticator, Identity, Roster
 from scenarios import RunResult, parse, run_scenario
 from scenarios.assembly import agent_configs, build_graph, build_problem
 from scenarios.deploy import locked_transport
+from scenarios.results import RunDir
 from tests.scenarios.support import ring8
 from transport import (
     Endpoint,
@@ -49,10 +50,23 @@ FEW = 3
 class FarClaim:
     """Listens to every message of the run; at the compromised agent's request (or state)
     of iteration AT to a neighbour, puts a copy claiming iteration CLAIM into that
-    neighbour's inbox, once per neighbour."""
+    neighbour's inbox, once per neighbour, sealed with the compromised agent's own
+    identity (from its run directory ``run_dir``: compromised, it holds its keys)."""
 
     bus: MemoryBus
+    run_dir: Path
     sent: list[str] = dataclasses.field(default_factory=list)
+
+    def seal(self, envelope: Envelope) -> Envelope:
+        run = RunDir(self.run_dir)
+        own = Authenticator(
+            Identity.load(run.identity(COMPROMISED)),
+            Roster.load(run.roster),
+            agent=COMPROMISED,
+            run=self.bus.run,
+            neighbours=[envelope.receiver],
+        )
+        return own.seal(dataclasses.replace(envelope, auth=b""))
 
     def __call__(self, topic: str, data: bytes) -> None:
         try:
@@ -65,7 +79,7 @@ class FarClaim:
         if envelope.receiver in self.sent:
             return
         self.sent.append(envelope.receiver)
-        forged = dataclasses.replace(envelope, iteration=CLAIM)
+        forged = self.seal(dataclasses.replace(envelope, iteration=CLAIM))
         self.bus.inject(self.bus.topics.inbox(envelope.receiver, COMPROMISED), encode(forged))
 
 
@@ -80,8 +94,9 @@ def run(tmp: Path, kind: str, *, attacked: bool) -> tuple[RunResult, list[str]]:
 
     def transport(run_id: str) -> MemoryBus:
         bus = MemoryBus(run_id)
-        if attacked:
-            claims.append(FarClaim(bus))
+        if attacked:  # the run directory is prepared before its transport
+            (run_dir,) = [r.parent for r in tmp.glob(f"*/{kind}/roster.json")]
+            claims.append(FarClaim(bus, run_dir))
             bus.subscribe(bus.topics.everything, claims[-1])
         return bus
 

@@ -28,6 +28,7 @@ from tests.scenarios.support import (
     ring8,
     start_hemesh,
     wait_for_lines,
+    write_identities,
     write_toml,
 )
 from transport import BrokerAddress
@@ -77,6 +78,7 @@ def test_a_lone_agent_needs_a_broker_url(tmp_path: Path) -> None:
     scenario = parse(ring8(tmp_path, "embedded", iterations=2), source="t")
     with pytest.raises(ScenarioError, match=r"'embedded'.*--broker mqtt://HOST:PORT"):
         plan_agent(scenario, agent="a0", run="r1", out=tmp_path)
+    write_identities(tmp_path, "r1", 8)
     plan = plan_agent(scenario, agent="a3", run="r1", out=tmp_path, broker="mqtt://h:1884")
     assert plan.address == BrokerAddress(host="h", port=1884)
     assert plan.config.agent_id == "a3"
@@ -103,6 +105,7 @@ def test_agent_arguments_are_checked_with_errors_naming_them(tmp_path: Path) -> 
     pooled = parse(
         {**ring8(tmp_path, "mqtt://h", iterations=2), "crypto": {"key_bits": 2048}}, source="t"
     )
+    write_identities(tmp_path, "r1", 8)
     assert plan_agent(pooled, agent="a1", run="r1", out=tmp_path).crypto_workers == 1
 
 
@@ -197,6 +200,7 @@ def test_agent_command_runs_one_agent_whatever_the_start_order(
     scenario_file = write_toml(tmp_path / "path3.toml", doc)
     env = {**os.environ, BROKER_ENV: mosquitto.url}
     out = tmp_path / "run"
+    write_identities(out, "p3", 3)
     for agent in ("a2", "a1", "a0"):
         args = ("--scenario", str(scenario_file), "--id", agent, "--run", "p3", "--out", str(out))
         stopped_at_end.append(start_hemesh("agent", *args, cwd=tmp_path, env=env))

@@ -22,6 +22,7 @@ from transport import (
     encode,
     pack_floats,
     pack_ints,
+    signed_bytes,
     unpack_floats,
     unpack_ints,
     validate_id,
@@ -60,6 +61,7 @@ def raw(**changes: Any) -> bytes:
         "to": "b",
         "kind": "request",
         "p": {"c": b"\x01"},
+        "a": b"",
     }
     for key, value in changes.items():
         if value is None:
@@ -102,6 +104,7 @@ def envelopes(draw: st.DrawFn) -> Envelope:
         receiver=receiver,
         kind=draw(st.sampled_from(list(Kind))),
         payload=draw(payloads),
+        auth=draw(st.binary(max_size=128)),
     )
 
 
@@ -111,6 +114,58 @@ def test_round_trip_property(envelope: Envelope) -> None:
     assert back == envelope
     # == cannot tell True from 1 or 1.0: the types must survive too
     assert [type(v) for v in back.payload.values()] == [type(v) for v in envelope.payload.values()]
+
+
+# --- the auth field and the bytes it covers --------------------------------------------
+
+
+def test_auth_round_trips_and_defaults_to_empty() -> None:
+    assert good().auth == b""
+    tagged = good(auth=b"\x07" * 32)
+    assert decode(encode(tagged)).auth == b"\x07" * 32
+    assert decode(raw(a=b"tag")).auth == b"tag"
+
+
+@pytest.mark.parametrize("auth", ["text", 5, None, bytearray(b"x"), b"x" * 129])
+def test_bad_auth_is_refused(auth: object) -> None:
+    with pytest.raises(EnvelopeError, match="auth must be"):
+        good(auth=auth)
+    if isinstance(auth, str | int | bytes):
+        with pytest.raises(EnvelopeError, match="auth must be"):
+            decode(raw(a=auth))
+
+
+def test_signed_bytes_ignore_auth_and_payload_order() -> None:
+    one = good(payload={"c": b"\x01", "n": 3})
+    other = good(payload={"n": 3, "c": b"\x01"}, auth=b"tag")
+    assert signed_bytes(one) == signed_bytes(other)
+    assert signed_bytes(decode(encode(other))) == signed_bytes(one)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"run": "run2"},
+        {"iteration": 8},
+        {"sender": "c"},
+        {"receiver": "c"},
+        {"receiver": BROADCAST},
+        {"kind": Kind.REPLY},
+        {"payload": {"c": b"\x01\x03", "n": 3}},
+        {"payload": {"c": b"\x01\x02", "n": 4}},
+        {"payload": {"c": b"\x01\x02", "n": 3, "x": b""}},
+        {"payload": {"c": b"\x01\x02", "n": True}},
+        {"payload": {"c": b"\x01\x02", "n": 3.0}},
+        {"payload": {"c": "\x01\x02", "n": 3}},
+    ],
+)
+def test_signed_bytes_cover_every_header_field_and_the_payload(changes: dict[str, Any]) -> None:
+    assert signed_bytes(good(**changes)) != signed_bytes(good())
+
+
+@given(envelopes())
+def test_signed_bytes_survive_the_wire(envelope: Envelope) -> None:
+    assert signed_bytes(decode(encode(envelope))) == signed_bytes(envelope)
 
 
 @given(st.binary(max_size=200))
@@ -134,7 +189,7 @@ def test_payload_is_read_only_and_a_copy() -> None:
 # --- refusals on decode -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [0, 2, True, 1.0, "1", [1]])
+@pytest.mark.parametrize("version", [0, 1, 3, True, 2.0, "2", [2]])
 def test_wrong_version_is_refused(version: object) -> None:
     with pytest.raises(EnvelopeError, match="version"):
         decode(raw(v=version))
@@ -165,7 +220,7 @@ def test_non_map_is_refused(doc: object) -> None:
         decode(msgpack.packb(doc, use_bin_type=True))
 
 
-@pytest.mark.parametrize("field", ["v", "run", "k", "from", "to", "kind", "p"])
+@pytest.mark.parametrize("field", ["v", "run", "k", "from", "to", "kind", "p", "a"])
 def test_missing_field_is_refused(field: str) -> None:
     with pytest.raises(EnvelopeError, match="must be a map with fields"):
         decode(raw(**{field: None}))
@@ -225,7 +280,7 @@ def test_oversize_is_refused_before_parsing() -> None:
         {"iteration": -1},
         {"iteration": True},
         {"kind": "ping"},
-        {"version": 2},
+        {"version": VERSION + 1},
         {"payload": [("a", 1)]},
         {"payload": {1: 1}},
         {"payload": {"a": np.int64(1)}},

@@ -59,6 +59,7 @@ EXPECTED = [
     "pack_ints",
     "route",
     "settle_tasks",
+    "signed_bytes",
     "split",
     "stop_processes",
     "topic_matches",
