@@ -44,7 +44,7 @@ from ..run import SpawnMode, run_scenario
 from ..spec import Scenario, check_adversaries, load, load_scenario
 from ._exits import App, console, fail
 from ._progress import StepProgress
-from ._tables import print_summaries, print_topology
+from ._tables import print_summaries, print_topology, print_warnings
 
 app = App(
     name="hemesh",
@@ -209,14 +209,19 @@ def summarize(
         Path, typer.Argument(help="A run directory, or the folder of a hemesh run.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Summarize the agents that logged when some did not."),
+    ] = False,
 ) -> None:
     """Recompute a run's metrics from its directory alone.
 
     Example: hemesh summarize runs/ring8-20261123T120000-1a2b3c
     """
-    summaries = run_summaries(run_dir)
+    summaries = run_summaries(run_dir, partial=partial)
     if as_json:
         out.print_json(json.dumps(summaries))
+        print_warnings(summaries)
     else:
         print_summaries(out, summaries)
 
@@ -365,6 +370,10 @@ def dashboard(
     port: Annotated[
         int, typer.Option(help="Port of --serve (8050, or a free one if taken; 0: any).", min=0)
     ] = 8050,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Draw a run some agents of which left no log."),
+    ] = False,
 ) -> None:
     """Draw MSE, consensus, objective gap, leakage, costs and topology from run directories.
 
@@ -382,7 +391,7 @@ def dashboard(
         with contextlib.suppress(KeyboardInterrupt):
             _run_async(serve_live(run_dirs, port=port, announce=_announce))
         return
-    written = write_dashboard(run_dirs, output or RunDir(run_dirs[0]).dashboard)
+    written = write_dashboard(run_dirs, output or RunDir(run_dirs[0]).dashboard, partial=partial)
     for problem in written.problems:
         console.print(f"warning: {problem}", highlight=False, soft_wrap=True)
     out.print(f"dashboard: {written.html}", highlight=False)

@@ -16,7 +16,8 @@ from ._json import (
     write_jsonl,
 )
 from ._leakage import Leakage
-from ._metrics import AgentLog, Run, open_run, read_audit, read_log, summaries
+from ._logs import AgentLog, read_log
+from ._metrics import Run, open_run, read_audit, summaries
 from ._prepare import prepare_run, run_folder, run_id, run_stamp
 from ._rundir import AdversaryDir, RunDir, find_runs
 from ._series import Series
