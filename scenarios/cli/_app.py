@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from agents import Algorithm
-from transport import ManagedMosquitto
+from transport import BrokerAddress, ManagedMosquitto, TransportError
 
 from .._errors import BadInput
 from ..assembly import build_graph
@@ -38,11 +38,12 @@ from ..deploy import (
     serve_broker,
     write_compose,
 )
-from ..results import RunDir
+from ..results import RunDir, check_output_dir, check_output_file
 from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
 from ..spec import Scenario, check_adversaries, load, load_scenario
 from ._exits import App, console, fail
+from ._exits import main as run_app
 from ._progress import StepProgress
 from ._tables import print_summaries, print_topology, print_warnings
 
@@ -137,7 +138,7 @@ def run(
         bool, typer.Option("--dashboard", help="Serve the live dashboard during the run.")
     ] = False,
     dashboard_port: Annotated[
-        int, typer.Option(help="Port of --dashboard on 127.0.0.1 (0: any free).", min=0)
+        int, typer.Option(help="Port of --dashboard on 127.0.0.1 (0: any free).", min=0, max=65535)
     ] = 8050,
     spawn: Annotated[
         SpawnMode,
@@ -164,7 +165,12 @@ def run(
         )
     scenario = load(scenario_file)
     if iterations is not None:
-        scenario = scenario.model_copy(update={"iterations": iterations})
+        scenario = _override(scenario, "iterations", iterations, option="--iterations")
+    check_output_dir(
+        output or scenario.output.dir,
+        what="--output" if output is not None else f"{scenario_file}: output.dir",
+    )
+    _check_broker(scenario, scenario_file)
     agents = _agent_count(scenario)
     with StepProgress(console, disable=as_json) as bar:
         tasks = {a: bar.add(a.value, scenario.iterations) for a in scenario.algorithms}
@@ -195,6 +201,31 @@ def run(
     else:
         print_summaries(out, summaries)
         out.print(f"run directory: {results[0].run.path.parent}", highlight=False)
+
+
+def _override(scenario: Scenario, field: str, value: object, *, option: str) -> Scenario:
+    """``scenario`` with ``field`` set to ``value``, checked as the scenario's own field
+    is (strict type, limits): :class:`BadInput` naming ``option`` and the value."""
+    import pydantic
+
+    info = Scenario.model_fields[field]
+    form: Any = Annotated[info.annotation, *info.metadata]
+    try:
+        checked: Any = pydantic.TypeAdapter(form).validate_python(value)
+    except pydantic.ValidationError as exc:
+        raise BadInput(f"{option} {value}: {exc.errors()[0]['msg']}") from None
+    return scenario.model_copy(update={field: checked})
+
+
+def _check_broker(scenario: Scenario, source: Path) -> None:
+    """A broker URL in the scenario is checked before anything is written."""
+    url = scenario.transport.broker
+    if scenario.transport.kind == "memory" or url in ("embedded", "mosquitto"):
+        return
+    try:
+        BrokerAddress.parse(url)
+    except TransportError as exc:
+        raise BadInput(f"{source}: transport.broker: {exc}") from None
 
 
 def _agent_count(scenario: Scenario) -> int:
@@ -244,6 +275,8 @@ def bench(
 
     from ._bench import Settings, run_bench
 
+    check_output_file(output, what="--output")
+
     settings = Settings.quick() if quick else Settings()
     settings = dataclasses.replace(settings, key_bits=key_bits)
     results = run_bench(settings, lambda line: out.print(line, highlight=False))
@@ -277,8 +310,10 @@ def agent(
 
     Example: hemesh agent --scenario s.toml --id a0 --run r1 --out runs/r1 --broker mqtt://h:1883
     """
+    scenario = load_scenario(scenario_file)
+    check_output_dir(run_dir, what="--out")
     plan = plan_agent(
-        load_scenario(scenario_file),
+        scenario,
         agent=agent_id,
         run=run_id,
         out=run_dir,
@@ -368,7 +403,10 @@ def dashboard(
         bool, typer.Option("--serve", help="Serve a live page on 127.0.0.1 instead.")
     ] = False,
     port: Annotated[
-        int, typer.Option(help="Port of --serve (8050, or a free one if taken; 0: any).", min=0)
+        int,
+        typer.Option(
+            help="Port of --serve (8050, or a free one if taken; 0: any).", min=0, max=65535
+        ),
     ] = 8050,
     partial: Annotated[
         bool,
@@ -391,7 +429,9 @@ def dashboard(
         with contextlib.suppress(KeyboardInterrupt):
             _run_async(serve_live(run_dirs, port=port, announce=_announce))
         return
-    written = write_dashboard(run_dirs, output or RunDir(run_dirs[0]).dashboard, partial=partial)
+    folder = output or RunDir(run_dirs[0]).dashboard
+    check_output_dir(folder, what="--output" if output is not None else "dashboard folder")
+    written = write_dashboard(run_dirs, folder, partial=partial)
     for problem in written.problems:
         console.print(f"warning: {problem}", highlight=False, soft_wrap=True)
     out.print(f"dashboard: {written.html}", highlight=False)
@@ -419,6 +459,8 @@ def topology_show(
     """
     from ..dashboards import build, draw, parse_spec, report
 
+    if output is not None:
+        _check_image(output)
     parsed = parse_spec(spec)
     graph = build(parsed)
     facts = report(parsed, graph)
@@ -432,6 +474,21 @@ def topology_show(
         out.print(f"drawing: {output}", highlight=False)
 
 
+def _check_image(path: Path) -> None:
+    """``-o PATH`` of a drawing: a suffix matplotlib can write, a place it can be written."""
+    from matplotlib.figure import Figure
+
+    kinds = sorted(Figure().canvas.get_supported_filetypes())
+    suffix = path.suffix.lower().removeprefix(".")
+    if suffix not in kinds:
+        got = f"'.{suffix}'" if suffix else "no suffix"
+        raise BadInput(
+            f"-o {path}: {got} is not an image format; use one of "
+            + ", ".join(f".{k}" for k in kinds)
+        )
+    check_output_file(path, what="-o")
+
+
 def main() -> None:
     """Entry point of the ``hemesh`` console script."""
-    app(prog_name="hemesh")
+    run_app(app, prog_name="hemesh")

@@ -31,6 +31,7 @@ from agents import (
     Algorithm,
     CryptoBackend,
     CryptoPool,
+    Diverged,
     InlineCrypto,
     Objective,
 )
@@ -184,6 +185,20 @@ def agent_failure(agent: str, exc: BaseException) -> str | None:
     return f"agent {agent}: {type(first).__name__}: {message}"
 
 
+DIVERGED = "run diverged: "
+"""How the line of a diverged run starts, in tasks and processes mode alike."""
+
+
+def diverged_line(exc: BaseException) -> str | None:
+    """The one line of a run that diverged, when ``exc`` (or one in its group) is
+    :class:`Diverged`: the earliest agent and iteration, and what to change; else None."""
+    found = [e for e in _leaves(exc) if isinstance(e, Diverged)]
+    if not found:
+        return None
+    first = min(found, key=lambda e: (e.iteration, e.agent))
+    return f"{DIVERGED}{first}; lower algorithm.lambda0"
+
+
 def _leaves(exc: BaseException) -> list[BaseException]:
     """The exceptions of ``exc``, groups flattened, cancellations left out."""
     if isinstance(exc, BaseExceptionGroup):
@@ -210,6 +225,9 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
     except Interrupted:
         raise
     except (_AgentError, _TransportError, BaseExceptionGroup) as exc:
+        diverged = diverged_line(exc)
+        if diverged is not None:
+            raise RunFailed(diverged) from exc
         line = agent_failure(me, exc)
         if line is None:
             raise

@@ -18,6 +18,7 @@ from ._json import (
 from ._leakage import Leakage
 from ._logs import AgentLog, read_log
 from ._metrics import Run, open_run, read_audit, summaries
+from ._outputs import check_output_dir, check_output_file
 from ._prepare import prepare_run, run_folder, run_id, run_stamp
 from ._rundir import AdversaryDir, RunDir, find_runs
 from ._series import Series
@@ -32,6 +33,8 @@ __all__ = [
     "RunDir",
     "RunGraph",
     "Series",
+    "check_output_dir",
+    "check_output_file",
     "decode_bytes",
     "find_runs",
     "jsonable",

@@ -53,6 +53,8 @@ EXPECTED = {
         "RunDir",
         "RunGraph",
         "Series",
+        "check_output_dir",
+        "check_output_file",
         "decode_bytes",
         "find_runs",
         "jsonable",
