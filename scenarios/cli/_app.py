@@ -27,6 +27,7 @@ from .._errors import BadInput
 from ..assembly import build_graph
 from ..deploy import (
     BROKER_ENV,
+    RECONNECT_TIMEOUT,
     Interrupted,
     broker_lines,
     check_run_id,
@@ -305,6 +306,13 @@ def agent(
     algorithm: Annotated[
         Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
     ] = None,
+    reconnect_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a lost broker is tried again before the agent fails (0: never).",
+            metavar="SECONDS",
+        ),
+    ] = RECONNECT_TIMEOUT,
 ) -> None:
     """Run exactly one agent of a scenario (one per process, container or host).
 
@@ -319,6 +327,7 @@ def agent(
         out=run_dir,
         broker=broker,
         algorithm=algorithm,
+        reconnect_timeout=reconnect_timeout,
     )
     report = _stoppable(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)

@@ -3,6 +3,7 @@ process (``hemesh agent``), the supervisor of ``--spawn processes``, compose fil
 
 from ._agent_process import (
     BROKER_ENV,
+    RECONNECT_TIMEOUT,
     AgentPlan,
     agent_failure,
     broker_url,
@@ -32,6 +33,7 @@ __all__ = [
     "BROKER_ENV",
     "MOSQUITTO",
     "OBSERVER",
+    "RECONNECT_TIMEOUT",
     "STOP_SIGNALS",
     "AgentPlan",
     "BrokerWatch",

@@ -49,6 +49,11 @@ BROKER_ENV = "HEMESH_BROKER"
 """Environment variable read for ``--broker`` (keeps a password off the command line)."""
 
 
+RECONNECT_TIMEOUT = 60.0
+"""How long a lone agent tries to get a lost broker back, by default (seconds)."""
+MAX_RECONNECT_TIMEOUT = 86400.0
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AgentPlan:
     """Everything one agent process needs, checked before anything connects."""
@@ -64,6 +69,8 @@ class AgentPlan:
     """Written every ``output.checkpoint_every`` iterations; resumed from if present."""
     crypto_workers: int
     """0: inline crypto on the event loop; else the size of this process's own pool."""
+    reconnect_timeout: float = RECONNECT_TIMEOUT
+    """Seconds a lost broker is tried again before the agent fails (0: not at all)."""
 
 
 def broker_url(address: BrokerAddress) -> str:
@@ -121,8 +128,13 @@ def plan_agent(
     out: Path,
     broker: str | None = None,
     algorithm: Algorithm | None = None,
+    reconnect_timeout: float = RECONNECT_TIMEOUT,
 ) -> AgentPlan:
     """Check the arguments of ``hemesh agent`` and build the agent's values."""
+    if not 0 <= reconnect_timeout <= MAX_RECONNECT_TIMEOUT:  # NaN fails it too
+        raise BadInput(
+            f"--reconnect-timeout {reconnect_timeout}: must be in [0, {MAX_RECONNECT_TIMEOUT:g}] s"
+        )
     try:
         validate_id(run, what="run id")
     except _TransportError as exc:
@@ -163,6 +175,7 @@ def plan_agent(
         log=log,
         checkpoint=checkpoint,
         crypto_workers=(crypto.workers or 1) if uses_pool else 0,
+        reconnect_timeout=reconnect_timeout,
     )
 
 
@@ -238,7 +251,9 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
 
 async def _run(plan: AgentPlan) -> AgentReport:
     cfg = plan.config
-    transport: Transport = MqttTransport(cfg.run, plan.address)
+    transport: Transport = MqttTransport(
+        cfg.run, plan.address, reconnect_timeout=plan.reconnect_timeout
+    )
     if plan.scenario.transport.pad_to is not None:
         transport = PaddedTransport(transport, plan.scenario.transport.pad_to)
     async with contextlib.AsyncExitStack() as stack:

@@ -99,6 +99,7 @@ EXPECTED = {
         "BROKER_ENV",
         "MOSQUITTO",
         "OBSERVER",
+        "RECONNECT_TIMEOUT",
         "STOP_SIGNALS",
         "AgentPlan",
         "BrokerWatch",
