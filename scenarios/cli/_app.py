@@ -266,7 +266,9 @@ def bench(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the JSON results.")
     ] = Path("bench.json"),
-    key_bits: Annotated[int, typer.Option(help="Paillier key size.", min=512)] = 2048,
+    key_bits: Annotated[  # at most crypto.key_bits' limit: beyond, key generation never ends
+        int, typer.Option(help="Paillier key size.", min=512, max=8192)
+    ] = 2048,
 ) -> None:
     """Measure the protocol's cost as ratios taken side by side in one run.
 

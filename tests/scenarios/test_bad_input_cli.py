@@ -23,6 +23,12 @@ def scenario(tmp: Path) -> Path:
     return path
 
 
+def mqtt_scenario(tmp: Path) -> Path:
+    path = tmp / "s.toml"
+    path.write_bytes(toml(transport__kind='"mqtt"')(tmp / "out"))
+    return path
+
+
 def a_file(tmp: Path) -> Path:
     path = tmp / "a-file"
     path.write_text("taken\n")
@@ -50,6 +56,14 @@ CASES: list[tuple[str, Args, list[str]]] = [
      lambda t: ["agent", "--scenario", str(scenario(t)), "--id", "a0", "--run", "r1",
                 "--out", str(UNWRITABLE), "--broker", "mqtt://127.0.0.1:1"],
      ["--out", str(UNWRITABLE), "cannot write in /sys"]),
+    ("agent-broker-port",
+     lambda t: ["agent", "--scenario", str(mqtt_scenario(t)), "--id", "a0", "--run", "r1",
+                "--out", str(t / "r1"), "--broker", "mqtt://127.0.0.1:99999"],
+     ["--broker", "'mqtt://127.0.0.1:99999'", "[1, 65535]"]),
+    ("agent-reconnect-nan",
+     lambda t: ["agent", "--scenario", str(mqtt_scenario(t)), "--id", "a0", "--run", "r1",
+                "--out", str(t / "r1"), "--reconnect-timeout", "nan"],
+     ["--reconnect-timeout nan", "[0, 86400]"]),
     ("topology-o-txt", lambda t: ["topology", "show", "ring n=4", "-o", str(t / "x.txt")],
      ["-o", "x.txt", "'.txt' is not an image format", ".png", ".pdf", ".svg"]),
     ("topology-o-no-suffix", lambda t: ["topology", "show", "ring n=4", "-o", str(t / "x")],
@@ -86,6 +100,8 @@ CASES: list[tuple[str, Args, list[str]]] = [
      ["'--iterations'", "'2.5'"]),
     ("run-iterations-text", lambda t: ["run", str(scenario(t)), "--iterations", "many"],
      ["'--iterations'", "'many'"]),
+    ("bench-key-bits-limit", lambda t: ["bench", "--quick", "--key-bits", "65536"],
+     ["'--key-bits'", "8192", "'65536'"]),
     ("run-restarts-negative",
      lambda t: ["run", str(scenario(t)), "--spawn", "processes", "--restarts", "-1"],
      ["'--restarts'", "greater than or equal to 0", "'-1'"]),
