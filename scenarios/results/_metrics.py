@@ -19,7 +19,6 @@ data per model, so they are evaluated on a grid of the K logged iterations: ever
 
 from __future__ import annotations
 
-import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,6 @@ from ._logs import AgentLog, read_log
 from ._rundir import RunDir, find_runs
 from ._series import Series, entry, evaluation_grid, finite
 
-log = logging.getLogger("hemesh.metrics")
 FloatArray = npt.NDArray[np.float64]
 
 
