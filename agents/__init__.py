@@ -8,7 +8,15 @@ local problem and its crypto are the modules beside it.
 
 from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
-from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
+from ._edge import (
+    CLEAR_INT_BYTES,
+    ClearEdge,
+    EdgeProtocol,
+    PaillierEdge,
+    Payload,
+    check_term,
+    term_bound,
+)
 from ._errors import (
     AgentError,
     ConfigError,
@@ -98,6 +106,7 @@ __all__ = [
     "WeightMode",
     "check_gradient",
     "check_objective",
+    "check_term",
     "decrypt",
     "digest",
     "encrypt",
@@ -108,5 +117,6 @@ __all__ = [
     "objective_from_arrays",
     "serve",
     "serve_packed",
+    "term_bound",
     "to_residue",
 ]

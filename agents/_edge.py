@@ -10,6 +10,14 @@ For one edge i-j and one iteration, in the direction i asks j:
 :class:`PaillierEdge` does this under encryption, :class:`ClearEdge` computes the
 same integers in the clear (the ``clear`` baseline). Both validate what a
 neighbour sent before using it and raise :class:`ProtocolError` otherwise.
+
+A reply that decrypts is not yet a term to use: Paillier is malleable and the key
+is public, so anyone may encrypt any value under it. :func:`check_term` bounds what
+an honest neighbour can have computed, |[a_ji]([x_j] - [x_i])| <= a_high * 2 * bound
+per slot (the public weight range times the quantizer's range, :func:`term_bound`);
+a decrypted term beyond it is refused. It is a function of the decrypted integers
+and a bound only, so it serves one edge's term and a sum of terms alike (for a sum
+of ``d`` terms, ``d`` times the bound).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any, Protocol
 from transport import EnvelopeError, pack_ints, unpack_ints
 
 from ._crypto import CryptoBackend
-from ._errors import CryptoError, ProtocolError, QuantizationOverflow
+from ._errors import ConfigError, CryptoError, ProtocolError, QuantizationOverflow
 from ._packing import SlotLayout
 from ._paillier import PublicKey, SecretKey
 from ._quantize import from_residue, to_residue
@@ -56,6 +64,26 @@ class EdgeProtocol(Protocol):
 
     async def open(self, payload: Payload) -> list[int]:
         """The signed integers [a_ji]([x_j] - [x_i]) of a reply."""
+
+
+def term_bound(weight_high: int, value_bound: int) -> int:
+    """The largest |[a]([x_j] - [x_i])| an honest neighbour can send: its weight half is
+    at most ``weight_high`` and each quantized state is below ``value_bound`` in
+    magnitude (the quantizer's bound)."""
+    if weight_high < 1 or value_bound < 1:
+        raise ConfigError(f"a term bound needs positive factors, got {weight_high}, {value_bound}")
+    return weight_high * 2 * value_bound
+
+
+def check_term(values: Sequence[int], bound: int) -> None:
+    """Refuse (ProtocolError) a decrypted coupling term with a slot beyond ``bound`` in
+    magnitude: no honest neighbour computed it. Names the first such slot."""
+    for slot, value in enumerate(values):
+        if not -bound <= value <= bound:
+            raise ProtocolError(
+                f"decrypted term out of range in slot {slot}: |{value}| > {bound} "
+                "(public weight range times the quantizer bound)"
+            )
 
 
 def _field(payload: Payload, name: str) -> bytes:

@@ -19,7 +19,8 @@ sizes, ciphertext range); a bad one costs a log line and changes nothing.
 
 Agents fall apart in time when one crashes, or a group is cut off from the
 broker: the others skip them and go on, and an agent that finds a neighbour two
-or more iterations ahead jumps there (see :mod:`._rounds`). With a ``checkpoint``
+or more iterations ahead jumps there, as far as its own evidence allows (a second
+neighbour's word, or its own waits run out: see :mod:`._rounds`). With a ``checkpoint``
 path the agent writes an atomic checkpoint after every ``checkpoint_every``
 iterations and, entered again with the same path (a restarted process), resumes
 from it.
@@ -43,7 +44,7 @@ from transport import BROADCAST, Endpoint, Envelope, EnvelopeError, Kind, pack_f
 
 from .._config import AgentConfig
 from .._crypto import CryptoBackend, InlineCrypto
-from .._edge import EdgeProtocol, Payload
+from .._edge import EdgeProtocol, Payload, check_term, term_bound
 from .._errors import AgentError, ProtocolError
 from ..objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint
@@ -114,6 +115,10 @@ class Agent:
         self._resume: Checkpoint | None = None
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
+        self._term_bounds = {  # what an honest neighbour's decrypted term can reach
+            n: term_bound(config.weight_range_for(n)[1], self._quantizer.bound)
+            for n in self._neighbours
+        }
         self._edge: EdgeProtocol | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._entered = False
@@ -233,6 +238,7 @@ class Agent:
             target,
             k,
         )
+        self._table.jumped()
         self._ledger.jumped(k, target)
         self._stats.jumped += target - k
         await self._recorder.jumped(k, target, x, self._neighbours)
@@ -265,8 +271,9 @@ class Agent:
         decrypted, opened = {}, {}
         for n in sorted(replies):
             try:
-                decrypted[n] = await self._stats.timed(edge.open(replies[n]))
-            except ProtocolError as exc:  # in range, but not a reply we can read: skip it
+                term = await self._stats.timed(edge.open(replies[n]))
+                check_term(term, self._term_bounds[n])  # beyond what an honest one computes
+            except ProtocolError as exc:  # in range, but not a reply we can read or use: skip it
                 self._stats.dropped += 1
                 log.warning(
                     "agent %s dropped reply from %s at iteration %d: %s", cfg.agent_id, n, k, exc
@@ -274,7 +281,8 @@ class Agent:
                 ledger.skip(k, n)
                 await self._send(Kind.SKIP, k, n, {})
                 continue
-            opened[n] = weighted(draws.weights[n], decrypted[n])
+            decrypted[n] = term
+            opened[n] = weighted(draws.weights[n], term)
         scale, gamma = coupling_scale(cfg), cfg.attenuation(k)
         async with self._changed:
             used = ledger.usable(k, opened)
@@ -400,6 +408,7 @@ class Agent:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(deadline - now):
                         await self._changed.wait()
+            self._table.waited_out(waiting)  # empty unless the deadline passed
         self._stats.wait_seconds += time.monotonic() - started
         return missing()
 

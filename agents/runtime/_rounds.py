@@ -12,11 +12,33 @@ heard from, which says when to stop waiting and where to jump.
 Agents fall apart in time when one crashes, or a group is cut off from the
 broker. An agent that finds a neighbour two or more iterations ahead cannot be
 served by it any more (that neighbour has forgotten the round), so it stops
-waiting for it and, at its next iteration, jumps to the neighbour's iteration:
-the iterations in between leave its state unchanged and are logged with
-``"jumped": true``. Jumps spread along the graph one hop per iteration, so the
-agents are back in step soon after a partition heals or a crashed agent comes
+waiting for it and, at its next iteration, jumps towards the neighbour's
+iteration: the iterations in between leave its state unchanged and are logged
+with ``"jumped": true``. Jumps spread along the graph one hop per iteration, so
+the agents are back in step soon after a partition heals or a crashed agent comes
 back.
+
+A claim to be ahead is only a neighbour's word, and one forged or compromised
+neighbour must not drag the graph (issue 13), so a claim moves this agent only as
+far as its own evidence allows (:meth:`RoundTable.lead`):
+
+- **corroborated**: when two or more distinct live neighbours have started
+  iteration t >= k + 2, the agent jumps to the lower of the two highest claims (a
+  second neighbour vouches for it; nobody is followed beyond it);
+- **waited out**: a claim that only one neighbour makes counts once this agent has
+  itself waited out that very neighbour (a wait for it ran to its deadline, see
+  :meth:`RoundTable.waited_out`) since it last heard from it in step (a request,
+  state or reply of this iteration or the next), and then reaches at most
+  :data:`JUMP_PER_TIMEOUT` iterations per such wait: an honest neighbour that ran
+  ahead without this agent waited out this agent for at least one round timeout
+  per iteration, so the lead it built grows with the time this agent could not
+  hear it. A jump spends the evidence.
+
+Until then such a neighbour is not hopeless either: the agent waits for it as for
+any other (a neighbour that claims to be ahead yet answers costs nothing). A
+restarted agent of a ring finds both its neighbours ahead (corroborated, at once);
+an agent on the edge of a healed partition, or of degree one, pays one round
+timeout per jump.
 
 :class:`RoundTable` is that bookkeeping as a plain synchronous class: the agent
 feeds it envelopes and asks it questions; it never waits and never sends.
@@ -25,6 +47,7 @@ feeds it envelopes and asks it questions; it never waits and never sends.
 from __future__ import annotations
 
 import enum
+import logging
 import math
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
@@ -35,6 +58,12 @@ from .._config import AgentConfig, Algorithm
 from .._edge import Payload
 from .._errors import ProtocolError
 from ..objectives import FloatArray
+
+log = logging.getLogger("hemesh.agent")
+
+JUMP_PER_TIMEOUT = 10
+"""How far one neighbour's uncorroborated claim may take this agent, in iterations per
+wait for that neighbour that this agent itself ran to its deadline."""
 
 
 @dataclass(slots=True)
@@ -61,8 +90,15 @@ class RoundTable:
     """One agent's rounds, inbound messages by iteration, and its neighbours' progress."""
 
     def __init__(
-        self, *, neighbours: Iterable[str], algorithm: Algorithm, iterations: int, dim: int
+        self,
+        *,
+        neighbours: Iterable[str],
+        algorithm: Algorithm,
+        iterations: int,
+        dim: int,
+        owner: str = "",
     ) -> None:
+        self._owner = owner  # the agent's id, for log lines
         self._neighbours = sorted(neighbours)
         self._dim = dim
         self._algorithm = algorithm
@@ -77,6 +113,7 @@ class RoundTable:
         self._began: dict[str, int] = {}  # the latest iteration each neighbour started
         self._gone: set[str] = set()
         self._heard: dict[str, float] = {}  # monotonic time of each neighbour's last message
+        self._waited: dict[str, int] = {}  # waits run to their deadline, since last in step
 
     @classmethod
     def for_agent(cls, config: AgentConfig) -> RoundTable:
@@ -85,6 +122,7 @@ class RoundTable:
             algorithm=config.algorithm,
             iterations=config.iterations,
             dim=config.dim,
+            owner=config.agent_id,
         )
 
     # this agent's iterations -----------------------------------------------------
@@ -167,10 +205,31 @@ class RoundTable:
                 self._early[sender] = envelope
             return Admission.HELD
         seen.add(sender)
+        self._waited.pop(sender, None)  # in step: earlier waits are no evidence any more
+        self._contradicted(sender, k)
         if state is None:
             return Admission.SERVE
         self._states.setdefault(k, {})[sender] = state
         return Admission.STORED
+
+    def _contradicted(self, sender: str, k: int) -> None:
+        """The neighbour is at iteration k: a claim of it held from much further ahead
+        (beyond any reordering in transit) is contradicted, since a neighbour's
+        iterations only go forward; it is dropped and its claim forgotten."""
+        held = self._early.get(sender)
+        if held is None or held.iteration <= k + JUMP_PER_TIMEOUT:
+            return
+        del self._early[sender]
+        self._began[sender] = k
+        log.warning(
+            "agent %s dropped %s from %s at iteration %d: it claimed to be there, yet "
+            "sends for iteration %d now",
+            self._owner,
+            held.kind,
+            sender,
+            held.iteration,
+            k,
+        )
 
     def _state(self, payload: Payload) -> FloatArray:
         blob = payload.get("x")
@@ -190,6 +249,7 @@ class RoundTable:
             raise ProtocolError("duplicate reply")
         check(envelope.payload)
         replies[sender] = envelope.payload
+        self._waited.pop(sender, None)
 
     # the neighbours --------------------------------------------------------------
 
@@ -223,18 +283,43 @@ class RoundTable:
         """The neighbours that have not said goodbye."""
         return [n for n in self._neighbours if n not in self._gone]
 
+    def waited_out(self, neighbours: Iterable[str]) -> None:
+        """This agent waited for these neighbours until its deadline, in vain: its own
+        evidence that they may have gone on without it."""
+        for n in neighbours:
+            self._waited[n] = self._waited.get(n, 0) + 1
+
+    def credible(self, neighbour: str, k: int) -> int:
+        """How far this agent, at iteration k, believes the neighbour has got: its claim
+        if a second live neighbour also claims k + 2 or more, or if this agent has
+        waited it out (then at most :data:`JUMP_PER_TIMEOUT` iterations per wait); else
+        no further than k + 1 (see the module's docstring)."""
+        claim = self._began.get(neighbour, -1)
+        if claim < k + 2:
+            return claim
+        others = [self._began.get(n, -1) for n in self.live() if n != neighbour]
+        corroborated = min(claim, max(others, default=-1))
+        waits = self._waited.get(neighbour, 0)
+        waited = min(claim, k + JUMP_PER_TIMEOUT * waits) if waits else -1
+        return max(corroborated, waited, min(claim, k + 1))
+
     def hopeless(self, neighbour: str, k: int) -> bool:
         """Whether the neighbour can no longer answer for iteration k: gone (it said
-        goodbye, and may wait for ours: it still hears a notice) or ahead (it has
-        forgotten round k)."""
-        return neighbour in self._gone or self._began.get(neighbour, -1) >= k + 2
+        goodbye, and may wait for ours: it still hears a notice) or, as far as this
+        agent's evidence goes, ahead (it has forgotten round k)."""
+        return neighbour in self._gone or self.credible(neighbour, k) >= k + 2
 
     def lead(self, k: int) -> int:
-        """The iteration to run instead of k: the furthest a neighbour has started, if
-        that is two or more ahead (it can no longer serve k), else k itself. When every
-        neighbour has finished (a late restart), the last iteration."""
+        """The iteration to run instead of k: the furthest this agent believes a live
+        neighbour has started (:meth:`credible`), if that is two or more ahead (it can
+        no longer serve k), else k itself. When every neighbour has finished (a late
+        restart), the last iteration."""
         live = self.live()
         if not live:
             return max(k, self._iterations - 1)
-        ahead = max(self._began.get(n, -1) for n in live)
+        ahead = max(self.credible(n, k) for n in live)
         return ahead if ahead >= k + 2 else k
+
+    def jumped(self) -> None:
+        """A jump spends the evidence that justified it."""
+        self._waited.clear()

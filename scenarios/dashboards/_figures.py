@@ -8,10 +8,12 @@ run directories alone.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -23,9 +25,11 @@ from ._views import (
     TIME_PARTS,
     RunView,
     Topology,
+    image_side,
     layout,
     learning_panels,
     node_role,
+    privacy_utility,
 )
 
 Panel = Callable[[Axes], None]
@@ -36,6 +40,10 @@ def _positive(values: Sequence[float]) -> list[float]:
     return [v if math.isfinite(v) and v > 0 else math.nan for v in values]
 
 
+LEGEND_MAX = 16
+"""More curves than this get no legend (it would crowd the axes out of the figure)."""
+
+
 def _finish(ax: Axes, title: str, ylabel: str, *, log: bool = True) -> None:
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("iteration k")
@@ -44,7 +52,9 @@ def _finish(ax: Axes, title: str, ylabel: str, *, log: bool = True) -> None:
         ax.set_yscale("log")
     ax.grid(True, which="major", alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
-    if handles:
+    if len(handles) > LEGEND_MAX:
+        ax.set_title(f"{title} ({len(handles)} curves; the page names them)", fontsize=10)
+    elif handles:
         ax.legend(fontsize=7, loc="best")
 
 
@@ -137,6 +147,85 @@ def _leakage(views: Sequence[RunView], metric: str) -> Panel:
     return draw
 
 
+def _inversions(v: RunView, adversary: str) -> Panel:
+    """Reconstructed inputs (bottom row) under the true ones (top row): images when a
+    row is a square picture (digits: 8x8), else the two rows as lines."""
+
+    def draw(ax: Axes) -> None:
+        shown = [i for i in v.inversions if i.adversary == adversary][:8]
+        side = image_side(shown[0].original.size) if shown else None
+        if side is None:
+            for n, item in enumerate(shown[:3]):
+                ax.plot(item.original, color="#333", lw=1.2, label="true" if n == 0 else None)
+                ax.plot(
+                    item.reconstructed,
+                    color="#d62728",
+                    lw=1,
+                    ls="--",
+                    label="reconstructed" if n == 0 else None,
+                )
+            _finish(
+                ax,
+                f"inputs: {v.label}: {adversary} (true vs reconstructed)",
+                "feature value",
+                log=False,
+            )
+            ax.set_xlabel("feature")
+            return
+        tiles = []
+        for item in shown:
+            pair = [
+                r[: side * side].reshape(side, side) for r in (item.original, item.reconstructed)
+            ]
+            tiles.append(np.vstack([pair[0], np.full((1, side), np.nan), pair[1]]))
+            tiles.append(np.full((2 * side + 1, 1), np.nan))
+        ax.imshow(np.hstack(tiles[:-1]), cmap="gray_r", interpolation="nearest")
+        errors = ", ".join(f"{i.rel_error:.1e}" for i in shown)
+        ax.set_title(
+            f"inputs: {v.label}: {adversary}; top true, bottom reconstructed\nrel. errors {errors}",
+            fontsize=9,
+        )
+        ax.axis("off")
+
+    return draw
+
+
+def _stem(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "run"
+
+
+def _privacy_utility(views: Sequence[RunView]) -> Panel:
+    """One point per run (colour, named beside it) and measure (marker, in the legend)."""
+
+    def draw(ax: Axes) -> None:
+        markers = {"membership AUC": "o", "input reconstruction |cosine|": "s"}
+        named: set[str] = set()
+        seen: set[str] = set()
+        for p in privacy_utility(views):
+            marker = markers.get(p.measure, "^")
+            label = p.measure if p.measure not in seen else None
+            seen.add(p.measure)
+            ax.scatter(p.success, p.accuracy, color=p.color, marker=marker, s=50)
+            ax.scatter([], [], color="#555", marker=marker, label=label)
+            if p.label not in named:
+                named.add(p.label)
+                ax.annotate(
+                    p.label,
+                    (p.success, p.accuracy),
+                    fontsize=6,
+                    color=p.color,
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                )
+        ax.set_title("privacy-utility: test accuracy against attack success", fontsize=10)
+        ax.set_xlabel("attack success (AUC 0.5 / cosine 0: nothing learned)")
+        ax.set_ylabel("final test accuracy")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+
+    return draw
+
+
 def draw_topology(ax: Axes, topology: Topology, title: str) -> None:
     positions = layout(topology)
     for u, v in topology.edges:
@@ -181,6 +270,11 @@ def panels(views: Sequence[RunView]) -> dict[str, Panel]:
         result[name] = _learning(views, name)
     for metric in sorted({m for v in views for m in v.leakage}):
         result[f"leakage_{metric}"] = _leakage(views, metric)
+    for v in views:
+        for adversary in sorted({i.adversary for i in v.inversions}):
+            result[f"inputs_{_stem(v.label)}_{adversary}"] = _inversions(v, adversary)
+    if privacy_utility(views):
+        result["privacy_utility"] = _privacy_utility(views)
     result["time"] = _time(views)
     result["bytes"] = _bytes(views)
     topology = next((v for v in views if v.topology is not None), None)

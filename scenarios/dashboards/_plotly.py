@@ -8,14 +8,18 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ._views import (
     LEARNING_TITLES,
     TIME_PARTS,
     RunView,
     Topology,
+    image_side,
     layout,
     learning_panels,
     node_role,
+    privacy_utility,
 )
 
 
@@ -104,6 +108,29 @@ def figures(views: Sequence[RunView]) -> dict[str, dict[str, Any]]:
         layout = _log_layout(f"Leakage: {metric}", metric)
         layout["yaxis"]["type"] = "linear"
         result[f"leakage-{_slug(metric)}"] = {"data": traces, "layout": layout}
+    for v in views:
+        for adversary in sorted({i.adversary for i in v.inversions}):
+            result[f"inputs-{_slug(v.label)}-{_slug(adversary)}"] = _inversions_figure(v, adversary)
+    points = privacy_utility(views)
+    if points:
+        result["privacy-utility"] = {
+            "data": [
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": [p.success],
+                    "y": [p.accuracy],
+                    "name": f"{p.label}: {p.measure}",
+                    "marker": {"color": p.color, "size": 11},
+                }
+                for p in points
+            ],
+            "layout": {
+                **_log_layout("Privacy-utility: test accuracy against attack success", "accuracy"),
+                "xaxis": {"title": {"text": "attack success (AUC 0.5 / cosine 0: nothing)"}},
+                "yaxis": {"title": {"text": "final test accuracy"}, "type": "linear"},
+            },
+        }
     time_traces = []
     for v in views:
         for i, (_, part) in enumerate(TIME_PARTS):
@@ -201,6 +228,47 @@ def _line(v: RunView, k: Sequence[int], y: Sequence[float], *, log: bool = True)
 def _rgba(color: str, alpha: float) -> str:
     r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def _inversions_figure(v: RunView, adversary: str) -> dict[str, Any]:
+    """The true inputs (top row) over the reconstructed ones: one heatmap of 8x8 tiles
+    for image rows, else the rows as lines."""
+    shown = [i for i in v.inversions if i.adversary == adversary][:8]
+    title = f"Inputs: {v.label}: {adversary} (top: true, bottom: reconstructed)"
+    side = image_side(shown[0].original.size) if shown else None
+    if side is None:
+        data = []
+        for item in shown[:3]:
+            for row, name, dash in (
+                (item.original, "true", "solid"),
+                (item.reconstructed, "reconstructed", "dash"),
+            ):
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines",
+                        "y": row.tolist(),
+                        "name": f"{item.target} k={item.k} {name}",
+                        "line": {"dash": dash},
+                    }
+                )
+        return {"data": data, "layout": {"title": {"text": title}, "height": 380}}
+    tiles = []
+    for item in shown:
+        pair = [r[: side * side].reshape(side, side) for r in (item.original, item.reconstructed)]
+        tiles.append(np.vstack([pair[0], np.full((1, side), np.nan), pair[1]]))
+        tiles.append(np.full((2 * side + 1, 1), np.nan))
+    grid = np.hstack(tiles[:-1])
+    z = [[None if math.isnan(v) else float(v) for v in row] for row in grid]
+    return {
+        "data": [{"type": "heatmap", "z": z, "colorscale": "Greys", "showscale": False}],
+        "layout": {
+            "title": {"text": title},
+            "yaxis": {"autorange": "reversed", "scaleanchor": "x", "visible": False},
+            "xaxis": {"visible": False},
+            "height": 300,
+        },
+    }
 
 
 def _slug(text: str) -> str:

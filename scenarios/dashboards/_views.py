@@ -20,7 +20,17 @@ import networkx as nx
 import numpy as np
 
 from .._errors import BadInput
-from ..results import AdversaryDir, Run, RunDir, Series, find_runs, read_graph, read_jsonl
+from ..results import (
+    AdversaryDir,
+    Inversion,
+    Run,
+    RunDir,
+    Series,
+    find_runs,
+    read_graph,
+    read_inversions,
+    read_jsonl,
+)
 
 PALETTE = (
     "#1f77b4",
@@ -101,6 +111,8 @@ class RunView:
     average and the agents' range, over the evaluated iterations."""
     held_out: bool = False
     """The run's problem has held-out rows (test loss, maybe accuracy)."""
+    inversions: list[Inversion] = field(default_factory=list)
+    """Reconstructed inputs next to the true ones (``adversaries/*.inputs.json``)."""
 
 
 def load_views(
@@ -195,7 +207,57 @@ def view(run: RunDir, *, label: str, color: str, partial: bool = False) -> RunVi
         x_star=loaded is None or loaded.problem.x_star is not None,
         learning=learning,
         held_out=loaded is not None and loaded.problem.test is not None,
+        inversions=read_inversions(run),
     )
+
+
+SUCCESS = (
+    ("mi_auc", "membership AUC"),
+    ("input_cosine", "input reconstruction |cosine|"),
+    ("gradient_cosine", "gradient reconstruction cosine"),
+)
+"""The attack-success measures of the privacy-utility plot (higher: more leaked)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeOff:
+    """One run's utility (final test accuracy) against one attack's success."""
+
+    label: str
+    color: str
+    measure: str
+    accuracy: float
+    success: float
+
+
+def privacy_utility(views: Sequence[RunView]) -> list[TradeOff]:
+    """One point per run and attack measure: the network's final test accuracy against
+    the median over the adversaries' targets of their last score."""
+    points = []
+    for v in views:
+        band = v.learning.get("test_accuracy")
+        if band is None or not band.average or not math.isfinite(band.average[-1]):
+            continue
+        for measure, title in SUCCESS:
+            finals = [
+                c.y[-1]
+                for c in v.leakage.get(measure, [])
+                if c.y and math.isfinite(c.y[-1]) and "-linear" not in c.name
+            ]
+            if finals:
+                success = float(np.median(finals))
+                points.append(TradeOff(v.label, v.color, title, band.average[-1], success))
+    return points
+
+
+def image_side(width: int) -> int | None:
+    """The side of a square image a feature row of ``width`` is (a trailing column of
+    ones, a softmax intercept, dropped): 64 or 65 -> 8; None if it is not one."""
+    for w in (width, width - 1):
+        side = math.isqrt(max(w, 0))
+        if side >= 4 and side * side == w:
+            return side
+    return None
 
 
 LEARNING_TITLES = {

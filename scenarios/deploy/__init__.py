@@ -1,5 +1,6 @@
-"""Deploying a run: its brokers (embedded, a URL, a per-run Mosquitto), the lone agent
-process (``hemesh agent``), the supervisor of ``--spawn processes``, compose files."""
+"""Deploying a run: its brokers (a locked-down embedded broker or Mosquitto per run, a
+URL), the lone agent process (``hemesh agent``), the supervisor of ``--spawn
+processes``, compose files."""
 
 from ._agent_process import (
     BROKER_ENV,
@@ -14,15 +15,20 @@ from ._agent_process import (
     run_agent,
 )
 from ._brokers import (
+    EMBEDDED,
+    LOCKED,
     MOSQUITTO,
     OBSERVER,
+    VANTAGE_LOGINS,
+    WIRETAP,
     broker_lines,
     check_run_id,
     default_run_id,
+    locked_transport,
     mosquitto_setup,
-    mosquitto_transport,
     open_broker,
     serve_broker,
+    vantage_addresses,
 )
 from ._compose import ComposeFiles, compose_document, mosquitto_config, write_compose
 from ._signals import STOP_SIGNALS, Interrupted, interruptible
@@ -31,10 +37,14 @@ from ._watch import BrokerWatch, exit_reason
 
 __all__ = [
     "BROKER_ENV",
+    "EMBEDDED",
+    "LOCKED",
     "MOSQUITTO",
     "OBSERVER",
     "RECONNECT_TIMEOUT",
     "STOP_SIGNALS",
+    "VANTAGE_LOGINS",
+    "WIRETAP",
     "AgentPlan",
     "BrokerWatch",
     "ComposeFiles",
@@ -50,14 +60,15 @@ __all__ = [
     "describe",
     "exit_reason",
     "interruptible",
+    "locked_transport",
     "mosquitto_config",
     "mosquitto_setup",
-    "mosquitto_transport",
     "open_broker",
     "plan_agent",
     "refuse_in_process_only",
     "resolve_broker",
     "run_agent",
     "serve_broker",
+    "vantage_addresses",
     "write_compose",
 ]

@@ -1,10 +1,16 @@
-"""A run's brokers: the embedded one or a URL (:func:`open_broker`), and a locked-down
-Mosquitto for a scenario's graph (``hemesh broker`` and ``broker = "mosquitto"``).
+"""A run's brokers: locked down for the scenario's graph (``broker = "embedded"``, the
+default, and ``"mosquitto"``: :func:`locked_transport`, one broker per run id), or a
+URL (:func:`open_broker`); and ``hemesh broker``'s Mosquitto.
 
-The graph of the scenario decides the ACL (see :mod:`transport._mosquitto`): every
-agent logs in with its own password and may talk only to its neighbours. Besides the
-agents there is one account, ``observer``, that may log in and do nothing else: the
-runner gives it to eavesdroppers, which therefore receive nothing.
+The graph of the scenario decides the ACL, written in one place
+(:meth:`transport.MosquittoSetup.acl`) and enforced by either broker: every agent
+logs in with its own generated password and may talk only to its neighbours;
+anonymous clients and unknown logins are refused. Besides the agents there are two
+accounts for eavesdroppers (``[[adversary]] vantage``): ``wiretap`` reads every
+topic of the run and writes none (what the broker or a packet capture sees,
+``vantage = "broker"``), ``observer`` may log in and do nothing else (another client
+of the broker, ``vantage = "client"``: it receives nothing). The passwords stay in
+this process's memory (and in each agent process's environment).
 """
 
 from __future__ import annotations
@@ -33,10 +39,19 @@ from ..results import run_folder, run_stamp
 from ..spec import Scenario, agent_id
 from ._watch import BrokerWatch
 
+EMBEDDED = "embedded"
+"""``transport.broker`` value (the default): a locked-down embedded broker per run."""
 MOSQUITTO = "mosquitto"
 """``transport.broker`` value that makes ``hemesh run`` start a locked-down Mosquitto."""
+LOCKED = (EMBEDDED, MOSQUITTO)
+"""The ``transport.broker`` values that hemesh starts itself, locked down, per run id."""
 OBSERVER = "observer"
-"""The extra account with no rights at all (eavesdroppers of a scenario log in as it)."""
+"""The extra account with no rights at all (an eavesdropper at the client vantage)."""
+WIRETAP = "wiretap"
+"""The extra account that reads every topic of the run and writes none (an eavesdropper
+at the broker vantage: what the broker or a capture of its traffic sees)."""
+VANTAGE_LOGINS = {"broker": WIRETAP, "client": OBSERVER}
+"""The account an eavesdropper of each ``vantage`` logs in as on a locked-down broker."""
 
 
 def mosquitto_setup(
@@ -55,7 +70,7 @@ def mosquitto_setup(
         return MosquittoSetup(
             runs=runs,
             neighbours=neighbours,
-            users={OBSERVER: BrokerRights.NONE},
+            users={OBSERVER: BrokerRights.NONE, WIRETAP: BrokerRights.READ},
             host=host,
             port=port,
             tls=tls,
@@ -65,39 +80,69 @@ def mosquitto_setup(
 
 
 @contextlib.asynccontextmanager
-async def mosquitto_transport(
+async def locked_transport(
     graph: nx.Graph,
     run_id: str,
     *,
+    broker: str = EMBEDDED,
     log_to: Path | None = None,
     inside: Path | None = None,
     watch: BrokerWatch | None = None,
 ) -> AsyncIterator[MqttTransport]:
-    """An :class:`MqttTransport` of ``run_id`` on its own Mosquitto (free loopback port,
-    files in a private temporary directory inside ``inside`` (the run directory; default
-    the system's), removed afterwards): each agent connects with its own login,
-    anything else as ``observer``. Mosquitto's log is copied to ``log_to`` on exit.
+    """An :class:`MqttTransport` of ``run_id`` on its own locked-down broker (``broker``:
+    ``"embedded"`` or ``"mosquitto"``, on a free loopback port), over one ACL from
+    :func:`mosquitto_setup`: each agent connects with its own login, the eavesdroppers'
+    accounts are in :meth:`MqttTransport.address_of` (:data:`VANTAGE_LOGINS`), anything
+    else connects as ``observer``. ``watch`` watches the broker while it should run.
 
-    The passwords stay in this process's memory: no ``credentials.json``, and the
-    password file is gone once mosquitto listens, so not even a SIGKILL of this
-    process leaves a secret on disk. ``watch`` watches mosquitto while it should run."""
+    The passwords stay in this process's memory. The embedded broker reads them from
+    a pipe; Mosquitto's files are in a private temporary directory inside ``inside``
+    (the run directory; default the system's), without ``credentials.json``, and its
+    password file is gone once it listens, so not even a SIGKILL of this process
+    leaves a secret on disk. Mosquitto's log is copied to ``log_to`` on exit."""
     setup = mosquitto_setup(graph, (run_id,))
+    if broker == EMBEDDED:
+        embedded = EmbeddedBroker(setup=setup)
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(embedded)
+            except _TransportError as exc:
+                raise RunFailed(f"transport.broker: embedded broker failed: {exc}") from exc
+            if watch is not None:
+                stack.enter_context(watch.watching("embedded broker", embedded))
+            yield _locked(run_id, setup, embedded.address_for)
+        return
+    if broker != MOSQUITTO:
+        raise BadInput(f"transport.broker = {broker!r} is not started by hemesh")
     with tempfile.TemporaryDirectory(prefix="hemesh-mosquitto-", dir=inside) as scratch:
-        broker = ManagedMosquitto(setup, Path(scratch), secrets_on_disk=False)
+        mosquitto = ManagedMosquitto(setup, Path(scratch), secrets_on_disk=False)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 try:
-                    await stack.enter_async_context(broker)
+                    await stack.enter_async_context(mosquitto)
                 except _TransportError as exc:
                     raise RunFailed(f"transport.broker = {MOSQUITTO!r}: {exc}") from exc
                 if watch is not None:
-                    stack.enter_context(watch.watching("mosquitto", broker))
-                logins = {a: broker.address(a) for a in setup.neighbours}
-                yield MqttTransport(run_id, broker.address(OBSERVER), logins=logins)
+                    stack.enter_context(watch.watching("mosquitto", mosquitto))
+                yield _locked(run_id, setup, mosquitto.address)
         finally:  # once mosquitto has stopped and logged so
             if log_to is not None:
                 with contextlib.suppress(OSError, _TransportError):
-                    shutil.copyfile(broker.files.log_file, log_to)
+                    shutil.copyfile(mosquitto.files.log_file, log_to)
+
+
+def _locked(
+    run_id: str, setup: MosquittoSetup, address_for: Callable[[str], BrokerAddress]
+) -> MqttTransport:
+    """The transport over a locked-down broker: every account's own login, the observer's
+    for anything else."""
+    logins = {account: address_for(account) for account in setup.accounts}
+    return MqttTransport(run_id, logins[OBSERVER], logins=logins)
+
+
+def vantage_addresses(transport: MqttTransport) -> dict[str, BrokerAddress]:
+    """Where an eavesdropper of each ``vantage`` logs in, on a locked-down broker."""
+    return {vantage: transport.address_of(login) for vantage, login in VANTAGE_LOGINS.items()}
 
 
 async def serve_broker(
@@ -155,23 +200,11 @@ def check_run_id(run: str) -> str:
         raise BadInput(str(exc)) from exc
 
 
-async def open_broker(
-    scenario: Scenario, stack: contextlib.AsyncExitStack, *, watch: BrokerWatch | None = None
-) -> BrokerAddress | None:
-    """The broker of ``scenario``'s run, entered on ``stack``: the embedded one (in a child
-    process, stopped with the stack, watched by ``watch`` until then) or the address of
-    the URL; None for the memory transport. ``broker = "mosquitto"`` is started per run
-    id (:func:`mosquitto_transport`)."""
-    if scenario.transport.kind == "memory":
+async def open_broker(scenario: Scenario) -> BrokerAddress | None:
+    """The address of ``scenario``'s broker URL; None for the memory transport and for
+    the brokers hemesh starts itself (:data:`LOCKED`: per run id, :func:`locked_transport`)."""
+    if scenario.transport.kind == "memory" or scenario.transport.broker in LOCKED:
         return None
-    if scenario.transport.broker == "embedded":
-        try:
-            broker = await stack.enter_async_context(EmbeddedBroker())
-        except _TransportError as exc:
-            raise RunFailed(f"transport.broker: embedded broker failed: {exc}") from exc
-        if watch is not None:
-            stack.enter_context(watch.watching("embedded broker", broker))
-        return broker.address
     try:
         return BrokerAddress.parse(scenario.transport.broker)
     except _TransportError as exc:

@@ -9,7 +9,20 @@ from ._attacks import (
     read_record,
     traffic_metadata,
 )
-from ._audit import attack, audit_rows, audit_run, load_truth, score, summarize
+from ._audit import (
+    attack,
+    audit_rows,
+    audit_run,
+    linear_attack,
+    load_inputs,
+    load_truth,
+    membership_audit,
+    score,
+    summarize,
+)
+from ._inversion import invert, invert_all
+from ._linear_system import linear_system_attack
+from ._membership import auc, bootstrap_auc, loss_scores
 from ._params import PublicParams
 from ._scores import cosine, finite, magnitude_error, relative_error
 
@@ -19,15 +32,24 @@ __all__ = [
     "GradientTap",
     "PublicParams",
     "attack",
+    "auc",
     "audit_rows",
     "audit_run",
+    "bootstrap_auc",
     "colluders_attack",
     "cosine",
     "eavesdropper_attack",
     "envelope_line",
     "finite",
+    "invert",
+    "invert_all",
+    "linear_attack",
+    "linear_system_attack",
+    "load_inputs",
     "load_truth",
+    "loss_scores",
     "magnitude_error",
+    "membership_audit",
     "read_record",
     "relative_error",
     "score",

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,11 +30,17 @@ import numpy as np
 import numpy.typing as npt
 
 from agents import AgentConfig, Objective, Observer
-from transport import EnvelopeError, MemoryBus, MqttTransport, Transport, decode
+from transport import BrokerAddress, EnvelopeError, MemoryBus, MqttTransport, Transport, decode
 
 from .._errors import BadInput, RunFailed
-from ..results import JsonlWriter, RunDir, write_json, write_jsonl
-from ..spec import EavesdropperSpec, Scenario, check_adversaries, resolve_colluders
+from ..results import JsonlWriter, RunDir, read_jsonl, write_json, write_jsonl
+from ..spec import (
+    EavesdropperSpec,
+    MembershipSpec,
+    Scenario,
+    check_adversaries,
+    resolve_colluders,
+)
 from ._attacks import FloatArray
 from ._audit import audit_run
 from ._params import PublicParams
@@ -69,9 +75,18 @@ def envelope_line(topic: str, data: bytes) -> dict[str, Any]:
 class _Eavesdropper:
     """Records every message on ``filter``: a tap on the memory bus or an MQTT client."""
 
-    def __init__(self, spec: EavesdropperSpec, transport: Transport, record: JsonlWriter) -> None:
+    def __init__(
+        self,
+        spec: EavesdropperSpec,
+        transport: Transport,
+        record: JsonlWriter,
+        *,
+        address: BrokerAddress | None = None,
+    ) -> None:
+        """``address``: where it logs in (its vantage's account); default the run's."""
         self.spec = spec
         self._transport = transport
+        self._address = address
         self._record = record
         self._filter = spec.filter or _topics(transport).everything
         self._unsubscribe: Any = None
@@ -84,11 +99,12 @@ class _Eavesdropper:
 
     async def start(self) -> None:
         if isinstance(self._transport, MemoryBus):
-            self._unsubscribe = self._transport.subscribe(self._filter, self._listen)
+            if self.spec.vantage == "broker":  # a client without rights hears nothing
+                self._unsubscribe = self._transport.subscribe(self._filter, self._listen)
             return
         if not isinstance(self._transport, MqttTransport):
             raise BadInput(f"adversary {self.spec.name}: unsupported transport")
-        address = self._transport.address
+        address = self._address or self._transport.address
         client = aiomqtt.Client(
             address.host,
             address.port,
@@ -154,6 +170,8 @@ class GradientTap:
     def __init__(self, objective: Objective) -> None:
         self._objective = objective
         self.gradients: list[list[float]] = []
+        self.inputs: list[list[list[float]] | None] = []
+        """The feature rows of each minibatch (None: the whole shard, or no features)."""
 
     @property
     def dim(self) -> int:
@@ -169,7 +187,18 @@ class GradientTap:
     def gradient(self, x: FloatArray, batch: IndexArray | None = None) -> FloatArray:
         g = self._objective.gradient(x, batch)
         self.gradients.append(g.tolist())
+        features = getattr(self._objective, "features", None)
+        rows = None
+        if batch is not None and isinstance(features, np.ndarray) and features.ndim == 2:
+            rows = features[batch].tolist()
+        self.inputs.append(rows)
         return g
+
+    @property
+    def model(self) -> dict[str, Any]:
+        """What the run's model is, beyond the scenario file: its classes, if any."""
+        classes = getattr(self._objective, "classes", None)
+        return {"classes": int(classes)} if isinstance(classes, int) else {}
 
     def smoothness(self) -> float:
         return self._objective.smoothness()
@@ -187,8 +216,11 @@ class Adversaries:
         transport: Transport,
         configs: Sequence[AgentConfig],
         graph: nx.Graph,
+        *,
+        vantages: Mapping[str, BrokerAddress] | None = None,
     ) -> None:
         self._scenario = scenario
+        self._vantages = dict(vantages or {})
         self._run = run
         self._transport = transport
         self._configs = list(configs)
@@ -199,6 +231,7 @@ class Adversaries:
         self._targets: set[str] = set()
         self._taps: dict[str, GradientTap] = {}
         self._finished = False
+        self._public: PublicParams | None = None
 
     @property
     def dir(self) -> Path:
@@ -209,22 +242,30 @@ class Adversaries:
             return self
         check_adversaries(self._scenario.adversary, self._graph)
         self.dir.mkdir(parents=True, exist_ok=True)
-        public = PublicParams.from_configs(self._configs)
+        self._public = PublicParams.from_configs(self._configs, model=_model(self._scenario))
+        public = self._public
         write_json(self._run.adversaries.public, public.to_json())
         for index, spec in enumerate(self._scenario.adversary):
             record = JsonlWriter(self._run.adversaries.record(spec.name))
             self._records.append(record)
             resolved: dict[str, Any] = {"kind": spec.kind, "name": spec.name}
-            if isinstance(spec, EavesdropperSpec):
+            if isinstance(spec, MembershipSpec):
+                resolved.update(bootstrap=spec.bootstrap, seed=self._scenario.seed)
+            elif isinstance(spec, EavesdropperSpec):
                 resolved["filter"] = spec.filter or _topics(self._transport).everything
+                resolved["vantage"] = spec.vantage
                 self._targets.update(public.agents)
-                eavesdropper = _Eavesdropper(spec, self._transport, record)
+                eavesdropper = _Eavesdropper(
+                    spec, self._transport, record, address=self._vantages.get(spec.vantage)
+                )
                 self._eavesdroppers.append(eavesdropper)
                 await eavesdropper.start()
             else:
                 members, target = resolve_colluders(spec, self._graph, index)
                 resolved.update(members=members, target=target)
                 self._targets.add(target)
+                # the linear-system attack reaches beyond the target: score every agent
+                self._targets.update(public.agents)
                 for member in members:
                     self._observers.setdefault(member, []).append(record)
             write_json(self._run.adversaries.spec(spec.name), resolved)
@@ -273,9 +314,43 @@ class Adversaries:
         folder = self._run.adversaries
         folder.truth.mkdir(exist_ok=True)
         for agent, tap in self._taps.items():
-            lines = ({"k": k, "g": g} for k, g in enumerate(tap.gradients))
+            lines = (
+                {"k": k, "g": g} if rows is None else {"k": k, "g": g, "inputs": rows}
+                for k, (g, rows) in enumerate(zip(tap.gradients, tap.inputs, strict=True))
+            )
             write_jsonl(folder.truth_gradients(agent), lines, allow_nan=True)
+        if self._public is not None and self._taps:
+            extra = next(iter(self._taps.values())).model
+            if extra:  # what only the built objectives tell (softmax's classes)
+                model = {**self._public.model, **extra}
+                doc = {**self._public.to_json(), "model": model}
+                write_json(folder.public, doc)
+        for spec in self._scenario.adversary:
+            if isinstance(spec, MembershipSpec):
+                write_jsonl(folder.record(spec.name), _released_models(self._run, self._configs))
         audit_run(self._run)
+
+
+def _model(scenario: Scenario) -> dict[str, Any]:
+    """The model's public description, from the scenario file (see PublicParams.model)."""
+    problem = scenario.problem
+    return {"kind": problem.kind, "intercept": problem.intercept, "l2": float(problem.l2)}
+
+
+def _released_models(run: RunDir, configs: Sequence[AgentConfig]) -> list[dict[str, Any]]:
+    """What a membership attacker is given: each agent's final model (its last logged
+    state), as the agent would publish or deploy it."""
+    lines = []
+    for index, cfg in enumerate(configs):
+        last: dict[str, Any] | None = None
+        for line in read_jsonl(run.log(cfg.agent_id), iteration=True, missing_ok=True).records:
+            if "x" in line:
+                last = line
+        if last is not None:
+            lines.append(
+                {"agent": cfg.agent_id, "index": index, "k": int(last["k"]), "x": last["x"]}
+            )
+    return lines
 
 
 def start_adversaries(
@@ -284,7 +359,11 @@ def start_adversaries(
     transport: Transport,
     configs: Sequence[AgentConfig],
     graph: nx.Graph,
+    *,
+    vantages: Mapping[str, BrokerAddress] | None = None,
 ) -> Adversaries:
     """The runner's hook: the adversaries of one algorithm run, to enter before the
-    agents start and :meth:`Adversaries.finish` once they are done."""
-    return Adversaries(scenario, run, transport, configs, graph)
+    agents start and :meth:`Adversaries.finish` once they are done. ``vantages``: the
+    address an eavesdropper of each ``vantage`` logs in with (a broker hemesh started);
+    without it, the transport's own."""
+    return Adversaries(scenario, run, transport, configs, graph, vantages=vantages)

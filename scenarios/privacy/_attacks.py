@@ -59,6 +59,8 @@ class Estimates:
     states: dict[str, dict[int, FloatArray]]
     gradients: dict[str, dict[int, FloatArray]]
     metadata: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, dict[int, FloatArray]] = field(default_factory=dict)
+    """Candidate feature rows of each target's minibatch, by iteration (``_inversion``)."""
 
 
 def read_record(path: Path) -> list[dict[str, Any]]:

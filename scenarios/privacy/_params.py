@@ -8,7 +8,7 @@ compute them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents import AgentConfig, Attenuation, ConfigError, Stepsize
@@ -45,9 +45,15 @@ class PublicParams:
     """gamma(k), as every agent computes it."""
     base_stepsize: Stepsize
     """lambda(k), the public base (spread 0: the private factor theta_i is not known)."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """The model every agent trains, as the scenario file says it (public: every
+    participant runs the same code): ``kind``, ``intercept``, ``l2``, ``classes``,
+    ``batch_size``. Empty when unknown (the input-reconstruction attacks then skip)."""
 
     @classmethod
-    def from_configs(cls, configs: Iterable[AgentConfig]) -> PublicParams:
+    def from_configs(
+        cls, configs: Iterable[AgentConfig], *, model: Mapping[str, Any] | None = None
+    ) -> PublicParams:
         configs = list(configs)
         first = configs[0]
         ranges = {
@@ -74,6 +80,7 @@ class PublicParams:
             base_stepsize=Stepsize(
                 lambda0=first.stepsize.lambda0, decay=first.stepsize.decay, spread=0.0
             ),
+            model={"batch_size": first.batch_size, **(model or {})},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -98,6 +105,7 @@ class PublicParams:
             "attenuation": self.attenuation.enabled,
             "lambda0": self.base_stepsize.lambda0,
             "decay": self.base_stepsize.decay,
+            "model": self.model,
         }
 
     @classmethod

@@ -15,7 +15,7 @@ from ._json import (
     write_json,
     write_jsonl,
 )
-from ._leakage import Leakage
+from ._leakage import Inversion, Leakage, inversions_file, read_inversions
 from ._logs import AgentLog, read_log
 from ._metrics import Run, open_run, read_audit, summaries
 from ._outputs import check_output_dir, check_output_file
@@ -26,6 +26,7 @@ from ._series import Series
 __all__ = [
     "AdversaryDir",
     "AgentLog",
+    "Inversion",
     "JsonLines",
     "JsonlWriter",
     "Leakage",
@@ -37,12 +38,14 @@ __all__ = [
     "check_output_file",
     "decode_bytes",
     "find_runs",
+    "inversions_file",
     "jsonable",
     "open_run",
     "parse_record",
     "prepare_run",
     "read_audit",
     "read_graph",
+    "read_inversions",
     "read_json",
     "read_jsonl",
     "read_log",

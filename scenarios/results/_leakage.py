@@ -1,19 +1,22 @@
 """The audit's leakage as arrays: each adversary's scores per target and iteration.
 
 Read from ``adversaries/<name>.attack.jsonl`` (one row per target and iteration, as the
-audit scored it); a score the audit could not compute is NaN.
+audit scored it); a score the audit could not compute is NaN. Reconstructed inputs next
+to the originals: ``adversaries/<name>.inputs.json`` (:func:`read_inversions`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ._json import read_jsonl
+from .._errors import BadInput
+from ._json import read_json, read_jsonl
 from ._rundir import AdversaryDir, RunDir
 
 FloatArray = npt.NDArray[np.float64]
@@ -68,3 +71,56 @@ def _score(value: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return math.nan
+
+
+INVERSIONS = ".inputs.json"
+
+
+def inversions_file(folder: AdversaryDir, name: str) -> Path:
+    """``adversaries/<name>.inputs.json``: a few reconstructed inputs next to the true
+    ones (written by the audit, drawn by the dashboards as images)."""
+    return folder.path / f"{name}{INVERSIONS}"
+
+
+@dataclass(frozen=True, slots=True)
+class Inversion:
+    """One reconstructed minibatch row next to the row the target really used."""
+
+    adversary: str
+    target: str
+    k: int
+    original: FloatArray
+    reconstructed: FloatArray
+    rel_error: float
+
+
+def read_inversions(run: RunDir) -> list[Inversion]:
+    """Every ``*.inputs.json`` of the run, by adversary (empty without any); entries
+    that do not parse are skipped."""
+    folder = run.adversaries
+    if not folder.path.is_dir():
+        return []
+    result = []
+    for path in sorted(folder.path.glob(f"*{INVERSIONS}")):
+        name = path.name.removesuffix(INVERSIONS)
+        try:
+            entries = read_json(path).get("inputs", [])
+        except (BadInput, AttributeError):
+            continue
+        for e in entries if isinstance(entries, list) else []:
+            try:
+                original = np.array(e["original"], dtype=np.float64)
+                reconstructed = np.array(e["reconstructed"], dtype=np.float64)
+                item = Inversion(
+                    name,
+                    str(e["target"]),
+                    int(e["k"]),
+                    original,
+                    reconstructed,
+                    float(e["rel_error"]),
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+            if original.shape == reconstructed.shape and original.ndim == 1:
+                result.append(item)
+    return result

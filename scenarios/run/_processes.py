@@ -14,12 +14,12 @@ from .._errors import BadInput
 from ..assembly import Problem
 from ..deploy import (
     BROKER_ENV,
-    MOSQUITTO,
+    LOCKED,
     BrokerWatch,
     Supervisor,
     agent_command,
     broker_url,
-    mosquitto_transport,
+    locked_transport,
     open_broker,
     refuse_in_process_only,
 )
@@ -53,8 +53,10 @@ async def run_processes(
     crashes is started again up to ``restarts`` times (it resumes from its checkpoint).
 
     The run directory is prepared exactly as for agents in tasks; the broker is the
-    scenario's (the embedded one runs in a child process of this one; a managed
-    Mosquitto gives each agent its own login)."""
+    scenario's (a locked-down embedded broker or Mosquitto per run, a child process of
+    this one, gives each agent its own login: the child reads its URL, password
+    included, from the environment variable ``BROKER_ENV``, never from its command
+    line)."""
     if scenario.transport.kind != "mqtt":
         raise BadInput(
             f"transport.kind = {scenario.transport.kind!r}: --spawn processes needs "
@@ -75,8 +77,8 @@ async def run_processes(
     )
     watch = BrokerWatch()  # the broker children: a run whose broker dies fails at once
     async with contextlib.AsyncExitStack() as stack:
-        mosquitto = scenario.transport.broker == MOSQUITTO  # one per run id, below
-        address = None if mosquitto else await open_broker(scenario, stack, watch=watch)
+        locked = scenario.transport.broker in LOCKED  # one per run id, below
+        address = await open_broker(scenario)
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
                 root,
@@ -87,10 +89,15 @@ async def run_processes(
                 problem=problem,
                 source=source,
             )
-            if mosquitto:  # each agent logs in with its own credentials
+            if locked:  # each agent logs in with its own credentials
                 transport = await stack.enter_async_context(
-                    mosquitto_transport(
-                        graph, run_id, log_to=run.broker_log, inside=run.path, watch=watch
+                    locked_transport(
+                        graph,
+                        run_id,
+                        broker=scenario.transport.broker,
+                        log_to=run.broker_log,
+                        inside=run.path,
+                        watch=watch,
                     )
                 )
                 logins = {a: transport.address_of(a) for a in ids}

@@ -1,7 +1,7 @@
 """Every agent of a scenario as an asyncio task of this process.
 
-The broker is the scenario's: the embedded one (started in a child process and
-stopped with the run), a URL, or a Mosquitto per algorithm run; a
+The broker is the scenario's: a locked-down embedded broker (in a child process) or
+Mosquitto per algorithm run, each agent with its own login, or a URL; a
 ``transport_factory`` replaces it. Adversaries record beside the agents and are
 audited when they are done.
 """
@@ -35,7 +35,14 @@ from transport import (
 
 from .._errors import RunFailed
 from ..assembly import Problem, agent_configs
-from ..deploy import MOSQUITTO, BrokerWatch, agent_failure, mosquitto_transport, open_broker
+from ..deploy import (
+    LOCKED,
+    BrokerWatch,
+    agent_failure,
+    locked_transport,
+    open_broker,
+    vantage_addresses,
+)
 from ..privacy import start_adversaries
 from ..results import prepare_run
 from ..spec import Scenario
@@ -59,8 +66,9 @@ async def run_tasks(
     watch = BrokerWatch()  # the broker children: a run whose broker dies fails at once
     async with contextlib.AsyncExitStack() as stack:
         own = transport_factory is not None
-        mosquitto = not own and scenario.transport.broker == MOSQUITTO  # one per run id
-        address = None if mosquitto or own else await open_broker(scenario, stack, watch=watch)
+        mqtt = scenario.transport.kind == "mqtt"
+        locked = not own and mqtt and scenario.transport.broker in LOCKED  # one per run id
+        address = None if own else await open_broker(scenario)
         crypto = await _crypto(scenario, stack)
         for algorithm in scenario.algorithms:
             run, run_id = prepare_run(
@@ -74,22 +82,29 @@ async def run_tasks(
             )
             # what belongs to one algorithm's run (its broker, its adversaries) ends with it
             async with contextlib.AsyncExitStack() as per_run:
+                vantages = None
                 if transport_factory is not None:
                     transport: Transport = transport_factory(run_id)
                 elif scenario.transport.kind == "memory":
                     transport = MemoryBus(run_id)
-                elif mosquitto:
-                    transport = await per_run.enter_async_context(
-                        mosquitto_transport(
-                            graph, run_id, log_to=run.broker_log, inside=run.path, watch=watch
+                elif locked:
+                    locked_in = await per_run.enter_async_context(
+                        locked_transport(
+                            graph,
+                            run_id,
+                            broker=scenario.transport.broker,
+                            log_to=run.broker_log,
+                            inside=run.path,
+                            watch=watch,
                         )
                     )
+                    transport, vantages = locked_in, vantage_addresses(locked_in)
                 else:
                     assert address is not None
                     transport = MqttTransport(run_id, address)
                 configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
                 adversaries = await per_run.enter_async_context(
-                    start_adversaries(scenario, run, transport, configs, graph)
+                    start_adversaries(scenario, run, transport, configs, graph, vantages=vantages)
                 )
                 if (pad_to := scenario.transport.pad_to) is not None:
                     transport = PaddedTransport(transport, pad_to)

@@ -1,7 +1,7 @@
 """The scenario file: its pydantic models (adversaries included), the feasibility checks
 (DESIGN.md's conditions, checks against the graph), reading it, and agent naming."""
 
-from ._adversaries import AdversarySpec, ColludersSpec, EavesdropperSpec
+from ._adversaries import AdversarySpec, ColludersSpec, EavesdropperSpec, MembershipSpec
 from ._conditions import check_attenuation_exponent
 from ._feasibility import check_adversaries, check_against_graph, resolve_colluders
 from ._load import load, load_scenario, parse, resolve_paths
@@ -25,6 +25,7 @@ __all__ = [
     "CryptoSpec",
     "EavesdropperSpec",
     "FaultsSpec",
+    "MembershipSpec",
     "OutputSpec",
     "PartitionSpec",
     "ProblemSpec",

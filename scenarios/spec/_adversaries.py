@@ -3,14 +3,26 @@
     [[adversary]]
     kind = "eavesdropper"       # a client subscribed to the run's topics
     name = "wiretap"
+    # vantage = "broker"                   default; or "client"
     # filter = "hemesh/<run>/inbox/a0/+"   default: every topic of the run
     # username = "eve"; password = "..."   MQTT: its own credentials (default: the run's)
+
+``vantage`` says where the eavesdropper sits. ``"broker"`` (the default): it sees
+what the broker, or a capture of the broker's traffic, sees (on the brokers hemesh
+starts it logs in with a read-everything, write-nothing account). ``"client"``: it
+is one more client of the broker with a login of its own and no rights (on the
+brokers hemesh starts, and on the memory bus, it must receive nothing).
 
     [[adversary]]
     kind = "colluders"          # honest-but-curious agents pooling what they decrypt
     name = "pair"
     members = [1, 7]            # agent indices or ids, each a neighbour of the target
     target = 0
+
+    [[adversary]]
+    kind = "membership"         # given each agent's final model, guesses training rows
+    name = "mi"
+    # bootstrap = 200           resamples for the AUC's confidence interval
 
 What they record and how they are attacked is :mod:`scenarios.privacy`'s part.
 """
@@ -34,6 +46,9 @@ class EavesdropperSpec(_Spec):
 
     kind: Literal["eavesdropper"]
     name: _Name
+    vantage: Literal["broker", "client"] = "broker"
+    """Where it listens: at the broker (everything the broker relays) or as another
+    client of the broker without rights (nothing)."""
     filter: str | None = None
     """MQTT topic filter; default ``hemesh/<run>/#``."""
     username: str | None = None
@@ -50,4 +65,16 @@ class ColludersSpec(_Spec):
     target: _AgentRef
 
 
-AdversarySpec = Annotated[EavesdropperSpec | ColludersSpec, Field(discriminator="kind")]
+class MembershipSpec(_Spec):
+    """A loss-threshold membership-inference attacker given each agent's final model:
+    members are the agent's training rows, non-members the held-out test rows."""
+
+    kind: Literal["membership"]
+    name: _Name
+    bootstrap: Annotated[int, Strict(), Field(ge=10, le=10_000)] = 200
+    """Bootstrap resamples for the AUC's 95% confidence interval."""
+
+
+AdversarySpec = Annotated[
+    EavesdropperSpec | ColludersSpec | MembershipSpec, Field(discriminator="kind")
+]

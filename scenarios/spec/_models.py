@@ -373,9 +373,10 @@ class FaultsSpec(_Section):
 class TransportSpec(_Section):
     kind: Literal["mqtt", "memory"] = "mqtt"
     broker: str = "embedded"
-    """``embedded`` (amqtt on 127.0.0.1, started and stopped by hemesh), ``mosquitto``
-    (a Mosquitto per run on 127.0.0.1 with per-agent logins and an ACL from the graph),
-    or a URL ``mqtt://[user:pass@]host[:port]`` of a running MQTT 3.1.1 broker."""
+    """``embedded`` (amqtt on 127.0.0.1) or ``mosquitto``: a broker per run started and
+    stopped by hemesh, locked down alike (per-agent logins with generated passwords and
+    an ACL from the graph); or a URL ``mqtt://[user:pass@]host[:port]`` of a running
+    MQTT 3.1.1 broker."""
     round_timeout: Annotated[Positive, Field(le=MAX_TIMEOUT)] = 30.0
     """Seconds an agent waits for a neighbour in one round (at most a day)."""
     startup_timeout: Annotated[Positive, Field(le=MAX_TIMEOUT)] = 60.0

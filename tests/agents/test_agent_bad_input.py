@@ -24,7 +24,19 @@ import msgpack
 import numpy as np
 import pytest
 
-from agents import Agent, AgentConfig, AgentReport, Algorithm, LeastSquares, Stepsize
+from agents import (
+    Agent,
+    AgentConfig,
+    AgentReport,
+    Algorithm,
+    LeastSquares,
+    ProtocolError,
+    Stepsize,
+    check_term,
+    layout_for,
+    term_bound,
+    to_residue,
+)
 from transport import MAX_ENVELOPE_BYTES, VERSION, EnvelopeError, Kind, MemoryBus, decode, pack_ints
 
 RING = 4
@@ -287,3 +299,54 @@ def test_a_reply_that_does_not_decode_costs_its_edge_one_iteration(
     assert (VICTIM, AT) in neighbour_dropped
     assert reports[VICTIM].skipped == 1  # the neighbour skipped or undid (compensated) it
     assert reports[VICTIM].dropped == 2  # the unreadable reply, then the real one: a duplicate
+
+
+def beyond_the_bound(c: Capture) -> bytes:
+    """A reply crafted under the victim's public key (Paillier is malleable and the key
+    is public): E(m) = 1 + m n mod n^2, its first slot just beyond what an honest
+    neighbour's weight and state can reach, the other slots zero."""
+    cfg = configs(c.run)[VICTIM]
+    bound = term_bound(cfg.weight_range_for(NEIGHBOUR)[1], cfg.quantizer().bound)
+    layout = layout_for(
+        value_bound=cfg.quantizer().bound,
+        weight_bound=cfg.weight_range[1],
+        modulus_bits=c.n.bit_length() - 1,
+    )
+    values = [bound + 1] + [0] * (DIM - 1)
+    plain = layout.pack(values)  # it fits a slot: only the range check can refuse it
+    assert layout.unpack(plain, DIM) == values
+    return c.reply([(1 + to_residue(m, c.n) * c.n) % (c.n * c.n) for m in plain])
+
+
+def test_a_decrypted_term_beyond_the_public_bound_is_dropped_and_skipped_both_ways(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    reports, disturber = run_ring(beyond_the_bound, tmp_path)
+    assert len(disturber.sent) == 1
+    warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert any(
+        w.startswith(f"agent {VICTIM} dropped reply from {NEIGHBOUR} at iteration {AT}")
+        and "decrypted term out of range in slot 0" in w
+        for w in warnings
+    ), warnings
+    lines = {
+        a: [json.loads(line) for line in (tmp_path / f"{a}.jsonl").read_text().splitlines()]
+        for a in (VICTIM, NEIGHBOUR)
+    }
+    assert NEIGHBOUR in lines[VICTIM][AT + 1]["skipped"]  # the term moved nothing
+    neighbour_dropped = {(n, line["k"] - 1) for line in lines[NEIGHBOUR] for n in line["skipped"]}
+    neighbour_dropped |= {(n, k) for line in lines[NEIGHBOUR] for n, k in line["compensated"]}
+    assert (VICTIM, AT) in neighbour_dropped  # and the neighbour dropped ours: symmetric
+    assert reports[VICTIM].skipped == 1
+    assert all(np.all(np.abs(r.x) < 100) for r in reports.values())  # nobody was thrown off
+
+
+def test_check_term_refuses_only_beyond_the_bound() -> None:
+    bound = term_bound(3, 10)
+    assert bound == 60
+    check_term([60, -60, 0], bound)
+    check_term([120, -120], 2 * bound)  # a sum of two edges' terms: twice the bound
+    for bad in ([61], [0, -61], [0, 0, 10**40]):
+        with pytest.raises(ProtocolError, match=f"slot {len(bad) - 1}"):
+            check_term(bad, bound)

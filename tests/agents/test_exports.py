@@ -58,6 +58,7 @@ EXPECTED = [
     "WeightMode",
     "check_gradient",
     "check_objective",
+    "check_term",
     "decrypt",
     "digest",
     "encrypt",
@@ -68,6 +69,7 @@ EXPECTED = [
     "objective_from_arrays",
     "serve",
     "serve_packed",
+    "term_bound",
     "to_residue",
 ]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents import Algorithm, Payload, ProtocolError
-from agents.runtime._rounds import Admission, RoundTable
+from agents.runtime._rounds import JUMP_PER_TIMEOUT, Admission, RoundTable
 from transport import Envelope, Kind, pack_floats
 
 NEIGHBOURS = ("a1", "a2", "a3")
@@ -124,17 +124,55 @@ def test_replies_only_for_the_iteration_in_progress() -> None:
         baseline.admit_reply(envelope(Kind.REPLY, 2, "a1"), lambda payload: None)
 
 
-def test_a_lead_two_ahead_is_where_to_jump() -> None:
+def test_a_lead_two_ahead_corroborated_by_a_second_neighbour_is_where_to_jump() -> None:
     rounds = table()
     rounds.begin(3)
     rounds.began("a1", 4)
     assert rounds.lead(3) == 3
     assert not rounds.hopeless("a1", 3)
-    rounds.began("a2", 5)
-    assert rounds.lead(3) == 5
-    assert rounds.hopeless("a2", 3)
-    rounds.began("a2", 2)  # never goes back
-    assert rounds.lead(3) == 5
+    rounds.began("a2", 250)  # one neighbour's word alone moves nothing
+    assert rounds.lead(3) == 3
+    assert not rounds.hopeless("a2", 3)
+    rounds.began("a3", 7)  # a second neighbour vouches for 7, not for 250
+    assert rounds.lead(3) == 7
+    assert rounds.hopeless("a2", 3) and rounds.hopeless("a3", 3)
+    assert not rounds.hopeless("a1", 3)
+    rounds.began("a3", 2)  # never goes back
+    assert rounds.lead(3) == 7
+
+
+def test_one_neighbours_claim_counts_once_waited_out_and_only_so_far_per_wait() -> None:
+    rounds = table()
+    rounds.begin(3)
+    rounds.began("a1", 250)
+    rounds.began("a2", 3)
+    assert rounds.lead(3) == 3
+    rounds.waited_out(["a2"])  # waiting out another neighbour is no evidence about a1
+    assert rounds.lead(3) == 3
+    rounds.waited_out(["a1"])
+    assert rounds.hopeless("a1", 3)
+    assert rounds.lead(3) == 3 + JUMP_PER_TIMEOUT
+    rounds.waited_out(["a1"])
+    assert rounds.lead(3) == 3 + 2 * JUMP_PER_TIMEOUT
+    rounds.jumped()  # the jump spends the evidence
+    rounds.begin(3 + 2 * JUMP_PER_TIMEOUT)
+    assert rounds.lead(rounds.k) == rounds.k
+    rounds.waited_out(["a1"])  # it still claims 250: one more wait, so much further
+    assert rounds.lead(rounds.k) == 3 + 3 * JUMP_PER_TIMEOUT
+    rounds.began("a2", 24)  # and a claim within reach is taken whole
+    rounds.waited_out(["a2"])
+    assert rounds.credible("a2", rounds.k) == 24
+
+
+def test_a_neighbour_heard_in_step_again_is_no_longer_waited_out() -> None:
+    rounds = table()
+    rounds.begin(3)
+    rounds.began("a1", 40)
+    rounds.waited_out(["a1"])
+    assert rounds.lead(3) == 3 + JUMP_PER_TIMEOUT
+    assert rounds.admit(envelope(Kind.REQUEST, 3, "a1"), accept) is Admission.SERVE
+    assert rounds.lead(3) == 3  # it answered this very round: its earlier silence is over
+    assert not rounds.hopeless("a1", 3)
 
 
 def test_goodbyes() -> None:
@@ -175,3 +213,24 @@ def test_deadline() -> None:
     assert rounds.deadline(["a2"], started=100.0, bound=bound) == 103.0
     assert rounds.deadline(["a3"], started=100.0, bound=bound) == 101.0
     assert not math.isinf(rounds.deadline(["a3"], started=0.0, bound=bound))
+
+
+def test_a_far_claim_contradicted_by_the_next_message_in_step_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rounds = RoundTable(
+        neighbours=NEIGHBOURS, algorithm=Algorithm.CLEAR, iterations=300, dim=DIM, owner="a0"
+    )
+    rounds.begin(35)
+    assert rounds.admit(envelope(Kind.REQUEST, 250, "a1"), accept) is Admission.HELD
+    assert rounds.admit(envelope(Kind.REQUEST, 40, "a2"), accept) is Admission.HELD
+    rounds.waited_out(["a1"])
+    assert rounds.lead(35) == 35 + JUMP_PER_TIMEOUT
+    assert rounds.admit(envelope(Kind.REQUEST, 36, "a1"), accept) is Admission.SERVE
+    assert "agent a0 dropped request from a1 at iteration 250" in caplog.text
+    assert rounds.lead(35) == 35 and not rounds.hopeless("a1", 35)
+    # a claim within reordering distance is not contradicted: a2's stays held
+    rounds.begin(37)
+    assert rounds.admit(envelope(Kind.REQUEST, 37, "a2"), accept) is Admission.SERVE
+    assert [(e.sender, e.iteration) for e in rounds.begin(39)] == [("a2", 40)]
+    assert rounds.begin(249) == []  # a1's claim is never released into round 250

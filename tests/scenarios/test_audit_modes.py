@@ -92,7 +92,8 @@ EXAMPLES = Path(__file__).parents[2] / "scenarios" / "examples"
 
 def test_audit_examples_are_valid() -> None:
     files = sorted(EXAMPLES.glob("audit_*.toml"))
-    assert len(files) == 6
+    assert len(files) == 11  # audit II added linear_system, input_inversion, membership,
+    # colluders_inputs and colluders_inputs_hardened
     kinds = set()
     for path in files:
         scenario = load(path)
@@ -104,6 +105,8 @@ def test_audit_examples_are_valid() -> None:
         ("paillier", "eavesdropper"),
         ("paillier", "colluders"),
         ("dp", "eavesdropper"),
+        ("plain", "colluders"),
+        ("clear", "membership"),
     }
 
 

@@ -51,6 +51,9 @@ class BrokerRights(StrEnum):
     """Log in, nothing else: an observer that must receive nothing."""
     STATUS = "status"
     """Read every agent's status topic (a supervisor watching who is online)."""
+    READ = "read"
+    """Read every topic of the run, write none: what the broker itself, or a capture of
+    its traffic, sees (an eavesdropper at the broker's vantage point)."""
     ALL = "all"
     """Read and write everything of the run (an operator or test harness; it sees the
     ciphertexts, so it is as trusted as the broker itself)."""
@@ -173,6 +176,8 @@ class MosquittoSetup:
                 t = Topics(run)
                 if rights is BrokerRights.STATUS:
                     lines.append(f"topic read {t.prefix}/status/+")
+                elif rights is BrokerRights.READ:
+                    lines.append(f"topic read {t.everything}")
                 elif rights is BrokerRights.ALL:
                     lines.append(f"topic readwrite {t.everything}")
             lines.append("")
