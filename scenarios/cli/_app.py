@@ -21,12 +21,13 @@ import typer
 from rich.console import Console
 
 from agents import Algorithm
-from transport import ManagedMosquitto
+from transport import BrokerAddress, ManagedMosquitto, TransportError
 
 from .._errors import BadInput
 from ..assembly import build_graph
 from ..deploy import (
     BROKER_ENV,
+    RECONNECT_TIMEOUT,
     Interrupted,
     broker_lines,
     check_run_id,
@@ -38,13 +39,14 @@ from ..deploy import (
     serve_broker,
     write_compose,
 )
-from ..results import RunDir
+from ..results import RunDir, check_output_dir, check_output_file
 from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
 from ..spec import Scenario, check_adversaries, load, load_scenario
 from ._exits import App, console, fail
+from ._exits import main as run_app
 from ._progress import StepProgress
-from ._tables import print_summaries, print_topology
+from ._tables import print_summaries, print_topology, print_warnings
 
 app = App(
     name="hemesh",
@@ -137,7 +139,7 @@ def run(
         bool, typer.Option("--dashboard", help="Serve the live dashboard during the run.")
     ] = False,
     dashboard_port: Annotated[
-        int, typer.Option(help="Port of --dashboard on 127.0.0.1 (0: any free).", min=0)
+        int, typer.Option(help="Port of --dashboard on 127.0.0.1 (0: any free).", min=0, max=65535)
     ] = 8050,
     spawn: Annotated[
         SpawnMode,
@@ -164,7 +166,12 @@ def run(
         )
     scenario = load(scenario_file)
     if iterations is not None:
-        scenario = scenario.model_copy(update={"iterations": iterations})
+        scenario = _override(scenario, "iterations", iterations, option="--iterations")
+    check_output_dir(
+        output or scenario.output.dir,
+        what="--output" if output is not None else f"{scenario_file}: output.dir",
+    )
+    _check_broker(scenario, scenario_file)
     agents = _agent_count(scenario)
     with StepProgress(console, disable=as_json) as bar:
         tasks = {a: bar.add(a.value, scenario.iterations) for a in scenario.algorithms}
@@ -197,6 +204,31 @@ def run(
         out.print(f"run directory: {results[0].run.path.parent}", highlight=False)
 
 
+def _override(scenario: Scenario, field: str, value: object, *, option: str) -> Scenario:
+    """``scenario`` with ``field`` set to ``value``, checked as the scenario's own field
+    is (strict type, limits): :class:`BadInput` naming ``option`` and the value."""
+    import pydantic
+
+    info = Scenario.model_fields[field]
+    form: Any = Annotated[info.annotation, *info.metadata]
+    try:
+        checked: Any = pydantic.TypeAdapter(form).validate_python(value)
+    except pydantic.ValidationError as exc:
+        raise BadInput(f"{option} {value}: {exc.errors()[0]['msg']}") from None
+    return scenario.model_copy(update={field: checked})
+
+
+def _check_broker(scenario: Scenario, source: Path) -> None:
+    """A broker URL in the scenario is checked before anything is written."""
+    url = scenario.transport.broker
+    if scenario.transport.kind == "memory" or url in ("embedded", "mosquitto"):
+        return
+    try:
+        BrokerAddress.parse(url)
+    except TransportError as exc:
+        raise BadInput(f"{source}: transport.broker: {exc}") from None
+
+
 def _agent_count(scenario: Scenario) -> int:
     graph = build_graph(scenario)
     check_adversaries(scenario.adversary, graph)
@@ -209,14 +241,19 @@ def summarize(
         Path, typer.Argument(help="A run directory, or the folder of a hemesh run.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Summarize the agents that logged when some did not."),
+    ] = False,
 ) -> None:
     """Recompute a run's metrics from its directory alone.
 
     Example: hemesh summarize runs/ring8-20261123T120000-1a2b3c
     """
-    summaries = run_summaries(run_dir)
+    summaries = run_summaries(run_dir, partial=partial)
     if as_json:
         out.print_json(json.dumps(summaries))
+        print_warnings(summaries)
     else:
         print_summaries(out, summaries)
 
@@ -229,7 +266,9 @@ def bench(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the JSON results.")
     ] = Path("bench.json"),
-    key_bits: Annotated[int, typer.Option(help="Paillier key size.", min=512)] = 2048,
+    key_bits: Annotated[  # at most crypto.key_bits' limit: beyond, key generation never ends
+        int, typer.Option(help="Paillier key size.", min=512, max=8192)
+    ] = 2048,
 ) -> None:
     """Measure the protocol's cost as ratios taken side by side in one run.
 
@@ -238,6 +277,8 @@ def bench(
     import dataclasses
 
     from ._bench import Settings, run_bench
+
+    check_output_file(output, what="--output")
 
     settings = Settings.quick() if quick else Settings()
     settings = dataclasses.replace(settings, key_bits=key_bits)
@@ -274,13 +315,22 @@ def agent(
         Path | None,
         typer.Option(help="The agent's secret identity (default: RUN_DIR/identities/ID.key)."),
     ] = None,
+    reconnect_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a lost broker is tried again before the agent fails (0: never).",
+            metavar="SECONDS",
+        ),
+    ] = RECONNECT_TIMEOUT,
 ) -> None:
     """Run exactly one agent of a scenario (one per process, container or host).
 
     Example: hemesh agent --scenario s.toml --id a0 --run r1 --out runs/r1 --broker mqtt://h:1883
     """
+    scenario = load_scenario(scenario_file)
+    check_output_dir(run_dir, what="--out")
     plan = plan_agent(
-        load_scenario(scenario_file),
+        scenario,
         agent=agent_id,
         run=run_id,
         out=run_dir,
@@ -288,6 +338,7 @@ def agent(
         algorithm=algorithm,
         roster=roster,
         identity=identity,
+        reconnect_timeout=reconnect_timeout,
     )
     report = _stoppable(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
@@ -372,8 +423,15 @@ def dashboard(
         bool, typer.Option("--serve", help="Serve a live page on 127.0.0.1 instead.")
     ] = False,
     port: Annotated[
-        int, typer.Option(help="Port of --serve (8050, or a free one if taken; 0: any).", min=0)
+        int,
+        typer.Option(
+            help="Port of --serve (8050, or a free one if taken; 0: any).", min=0, max=65535
+        ),
     ] = 8050,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Draw a run some agents of which left no log."),
+    ] = False,
 ) -> None:
     """Draw MSE, consensus, objective gap, leakage, costs and topology from run directories.
 
@@ -391,7 +449,9 @@ def dashboard(
         with contextlib.suppress(KeyboardInterrupt):
             _run_async(serve_live(run_dirs, port=port, announce=_announce))
         return
-    written = write_dashboard(run_dirs, output or RunDir(run_dirs[0]).dashboard)
+    folder = output or RunDir(run_dirs[0]).dashboard
+    check_output_dir(folder, what="--output" if output is not None else "dashboard folder")
+    written = write_dashboard(run_dirs, folder, partial=partial)
     for problem in written.problems:
         console.print(f"warning: {problem}", highlight=False, soft_wrap=True)
     out.print(f"dashboard: {written.html}", highlight=False)
@@ -419,6 +479,8 @@ def topology_show(
     """
     from ..dashboards import build, draw, parse_spec, report
 
+    if output is not None:
+        _check_image(output)
     parsed = parse_spec(spec)
     graph = build(parsed)
     facts = report(parsed, graph)
@@ -432,6 +494,21 @@ def topology_show(
         out.print(f"drawing: {output}", highlight=False)
 
 
+def _check_image(path: Path) -> None:
+    """``-o PATH`` of a drawing: a suffix matplotlib can write, a place it can be written."""
+    from matplotlib.figure import Figure
+
+    kinds = sorted(Figure().canvas.get_supported_filetypes())
+    suffix = path.suffix.lower().removeprefix(".")
+    if suffix not in kinds:
+        got = f"'.{suffix}'" if suffix else "no suffix"
+        raise BadInput(
+            f"-o {path}: {got} is not an image format; use one of "
+            + ", ".join(f".{k}" for k in kinds)
+        )
+    check_output_file(path, what="-o")
+
+
 def main() -> None:
     """Entry point of the ``hemesh`` console script."""
-    app(prog_name="hemesh")
+    run_app(app, prog_name="hemesh")

@@ -74,11 +74,18 @@ def print_summaries(out: Console, summaries: list[dict[str, Any]]) -> None:
     for label, cells in audit_rows(summaries):
         table.add_row(escape(label), *(escape(c) for c in cells))
     out.print(table)
+    print_warnings(summaries)
     for s in summaries:
-        for agent, lines in s["bad_log_lines"].items():
-            console.print(f"warning: {s['algorithm']}: log of {agent} has unreadable lines {lines}")
         for agent, ks in s["resumed"].items():
             console.print(f"note: {s['algorithm']}: {agent} resumed from its checkpoint at {ks}")
+
+
+def print_warnings(summaries: list[dict[str, Any]]) -> None:
+    """On stderr, one line per thing the summaries were computed around (a torn log line,
+    agents without a log)."""
+    for s in summaries:
+        for warning in s.get("warnings", []):
+            console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
 
 
 def print_topology(out: Console, spec: str, facts: GraphReport) -> None:

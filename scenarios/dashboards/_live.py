@@ -115,11 +115,14 @@ class LiveDashboard:
         if signature == self._signature and self._cached is not None:
             return self._cached
         try:
-            views = load_views(paths, strict=False)
+            views = load_views(paths, strict=False, partial=True)
             data = payload(views)
             self._title = title_for(views) + " (live)" if views else "hemesh dashboard (live)"
-        except ScenarioError as exc:
+        except ScenarioError as exc:  # a damaged run directory: reported on the page
             data = {"figures": {}, "runs": [], "problems": [str(exc)]}
+        except Exception as exc:  # a reader's bug must not stop the server: log, report
+            log.exception("cannot draw %s", _names(paths))
+            data = {"figures": {}, "runs": [], "problems": [f"cannot draw the runs: {exc!r}"]}
         if not data["runs"]:
             data["problems"].insert(0, "waiting for a run directory under " + _names(paths))
         self._signature, self._cached = signature, data
@@ -183,6 +186,10 @@ def _signature(paths: Sequence[Path]) -> tuple[Any, ...]:
     for path in paths:
         for run in find_runs(path):
             entries.append(str(run.path))
+            for file in (run.resolved, run.graph):  # repaired or replaced while served
+                with contextlib.suppress(OSError):
+                    st = os.stat(file)
+                    entries.append((str(file), st.st_size, st.st_mtime_ns))
             for folder in (run.logs, run.adversaries.path):
                 if not folder.is_dir():
                     continue

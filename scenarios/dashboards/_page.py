@@ -144,11 +144,12 @@ class Written:
     problems: list[str]
 
 
-def write_dashboard(paths: Sequence[Path], out: Path) -> Written:
-    """Write ``index.html`` and the PNG/PDF figures for the run directories under ``paths``."""
+def write_dashboard(paths: Sequence[Path], out: Path, *, partial: bool = False) -> Written:
+    """Write ``index.html`` and the PNG/PDF figures for the run directories under ``paths``
+    (``partial``: draw a run some agents of which left no log, see :func:`load_views`)."""
     from ._figures import write_figures  # matplotlib: imported only when drawing
 
-    views = load_views(paths)
+    views = load_views(paths, partial=partial)
     out.mkdir(parents=True, exist_ok=True)
     index = out / "index.html"
     index.write_text(page(payload(views), title=title_for(views)), encoding="utf-8")

@@ -115,11 +115,14 @@ class RunView:
     """Reconstructed inputs next to the true ones (``adversaries/*.inputs.json``)."""
 
 
-def load_views(paths: Sequence[Path], *, strict: bool = True) -> list[RunView]:
+def load_views(
+    paths: Sequence[Path], *, strict: bool = True, partial: bool = False
+) -> list[RunView]:
     """Every run directory under ``paths`` (a run directory or a ``hemesh run`` folder).
 
     ``strict``: a path without a run directory is an error (else it is skipped: a
-    live run may not have written one yet).
+    live run may not have written one yet). ``partial``: agents without a log are a
+    problem reported on the view, not an error (:meth:`Run.load`).
     """
     runs: list[RunDir] = []
     for path in paths:
@@ -129,7 +132,7 @@ def load_views(paths: Sequence[Path], *, strict: bool = True) -> list[RunView]:
         runs.extend(found)
     labels = _labels(runs)
     return [
-        view(run, label=label, color=PALETTE[i % len(PALETTE)])
+        view(run, label=label, color=PALETTE[i % len(PALETTE)], partial=partial)
         for i, (run, label) in enumerate(zip(runs, labels, strict=True))
     ]
 
@@ -138,23 +141,23 @@ def _labels(runs: Sequence[RunDir]) -> list[str]:
     """Scenario name + algorithm, made unique with the folder name when needed."""
     labels = []
     for run in runs:
+        resolved = run.read_json(run.resolved.name)  # BadInput naming the file
         try:
-            resolved = run.read_json(run.resolved.name)
             labels.append(f"{resolved['name']} · {resolved['algorithm']['kind']}")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise BadInput(f"{run.path}: unreadable {run.resolved.name}: {exc}") from exc
+        except (KeyError, TypeError) as exc:
+            raise BadInput(f"{run.resolved}: no {exc} (not a run's resolved scenario)") from exc
     for i, label in enumerate(labels):
         if labels.count(label) > 1:
             labels[i] = f"{label} ({runs[i].path.parent.name})"
     return labels
 
 
-def view(run: RunDir, *, label: str, color: str) -> RunView:
+def view(run: RunDir, *, label: str, color: str, partial: bool = False) -> RunView:
     """Load one run directory for drawing; a run still starting yields empty curves."""
     problems: list[str] = []
     loaded: Run | None = None
     try:
-        loaded = Run.load(run)
+        loaded = Run.load(run, partial=partial)
     except BadInput:
         if not run.logs.is_dir() or any(run.agent_logs()):
             raise
@@ -169,9 +172,7 @@ def view(run: RunDir, *, label: str, color: str) -> RunView:
     times = {name: Curve(name, [], []) for _, name in TIME_PARTS}
     sent = Curve("bytes sent", [], [])
     if loaded is not None:
-        for agent, agent_log in loaded.logs.items():
-            for number in agent_log.bad_lines:
-                problems.append(f"{run.log(agent)}: line {number} is not a complete record")
+        problems += loaded.warnings
         try:
             series = loaded.series()
         except BadInput as exc:

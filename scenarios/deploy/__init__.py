@@ -4,6 +4,7 @@ processes``, compose files."""
 
 from ._agent_process import (
     BROKER_ENV,
+    RECONNECT_TIMEOUT,
     AgentPlan,
     agent_failure,
     broker_url,
@@ -40,6 +41,7 @@ __all__ = [
     "LOCKED",
     "MOSQUITTO",
     "OBSERVER",
+    "RECONNECT_TIMEOUT",
     "STOP_SIGNALS",
     "VANTAGE_LOGINS",
     "WIRETAP",

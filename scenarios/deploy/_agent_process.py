@@ -36,6 +36,7 @@ from agents import (
     Algorithm,
     CryptoBackend,
     CryptoPool,
+    Diverged,
     Identity,
     InlineCrypto,
     Objective,
@@ -53,6 +54,11 @@ from ._signals import Interrupted, interruptible
 
 BROKER_ENV = "HEMESH_BROKER"
 """Environment variable read for ``--broker`` (keeps a password off the command line)."""
+
+
+RECONNECT_TIMEOUT = 60.0
+"""How long a lone agent tries to get a lost broker back, by default (seconds)."""
+MAX_RECONNECT_TIMEOUT = 86400.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,6 +80,8 @@ class AgentPlan:
     """The agent's own secret identity."""
     roster: Roster
     """The run's public identities, checked against ``identity`` and the neighbours."""
+    reconnect_timeout: float = RECONNECT_TIMEOUT
+    """Seconds a lost broker is tried again before the agent fails (0: not at all)."""
 
 
 def broker_url(address: BrokerAddress) -> str:
@@ -133,8 +141,13 @@ def plan_agent(
     algorithm: Algorithm | None = None,
     roster: Path | None = None,
     identity: Path | None = None,
+    reconnect_timeout: float = RECONNECT_TIMEOUT,
 ) -> AgentPlan:
     """Check the arguments of ``hemesh agent`` and build the agent's values."""
+    if not 0 <= reconnect_timeout <= MAX_RECONNECT_TIMEOUT:  # NaN fails it too
+        raise BadInput(
+            f"--reconnect-timeout {reconnect_timeout}: must be in [0, {MAX_RECONNECT_TIMEOUT:g}] s"
+        )
     try:
         validate_id(run, what="run id")
     except _TransportError as exc:
@@ -182,6 +195,7 @@ def plan_agent(
         crypto_workers=(crypto.workers or 1) if uses_pool else 0,
         identity=me,
         roster=its_roster,
+        reconnect_timeout=reconnect_timeout,
     )
 
 
@@ -225,6 +239,20 @@ def agent_failure(agent: str, exc: BaseException) -> str | None:
     return f"agent {agent}: {type(first).__name__}: {message}"
 
 
+DIVERGED = "run diverged: "
+"""How the line of a diverged run starts, in tasks and processes mode alike."""
+
+
+def diverged_line(exc: BaseException) -> str | None:
+    """The one line of a run that diverged, when ``exc`` (or one in its group) is
+    :class:`Diverged`: the earliest agent and iteration, and what to change; else None."""
+    found = [e for e in _leaves(exc) if isinstance(e, Diverged)]
+    if not found:
+        return None
+    first = min(found, key=lambda e: (e.iteration, e.agent))
+    return f"{DIVERGED}{first}; lower algorithm.lambda0"
+
+
 def _leaves(exc: BaseException) -> list[BaseException]:
     """The exceptions of ``exc``, groups flattened, cancellations left out."""
     if isinstance(exc, BaseExceptionGroup):
@@ -251,6 +279,9 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
     except Interrupted:
         raise
     except (_AgentError, _TransportError, BaseExceptionGroup) as exc:
+        diverged = diverged_line(exc)
+        if diverged is not None:
+            raise RunFailed(diverged) from exc
         line = agent_failure(me, exc)
         if line is None:
             raise
@@ -263,7 +294,11 @@ async def _run(plan: AgentPlan) -> AgentReport:
     cfg = plan.config
     spec = plan.scenario.transport
     transport: Transport = MqttTransport(
-        cfg.run, plan.address, max_message_bytes=spec.max_message_bytes, qos=spec.qos
+        cfg.run,
+        plan.address,
+        max_message_bytes=spec.max_message_bytes,
+        qos=spec.qos,
+        reconnect_timeout=plan.reconnect_timeout,
     )
     if plan.scenario.transport.pad_to is not None:
         transport = PaddedTransport(transport, plan.scenario.transport.pad_to)

@@ -8,7 +8,9 @@ non-zero or dies by a signal and it has restarts left (``--restarts N``: N per a
 it is started again with the same command line and environment, and resumes from its
 checkpoint; otherwise the others are stopped by PID (SIGTERM, a bounded wait,
 SIGKILL) and the run fails (:class:`RunFailed`) with the agent's id, its exit code or
-signal, the last lines of its log and of its stderr; the logs written so far stay.
+signal, the last lines of its log and of its stderr; the logs written so far stay. An
+agent whose run diverged is not restarted: the run fails with its one line, as in tasks
+mode.
 SIGINT and SIGTERM stop the agents the same way (:class:`Interrupted`).
 """
 
@@ -30,6 +32,7 @@ from transport import settle_tasks, stop_processes
 
 from .._errors import BadInput, RunFailed
 from ..results import RunDir, parse_record
+from ._agent_process import DIVERGED
 from ._signals import interruptible
 
 STOP_TIMEOUT = 5.0
@@ -293,6 +296,9 @@ class Supervisor:
                     child = waits[task]
                     if child.process.returncode == 0:
                         continue
+                    diverged = await self._diverged(child)
+                    if diverged is not None:  # no restart: it would diverge again
+                        raise RunFailed(diverged)
                     if child.restarts >= self._restarts:
                         raise RunFailed(await self._failure(child))
                     await self._restart(child)
@@ -312,6 +318,15 @@ class Supervisor:
             steps = child.read_log()
             if steps and self._progress is not None:
                 self._progress(steps)
+
+    async def _diverged(self, child: _Child) -> str | None:
+        """The line of ``child``'s run diverging, if its stderr ends with one."""
+        await self._settle(child)
+        for line in reversed(child.stderr):
+            text = line.removeprefix("error: ")
+            if text.startswith(DIVERGED):
+                return text
+        return None
 
     async def _failure(self, child: _Child) -> str:
         await self._settle(child)

@@ -16,7 +16,9 @@ from ._json import (
     write_jsonl,
 )
 from ._leakage import Inversion, Leakage, inversions_file, read_inversions
-from ._metrics import AgentLog, Run, open_run, read_audit, read_log, summaries
+from ._logs import AgentLog, read_log
+from ._metrics import Run, open_run, read_audit, summaries
+from ._outputs import check_output_dir, check_output_file
 from ._prepare import prepare_run, run_folder, run_id, run_stamp
 from ._rundir import AdversaryDir, RunDir, find_runs
 from ._series import Series
@@ -32,6 +34,8 @@ __all__ = [
     "RunDir",
     "RunGraph",
     "Series",
+    "check_output_dir",
+    "check_output_file",
     "decode_bytes",
     "find_runs",
     "inversions_file",

@@ -1,7 +1,8 @@
 """The JSON files of a run: one atomic JSON writer, one JSONL reader, one JSONL writer.
 
 JSONL files are append-only, one record (a JSON object) per line; a reader skips lines
-that do not parse (a line cut off by a kill) and reports their 1-based numbers.
+that do not parse (a line cut off by a kill, bytes that are not UTF-8) and reports their
+1-based numbers. Agents' logs are read stricter: :mod:`scenarios.results._logs`.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def read_jsonl(path: Path, *, iteration: bool = False, missing_ok: bool = False)
     records: list[dict[str, Any]] = []
     bad: list[int] = []
     try:
-        with path.open(encoding="utf-8") as f:
+        with path.open("rb") as f:  # bytes: a line that is not UTF-8 is one bad line
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue

@@ -19,8 +19,8 @@ data per model, so they are evaluated on a grid of the K logged iterations: ever
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +29,14 @@ import numpy.typing as npt
 
 from .._errors import BadInput
 from ..assembly import Problem
-from ._json import read_json, read_jsonl, write_json, write_jsonl
+from ..spec import agent_id
+from ._json import read_json, write_json, write_jsonl
 from ._leakage import Leakage, read_leakage
+from ._logs import AgentLog, read_log
 from ._rundir import RunDir, find_runs
 from ._series import Series, entry, evaluation_grid, finite
 
-log = logging.getLogger("hemesh.metrics")
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class AgentLog:
-    agent: str
-    records: list[dict[str, Any]]
-    bad_lines: list[int] = field(default_factory=list)
-    """1-based numbers of lines that were not valid JSON records (e.g. cut off by a kill)."""
-
-
-def read_log(path: Path) -> AgentLog:
-    """Read one agent's JSONL log, skipping (and reporting) lines that do not parse."""
-    lines = read_jsonl(path, iteration=True)
-    for number in lines.bad_lines:
-        log.warning("%s: line %d is not a complete record; skipped", path, number)
-    return AgentLog(path.stem, lines.records, lines.bad_lines)
 
 
 def read_audit(run: RunDir) -> dict[str, Any] | None:
@@ -71,18 +56,43 @@ class Run:
     resolved: dict[str, Any]
     problem: Problem
     logs: dict[str, AgentLog]
+    missing: tuple[str, ...] = ()
+    """Agents of the run's graph that have no log (loaded with ``partial=True``)."""
 
     @classmethod
-    def load(cls, run: RunDir) -> Run:
+    def load(cls, run: RunDir, *, partial: bool = False) -> Run:
+        """Read and check ``run``: its resolved scenario, problem, graph and every agent's
+        log (:func:`read_log`). :class:`BadInput` naming the file (and line) that cannot
+        be used, or the agents of the graph without a log unless ``partial`` (then the
+        others are loaded and the missing ones listed in :attr:`missing`)."""
+        resolved = _resolved(run)
         try:
-            resolved = run.read_json(run.resolved.name)
             problem = Problem.load(run.problem)
-        except (OSError, ValueError, KeyError) as exc:
-            raise BadInput(f"{run.path}: not a readable run directory: {exc}") from exc
-        logs = {p.stem: read_log(p) for p in run.agent_logs()}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise BadInput(f"{run.problem}: not a readable run directory: {exc}") from exc
+        agents = _graph_agents(run)
+        found = {p.stem: p for p in run.agent_logs()}
+        missing = tuple(a for a in agents if a not in found)
+        if missing and not partial:
+            raise BadInput(
+                f"{run.path}: no log of {_listed(missing)} ({len(agents) - len(missing)} of "
+                f"{len(agents)} agents logged); --partial summarizes the others"
+            )
+        logs = {a: read_log(p, dim=problem.dim) for a, p in sorted(found.items()) if a in agents}
         if not logs:
             raise BadInput(f"{run.path}: no agent logs in {run.logs}")
-        return cls(run, resolved, problem, logs)
+        return cls(run, resolved, problem, logs, missing)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per thing read around: a torn log line skipped, agents without a log."""
+        lines = [w for agent_log in self.logs.values() for w in agent_log.warnings]
+        if self.missing:
+            lines.append(
+                f"{self.dir.path}: no log of {_listed(self.missing)}; summarized the other "
+                f"{len(self.logs)} agents"
+            )
+        return lines
 
     @property
     def algorithm(self) -> str:
@@ -188,6 +198,8 @@ class Run:
                 if any(r.get("resumed") for r in lg.records)
             },
             "bad_log_lines": {a: lg.bad_lines for a, lg in self.logs.items() if lg.bad_lines},
+            "missing_agents": list(self.missing),
+            "warnings": self.warnings,
             "audit": read_audit(self.dir),
         }
 
@@ -258,7 +270,33 @@ def _convergence(s: Series) -> dict[str, Any]:
     return out
 
 
-def open_run(path: Path | str) -> Run:
+def _resolved(run: RunDir) -> dict[str, Any]:
+    """``resolved.json``, checked for what the readers use: a name and an algorithm kind."""
+    resolved = read_json(run.resolved)
+    algorithm = resolved.get("algorithm") if isinstance(resolved, dict) else None
+    kind = algorithm.get("kind") if isinstance(algorithm, dict) else None
+    if not isinstance(kind, str):
+        raise BadInput(f"{run.resolved}: no algorithm.kind (not a run's resolved scenario)")
+    if not isinstance(resolved.get("name"), str):
+        raise BadInput(f"{run.resolved}: no name (not a run's resolved scenario)")
+    return dict(resolved)
+
+
+def _graph_agents(run: RunDir) -> list[str]:
+    """The agent ids of the nodes of ``graph.json``."""
+    graph = read_json(run.graph)
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    if not isinstance(nodes, list) or not nodes:
+        raise BadInput(f"{run.graph}: no list of nodes (not a run's graph)")
+    return [agent_id(i) for i in range(len(nodes))]
+
+
+def _listed(agents: tuple[str, ...]) -> str:
+    shown = ", ".join(agents[:10]) + (f" and {len(agents) - 10} more" if len(agents) > 10 else "")
+    return f"agent{'s' if len(agents) > 1 else ''} {shown}"
+
+
+def open_run(path: Path | str, *, partial: bool = False) -> Run:
     """The run directory ``path``, loaded; or the only run directory in ``path`` (the
     folder of a ``hemesh run``). :class:`BadInput` when there is none or several (it
     names them: open one)."""
@@ -269,14 +307,16 @@ def open_run(path: Path | str) -> Run:
     if len(runs) > 1:
         names = ", ".join(r.path.name for r in runs)
         raise BadInput(f"{path}: {len(runs)} run directories ({names}): open one of them")
-    return Run.load(runs[0])
+    return Run.load(runs[0], partial=partial)
 
 
-def summaries(path: Path | str) -> list[dict[str, Any]]:
+def summaries(path: Path | str, *, partial: bool = False) -> list[dict[str, Any]]:
     """The summary of the run directory ``path``, or of every run directory in it (what
-    ``hemesh summarize`` prints); :class:`BadInput` when there is none."""
+    ``hemesh summarize`` prints); :class:`BadInput` when there is none, or a file cannot
+    be used (``partial``: as :meth:`Run.load`). Each summary's ``warnings`` are the lines
+    to show about what was read around."""
     path = Path(path)
     runs = find_runs(path)
     if not runs:
         raise BadInput(f"{path}: no run directory here")
-    return [Run.load(r).summary() for r in runs]
+    return [Run.load(r, partial=partial).summary() for r in runs]

@@ -100,6 +100,23 @@ CASES: list[tuple[str, Callable[[Path], bytes], str, str]] = [
     ("bad-graph", toml(topology__n="2"), "topology", "2"),
     ("colluder-bool", colluder_bool, "adversary.0", "True"),
 ]  # fmt: skip
+
+
+def output_dir_a_file(out: Path) -> bytes:
+    taken = out.parent / "a-file"
+    taken.write_text("not a folder\n")
+    return toml(output__dir=f'"{taken.as_posix()}"')(out)
+
+
+CASES += [
+    ("broker-garbage", toml(transport__kind='"mqtt"', transport__broker='"garbage"'),
+     "transport.broker", "'garbage'"),
+    ("broker-port", toml(transport__kind='"mqtt"', transport__broker='"mqtt://127.0.0.1:99999"'),
+     "transport.broker", "99999"),
+    ("output-dir-file", output_dir_a_file, "output.dir", "a-file: is a file, not a directory"),
+    ("output-dir-unwritable", toml(output__dir='"/sys/hemesh-out"'), "output.dir",
+     "/sys/hemesh-out: cannot write in /sys"),
+]  # fmt: skip
 # a ProblemSpec field: its strict int belongs to the ProblemSpec class
 CASES.append(("dim-float", toml(problem__dim="5.0"), "problem.dim", "5.0"))
 

@@ -59,3 +59,24 @@ def test_a_plain_run_with_a_huge_stepsize_fails_with_one_line(tmp_path: Path) ->
     assert " at iteration " in line and "|x| = " in line and "> 1e9" in line, line
     assert line.endswith("; lower algorithm.lambda0"), line
     assert "hemesh run summary" not in result.stdout
+
+
+def test_a_diverging_run_in_processes_fails_with_the_same_one_line(tmp_path: Path) -> None:
+    """``--spawn processes``: the agent that diverged says so in one line and is not
+    restarted; the supervisor reports that line (exit 1), the other agents are stopped."""
+    doc = ring8(tmp_path / "runs", "embedded", iterations=200, kind="plain", lambda0=50.0)
+    doc["topology"] = {"kind": "ring", "n": 4}
+    result = hemesh(
+        "run", str(write_toml(tmp_path / "s.toml", doc)), "--spawn", "processes",
+        "--restarts", "2", cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "iterations (" not in line]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("error: run diverged: agent a"), line
+    assert " at iteration " in line and "|x| = " in line and "> 1e9" in line, line
+    assert line.endswith("; lower algorithm.lambda0"), line
+    assert "restart" not in result.stderr
+    assert "hemesh run summary" not in result.stdout
