@@ -20,6 +20,7 @@ import yaml
 
 from scenarios import Run, ScenarioError, find_runs
 from scenarios.deploy._compose import (
+    BROKER_MOUNT,
     BROKER_SERVICE,
     CONTAINER_RUNS,
     CONTAINER_SCENARIO,
@@ -70,15 +71,34 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
     broker = doc["services"][BROKER_SERVICE]
     assert broker["image"] == MOSQUITTO_IMAGE
     assert "ports" not in broker  # the broker stays inside the compose network
-    (config_mount,) = broker["volumes"]
-    assert config_mount.endswith(":/mosquitto/config/mosquitto.conf:ro")
-    config = host_path(config_mount, base).read_text()
-    assert "listener 1883 0.0.0.0" in config.splitlines()
-    assert "set_tcp_nodelay true" in config.splitlines()
+    (files_mount,) = broker["volumes"]
+    assert files_mount.endswith(f":{BROKER_MOUNT}:ro")
+    broker_files = host_path(files_mount, base)
+    config = (broker_files / "mosquitto.conf").read_text().splitlines()
+    assert "listener 1883 0.0.0.0" in config
+    assert "allow_anonymous false" in config
+    assert "password_file /mosquitto/config/passwd" in config
+    assert "acl_file /mosquitto/config/acl" in config
+    assert "user mosquitto" in config
+    assert "log_dest stderr" in config
+    for name in ("mosquitto.conf", "passwd", "acl", "healthcheck.password"):
+        assert (broker_files / name).stat().st_mode & 0o777 == 0o600, name
+    assert not (broker_files / "credentials.json").exists()  # passwords only in logins/
+    acl = (broker_files / "acl").read_text()
+    assert f"topic write hemesh/{run_id}/inbox/a1/a0" in acl.splitlines()
+    assert f"topic write hemesh/{run_id}/inbox/a2/a0" not in acl.splitlines()  # not an edge
+    passwd = (broker_files / "passwd").read_text()
+    assert [line.split(":")[0] for line in passwd.splitlines()] == [
+        *agents,
+        "observer",
+        "healthcheck",
+    ]
+    assert all(line.split(":", 1)[1].startswith("$7$") for line in passwd.splitlines())
 
     (run_dir,) = find_runs(base / "runs" / run_id.removesuffix("-paillier"))
     assert run_id.endswith("-paillier")
     assert (run_dir.path / "scenario.toml").read_text() == RING8.read_text()
+    passwords: set[str] = set()
     for agent in agents:
         service = doc["services"][agent]
         assert service["image"] == "hemesh:latest"
@@ -98,14 +118,25 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
             "--algorithm",
             "paillier",
         ]
-        assert service["environment"]["HEMESH_BROKER"] == f"mqtt://{BROKER_SERVICE}:1883"
+        assert "HEMESH_BROKER" not in service["environment"]  # no password in the file
+        (env_file,) = service["env_file"]
+        login = host_path(env_file, base)
+        assert login.stat().st_mode & 0o777 == 0o600
+        key, url = login.read_text().strip().split("=", 1)
+        address = BrokerAddress.parse(url)
+        assert key == "HEMESH_BROKER"
+        assert (address.host, address.port, address.username) == (BROKER_SERVICE, 1883, agent)
+        assert address.password and len(address.password) >= 40
+        passwords.add(address.password)
         scenario_mount, logs_mount = service["volumes"]
         assert scenario_mount.endswith(f":{CONTAINER_SCENARIO}:ro")
         assert host_path(scenario_mount, base) == RING8.parent
         assert logs_mount == f"logs:{CONTAINER_RUNS}"
         assert service["depends_on"] == {BROKER_SERVICE: {"condition": "service_healthy"}}
         assert service["restart"] == "on-failure:3"  # resumes from its checkpoint in the volume
-    assert "mosquitto_pub" in broker["healthcheck"]["test"]
+    assert len(passwords) == len(agents)  # each agent its own
+    assert "mosquitto_pub" in broker["healthcheck"]["test"][1]
+    assert "-u healthcheck" in broker["healthcheck"]["test"][1]
 
 
 def path3(folder: Path, **transport: Any) -> Path:

@@ -123,6 +123,7 @@ EXPECTED = {
         "agent_command",
         "agent_failure",
         "broker_lines",
+        "broker_setup",
         "broker_url",
         "check_run_id",
         "compose_document",
