@@ -97,12 +97,16 @@ def resolve_broker(scenario: Scenario, broker: str | None) -> BrokerAddress:
         raise BadInput(f"--broker: {exc}") from exc
 
 
-def refuse_in_process_only(scenario: Scenario) -> None:
+def refuse_in_process_only(scenario: Scenario, *, eavesdroppers_elsewhere: bool = False) -> None:
     """Adversaries and injected faults run inside the in-process runner only (for now):
-    say so rather than run without them."""
-    if scenario.adversary:
+    say so rather than run without them. ``eavesdroppers_elsewhere``: a lone agent, whose
+    scenario's eavesdroppers are processes of their own (``hemesh eavesdrop``)."""
+    others = [
+        a for a in scenario.adversary if not (eavesdroppers_elsewhere and a.kind == "eavesdropper")
+    ]
+    if others:
         raise BadInput(
-            f"adversary: the scenario has {len(scenario.adversary)} adversaries, which only "
+            f"adversary: the scenario has {len(others)} adversaries, which only "
             "'hemesh run --spawn tasks' runs; agents in separate processes would run without them"
         )
     if scenario.transport.faults is not None:
@@ -132,7 +136,7 @@ def plan_agent(
         raise BadInput(
             f"--algorithm: {algorithm.value!r} is not an algorithm of the scenario ({names})"
         )
-    refuse_in_process_only(scenario)
+    refuse_in_process_only(scenario, eavesdroppers_elsewhere=True)
     address = resolve_broker(scenario, broker)
     graph = build_graph(scenario)
     problem = build_problem(scenario, graph.number_of_nodes())
