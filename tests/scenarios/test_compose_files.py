@@ -90,7 +90,8 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
     passwd = (broker_files / "passwd").read_text()
     assert [line.split(":")[0] for line in passwd.splitlines()] == [
         *agents,
-        "observer",
+        "observer",  # the vantages' accounts of mosquitto_setup (no password handed out)
+        "wiretap",
         "healthcheck",
     ]
     assert all(line.split(":", 1)[1].startswith("$7$") for line in passwd.splitlines())
