@@ -35,10 +35,12 @@ from ..deploy import (
     describe,
     mosquitto_setup,
     plan_agent,
+    resolve_broker,
     run_agent,
     serve_broker,
     write_compose,
 )
+from ..privacy import eavesdrop as eavesdrop_run
 from ..results import RunDir, check_output_dir, check_output_file
 from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
@@ -342,6 +344,57 @@ def agent(
     )
     report = _stoppable(run_agent(plan))
     out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def eavesdrop(
+    *,
+    scenario_file: Annotated[
+        Path, typer.Option("--scenario", help="Scenario TOML file with the [[adversary]].")
+    ],
+    name: Annotated[str, typer.Option(help="The eavesdropper's name in the scenario.")],
+    run_id: Annotated[str, typer.Option("--run", help="Run id of the agents.")],
+    run_dir: Annotated[
+        Path, typer.Option("--out", help="Run directory: the record goes to RUN_DIR/adversaries/.")
+    ],
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="Broker URL mqtt://USER:PASS@HOST:PORT of its login (default: the scenario's).",
+            envvar=BROKER_ENV,
+        ),
+    ] = None,
+    algorithm: Annotated[
+        Algorithm | None, typer.Option(help="Algorithm the agents run (default: its kind).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 3600.0,
+) -> None:
+    """Record a run's traffic as the scenario's eavesdropper, in a process of its own.
+
+    It listens until SIGTERM or Ctrl-C; then audit the run directory.
+    Example: hemesh eavesdrop --scenario s.toml --name wiretap --run r1 --out runs/r1
+    """
+    scenario = load_scenario(scenario_file)
+    address = resolve_broker(scenario, broker)
+
+    def ready() -> None:
+        out.print(json.dumps({"eavesdropper": name, "subscribed": True}), highlight=False)
+
+    heard = _stoppable(
+        eavesdrop_run(
+            scenario,
+            name=name,
+            run=check_run_id(run_id),
+            out=run_dir,
+            address=address,
+            algorithm=algorithm,
+            listen_for=timeout,
+            ready=ready,
+        )
+    )
+    record = RunDir(run_dir).adversaries.record(name)
+    line = {"eavesdropper": name, "messages": heard, "record": str(record)}
+    out.print(json.dumps(line), highlight=False, soft_wrap=True)
 
 
 @app.command()

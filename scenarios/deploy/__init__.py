@@ -30,7 +30,13 @@ from ._brokers import (
     serve_broker,
     vantage_addresses,
 )
-from ._compose import ComposeFiles, compose_document, mosquitto_config, write_compose
+from ._compose import (
+    ComposeFiles,
+    broker_setup,
+    compose_document,
+    mosquitto_config,
+    write_compose,
+)
 from ._signals import STOP_SIGNALS, Interrupted, interruptible
 from ._supervisor import Supervisor, agent_command
 from ._watch import BrokerWatch, exit_reason
@@ -53,6 +59,7 @@ __all__ = [
     "agent_command",
     "agent_failure",
     "broker_lines",
+    "broker_setup",
     "broker_url",
     "check_run_id",
     "compose_document",

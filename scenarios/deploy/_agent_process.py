@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ from ..spec import Scenario
 from ._signals import Interrupted, interruptible
 
 BROKER_ENV = "HEMESH_BROKER"
+IDENTITY_ENV = "HEMESH_IDENTITY"
+"""Environment variable holding the agent's secret identity (hex) when no
+``--identity`` file is given: how compose hands each container its own."""
 """Environment variable read for ``--broker`` (keeps a password off the command line)."""
 
 
@@ -116,12 +120,16 @@ def resolve_broker(scenario: Scenario, broker: str | None) -> BrokerAddress:
         raise BadInput(f"--broker: {exc}") from exc
 
 
-def refuse_in_process_only(scenario: Scenario) -> None:
+def refuse_in_process_only(scenario: Scenario, *, eavesdroppers_elsewhere: bool = False) -> None:
     """Adversaries and injected faults run inside the in-process runner only (for now):
-    say so rather than run without them."""
-    if scenario.adversary:
+    say so rather than run without them. ``eavesdroppers_elsewhere``: a lone agent, whose
+    scenario's eavesdroppers are processes of their own (``hemesh eavesdrop``)."""
+    others = [
+        a for a in scenario.adversary if not (eavesdroppers_elsewhere and a.kind == "eavesdropper")
+    ]
+    if others:
         raise BadInput(
-            f"adversary: the scenario has {len(scenario.adversary)} adversaries, which only "
+            f"adversary: the scenario has {len(others)} adversaries, which only "
             "'hemesh run --spawn tasks' runs; agents in separate processes would run without them"
         )
     if scenario.transport.faults is not None:
@@ -158,7 +166,7 @@ def plan_agent(
         raise BadInput(
             f"--algorithm: {algorithm.value!r} is not an algorithm of the scenario ({names})"
         )
-    refuse_in_process_only(scenario)
+    refuse_in_process_only(scenario, eavesdroppers_elsewhere=True)
     address = resolve_broker(scenario, broker)
     graph = build_graph(scenario)
     problem = build_problem(scenario, graph.number_of_nodes())
@@ -180,7 +188,8 @@ def plan_agent(
     me, its_roster = _identity_of(
         configs[index],
         roster=roster or run_dir.roster,
-        identity=identity or run_dir.identity(agent),
+        identity=identity,
+        default_identity=run_dir.identity(agent),
     )
     crypto = scenario.crypto
     uses_pool = algorithm is Algorithm.PAILLIER and not crypto.inline
@@ -199,18 +208,18 @@ def plan_agent(
     )
 
 
-def _identity_of(config: AgentConfig, *, roster: Path, identity: Path) -> tuple[Identity, Roster]:
-    """The agent's identity and the run's roster, read and checked against each other."""
+def _identity_of(
+    config: AgentConfig, *, roster: Path, identity: Path | None, default_identity: Path
+) -> tuple[Identity, Roster]:
+    """The agent's identity (``--identity``, else :data:`IDENTITY_ENV`, else the run
+    directory's file) and the run's roster, read and checked against each other."""
     try:
         loaded = Roster.load(roster)
     except _AgentError as exc:
         raise BadInput(
             f"--roster: {exc} (the runner writes it: hemesh run, hemesh compose)"
         ) from exc
-    try:
-        me = Identity.load(identity)
-    except _AgentError as exc:
-        raise BadInput(f"--identity: {exc}") from exc
+    me = _own_identity(identity, default_identity)
     try:
         loaded.check(
             run=config.run, agent=config.agent_id, identity=me, neighbours=config.neighbours
@@ -218,6 +227,18 @@ def _identity_of(config: AgentConfig, *, roster: Path, identity: Path) -> tuple[
     except _AgentError as exc:
         raise BadInput(f"--roster: {roster}: {exc}") from exc
     return me, loaded
+
+
+def _own_identity(identity: Path | None, default: Path) -> Identity:
+    if identity is None and (secret := os.environ.get(IDENTITY_ENV)) is not None:
+        try:
+            return Identity.from_bytes(bytes.fromhex(secret))
+        except (ValueError, _AgentError) as exc:
+            raise BadInput(f"{IDENTITY_ENV}: not an agent identity: {exc}") from None
+    try:
+        return Identity.load(identity or default)
+    except _AgentError as exc:
+        raise BadInput(f"--identity: {exc}") from exc
 
 
 def agent_failure(agent: str, exc: BaseException) -> str | None:

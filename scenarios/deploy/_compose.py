@@ -2,33 +2,46 @@
 
 Writes a docker compose file with one service per agent (each runs
 ``hemesh agent`` from the image the repository's Dockerfile builds), a
-Mosquitto service with a generated config, a named volume that every agent
-writes its log to, and the scenario's folder mounted read-only. Beside the
-compose file go the broker config and the run directory (everything but the
-logs), so that once the logs are copied out of the volume
+Mosquitto service, a named volume that every agent writes its log and
+checkpoint to, and the scenario's folder mounted read-only. Beside the compose
+file go the broker's files, one login per agent and the run directory
+(everything but the logs), so that once the logs are copied out of the volume
 (``docker compose cp a0:/runs/. runs/``) ``hemesh summarize`` reads the run.
 
-The broker config is a plain one for the compose network: anonymous clients,
-no ACL, TCP_NODELAY on, no port published to the host. Anything that can
-reach the compose network can read and write the run's topics.
+The broker is the locked-down Mosquitto of ``hemesh broker``
+(:func:`~scenarios.deploy.mosquitto_setup`): anonymous clients refused, each
+agent logs in with its own password and the ACL lets it talk to its neighbours
+only; no port is published to the host. ``broker/`` holds the config, the
+password hashes and the ACL (mode 0600, mounted read-only); the broker's
+container copies the last two to ``/mosquitto/config`` owned by the broker's
+uid before it starts mosquitto, so the host files never need that uid.
+``logins/<agent>.env`` (mode 0600) holds one agent's broker URL with its
+password, read by compose on the host (``env_file``): each agent container gets
+its own password and no other. ``logins/healthcheck`` is the password of an
+account that may log in and do nothing else (the broker's healthcheck).
+An agent's environment shows to whoever may inspect its container.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
-from agents import Algorithm
+from agents import Algorithm, Identity
+from transport import BrokerRights, MosquittoSetup
+from transport import TransportError as _TransportError
 
 from .._errors import BadInput
 from ..assembly import build_graph, build_problem
 from ..results import prepare_run, run_folder, run_stamp
 from ..spec import Scenario, agent_id, load
-from ._agent_process import BROKER_ENV, refuse_in_process_only
+from ._agent_process import BROKER_ENV, IDENTITY_ENV, broker_url, refuse_in_process_only
+from ._brokers import mosquitto_setup
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"
 BROKER_SERVICE = "broker"
@@ -38,9 +51,22 @@ CONTAINER_RUNS = "/runs"
 """Where the logs volume is mounted in every agent container (the image creates it)."""
 CONTAINER_SCENARIO = "/scenario"
 """Where the scenario's folder is mounted, read-only."""
-CONTAINER_IDENTITY = "/identity"
-"""Where an agent finds the run's roster and its own identity file, read-only."""
-BROKER_CONFIG = "mosquitto.conf"
+CONTAINER_ROSTER = "/identity/roster.json"
+"""Where an agent finds the run's (public) roster, read-only; its own secret identity
+comes in its env file (:data:`IDENTITY_ENV`)."""
+BROKER_FILES = "broker"
+"""Folder beside the compose file: the broker's config, password hashes and ACL."""
+BROKER_MOUNT = "/hemesh-broker"
+"""Where the broker's container sees that folder (read-only)."""
+BROKER_CONFIG_DIR = PurePosixPath("/mosquitto/config")
+"""Where the broker's container copies the password file and ACL, owned by its uid
+(the official image's layout)."""
+BROKER_USER = "mosquitto"
+"""The broker's user in the image (uid 1883 in the official one): mosquitto drops to it."""
+LOGINS = "logins"
+"""Folder beside the compose file: ``<agent>.env`` per agent, mode 0600."""
+HEALTHCHECK = "healthcheck"
+"""The broker account of the healthcheck: it may log in, nothing else."""
 DEFAULT_IMAGE = "hemesh:latest"
 RESTARTS = 3
 """Times compose restarts a crashed agent (it resumes from its checkpoint)."""
@@ -53,23 +79,56 @@ class ComposeFiles:
 
     compose: Path
     broker_config: Path
+    logins: dict[str, Path]
+    """Each agent's env file (its broker URL with its password), mode 0600."""
     run_id: str
     run_dir: Path
     """The run directory beside the compose file (its logs come from the volume)."""
 
 
-def mosquitto_config(port: int = BROKER_PORT) -> str:
-    """A plain Mosquitto config for a private compose network."""
-    return (
-        "# Written by hemesh compose: a plain broker for the compose network only\n"
-        "# (no port is published to the host). Anonymous clients, no ACL.\n"
-        f"listener {port} 0.0.0.0\n"
-        "allow_anonymous true\n"
-        "set_tcp_nodelay true\n"
-        "persistence false\n"
-        "log_dest stdout\n"
-        "log_type error\nlog_type warning\nlog_type notice\n"
+def broker_setup(setup: MosquittoSetup) -> MosquittoSetup:
+    """``setup`` (the scenario graph's, :func:`mosquitto_setup`) as the compose broker:
+    listening on the compose network at :data:`BROKER_PORT`, run as the image's broker
+    user, with the healthcheck's rightless account."""
+    try:
+        return dataclasses.replace(
+            setup,
+            users={**setup.users, HEALTHCHECK: BrokerRights.NONE},
+            host="0.0.0.0",
+            port=BROKER_PORT,
+            run_as=BROKER_USER,
+        )
+    except _TransportError as exc:
+        raise BadInput(f"broker: {exc}") from exc
+
+
+def mosquitto_config(setup: MosquittoSetup) -> str:
+    """The broker's ``mosquitto.conf`` as its container sees it: files in
+    :data:`BROKER_CONFIG_DIR`, the log on stderr (``docker compose logs broker``)."""
+    lines = setup.config(BROKER_CONFIG_DIR).splitlines()
+    log_file = [i for i, line in enumerate(lines) if line.startswith("log_dest file ")]
+    if len(log_file) != 1:  # pragma: no cover  (a change of MosquittoSetup.config)
+        raise AssertionError("mosquitto config without exactly one log_dest file line")
+    lines[log_file[0]] = "log_dest stderr"  # unbuffered, unlike its stdout
+    return "\n".join(lines) + "\n"
+
+
+def _broker_command() -> list[str]:
+    """The broker container's command: copy the password file and ACL where mosquitto
+    reads them, owned by its user and 0600, then become mosquitto (which drops to it)."""
+    copy = (
+        f"install -o {BROKER_USER} -g {BROKER_USER} -m 0600 "
+        f"{BROKER_MOUNT}/passwd {BROKER_MOUNT}/acl {BROKER_CONFIG_DIR}/"
     )
+    return ["sh", "-c", f"{copy} && exec mosquitto -c {BROKER_MOUNT}/mosquitto.conf"]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` to ``path``, readable by its owner only (created so, never widened)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
 
 
 def _bind_path(path: Path, base: Path) -> str:
@@ -98,6 +157,76 @@ def _check_mountable(scenario: Scenario, folder: Path) -> None:
             )
 
 
+def _broker_service(broker_files: str) -> dict[str, Any]:
+    """The Mosquitto service: ``broker_files`` (a host path as compose reads it) mounted
+    read-only; its healthcheck logs in as :data:`HEALTHCHECK` (a rightless account)."""
+    password = f"$$(cat {BROKER_MOUNT}/{HEALTHCHECK}.password)"  # $$: compose's literal $
+    probe = (
+        f"mosquitto_pub -h 127.0.0.1 -p {BROKER_PORT} -u {HEALTHCHECK} "
+        f'-P "{password}" -t hemesh/healthcheck -n'
+    )
+    return {
+        "image": MOSQUITTO_IMAGE,
+        "entrypoint": _broker_command(),
+        "volumes": [f"{broker_files}:{BROKER_MOUNT}:ro"],
+        "healthcheck": {
+            "test": ["CMD-SHELL", probe],
+            "interval": "1s",
+            "timeout": "5s",
+            "retries": 30,
+        },
+    }
+
+
+def _agent_service(
+    agent: str,
+    *,
+    scenario_name: str,
+    scenario_folder: str,
+    run_id: str,
+    run_path: str,
+    algorithm: Algorithm,
+    image: str,
+    build_context: str | None,
+    login: str,
+    roster: str,
+) -> dict[str, Any]:
+    """One agent's service; ``login`` is its env file (its broker URL and its secret
+    identity) and ``roster`` the run's public roster, as compose reads them."""
+    service: dict[str, Any] = {"image": image}
+    if build_context is not None:
+        service["build"] = {"context": build_context, "dockerfile": "Dockerfile"}
+    service |= {
+        "command": [
+            "agent",
+            "--scenario",
+            f"{CONTAINER_SCENARIO}/{scenario_name}",
+            "--id",
+            agent,
+            "--run",
+            run_id,
+            "--out",
+            f"{CONTAINER_RUNS}/{run_path}",
+            "--algorithm",
+            algorithm.value,
+            "--roster",
+            CONTAINER_ROSTER,
+        ],
+        # BROKER_ENV and IDENTITY_ENV: this agent's own password and identity, nobody else's
+        "env_file": [login],
+        "environment": {"PYTHONUNBUFFERED": "1"},
+        "volumes": [
+            f"{scenario_folder}:{CONTAINER_SCENARIO}:ro",
+            f"{LOGS_VOLUME}:{CONTAINER_RUNS}",
+            f"{roster}:{CONTAINER_ROSTER}:ro",
+        ],
+        "depends_on": {BROKER_SERVICE: {"condition": "service_healthy"}},
+        # it resumes from its checkpoint in the logs volume; bad input (exit 2) stops
+        "restart": f"on-failure:{RESTARTS}",
+    }
+    return service
+
+
 def compose_document(
     *,
     agents: list[str],
@@ -108,71 +237,54 @@ def compose_document(
     algorithm: Algorithm,
     image: str,
     build_context: str | None,
-    broker_config: str,
-    identities: dict[str, tuple[str, str]] | None = None,
+    broker_files: str,
+    logins: dict[str, str],
+    roster: str,
 ) -> dict[str, Any]:
     """The compose file as a mapping. ``run_path`` is the run directory relative to
-    the logs volume; folders are host paths as compose reads them. ``identities``: per
-    agent, the host paths of the run's roster and of its own identity file, mounted
-    read-only (an agent sees no other agent's identity)."""
-    broker_url = f"mqtt://{BROKER_SERVICE}:{BROKER_PORT}"
-    services: dict[str, Any] = {
-        BROKER_SERVICE: {
-            "image": MOSQUITTO_IMAGE,
-            "volumes": [f"{broker_config}:/mosquitto/config/mosquitto.conf:ro"],
-            "healthcheck": {
-                "test": [
-                    "CMD",
-                    "mosquitto_pub",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(BROKER_PORT),
-                    "-t",
-                    "hemesh/healthcheck",
-                    "-n",
-                ],
-                "interval": "1s",
-                "timeout": "5s",
-                "retries": 30,
-            },
-        }
-    }
+    the logs volume; folders and files are host paths as compose reads them
+    (``logins``: each agent's env file)."""
+    services: dict[str, Any] = {BROKER_SERVICE: _broker_service(broker_files)}
     for agent in agents:
-        service: dict[str, Any] = {"image": image}
-        if build_context is not None:
-            service["build"] = {"context": build_context, "dockerfile": "Dockerfile"}
-        service |= {
-            "command": [
-                "agent",
-                "--scenario",
-                f"{CONTAINER_SCENARIO}/{scenario_name}",
-                "--id",
-                agent,
-                "--run",
-                run_id,
-                "--out",
-                f"{CONTAINER_RUNS}/{run_path}",
-                "--algorithm",
-                algorithm.value,
-            ],
-            "environment": {BROKER_ENV: broker_url, "PYTHONUNBUFFERED": "1"},
-            "volumes": [
-                f"{scenario_folder}:{CONTAINER_SCENARIO}:ro",
-                f"{LOGS_VOLUME}:{CONTAINER_RUNS}",
-            ],
-            "depends_on": {BROKER_SERVICE: {"condition": "service_healthy"}},
-            # it resumes from its checkpoint in the logs volume; bad input (exit 2) stops
-            "restart": f"on-failure:{RESTARTS}",
-        }
-        if identities is not None:
-            roster, identity = f"{CONTAINER_IDENTITY}/roster.json", f"{CONTAINER_IDENTITY}/key"
-            service["command"] += ["--roster", roster, "--identity", identity]
-            host_roster, host_identity = identities[agent]
-            service["volumes"] += [f"{host_roster}:{roster}:ro", f"{host_identity}:{identity}:ro"]
-        services[agent] = service
+        services[agent] = _agent_service(
+            agent,
+            scenario_name=scenario_name,
+            scenario_folder=scenario_folder,
+            run_id=run_id,
+            run_path=run_path,
+            algorithm=algorithm,
+            image=image,
+            build_context=build_context,
+            login=logins[agent],
+            roster=roster,
+        )
     project = "hemesh-" + run_id.lower().replace(".", "-")
     return {"name": project, "services": services, "volumes": {LOGS_VOLUME: {}}}
+
+
+def _write_broker(
+    setup: MosquittoSetup, base: Path, identities: dict[str, Identity]
+) -> tuple[Path, dict[str, Path]]:
+    """The broker's folder and each agent's env file (its broker URL and secret
+    identity) under ``base``."""
+    folder = base / BROKER_FILES
+    try:
+        files = setup.write(folder, mounted_at=BROKER_CONFIG_DIR, credentials=False)
+    except _TransportError as exc:
+        raise BadInput(f"--output: {exc}") from exc
+    _write_private(files.config, mosquitto_config(setup))
+    _write_private(folder / f"{HEALTHCHECK}.password", files.passwords[HEALTHCHECK] + "\n")
+    logins = base / LOGINS
+    logins.mkdir(mode=0o700, exist_ok=True)
+    env_files: dict[str, Path] = {}
+    for agent in setup.neighbours:
+        address = setup.address(agent, files, host=BROKER_SERVICE)
+        env_files[agent] = logins / f"{agent}.env"
+        secret = identities[agent].to_bytes().hex()
+        _write_private(
+            env_files[agent], f"{BROKER_ENV}={broker_url(address)}\n{IDENTITY_ENV}={secret}\n"
+        )
+    return folder, env_files
 
 
 def write_compose(
@@ -223,8 +335,9 @@ def write_compose(
         problem=problem,
         source=scenario_file,
     )
-    broker_config = base / BROKER_CONFIG
-    broker_config.write_text(mosquitto_config(), encoding="utf-8")
+    setup = broker_setup(mosquitto_setup(graph, (run_id,)))
+    identities = {a: Identity.load(run.identity(a)) for a in setup.neighbours}
+    broker_folder, env_files = _write_broker(setup, base, identities)
     if context is None and (_SOURCE_ROOT / "Dockerfile").is_file():
         context = _SOURCE_ROOT
     build_context = _bind_path(context.resolve(), base) if context is not None else None
@@ -237,11 +350,9 @@ def write_compose(
         algorithm=algorithm,
         image=image,
         build_context=build_context,
-        broker_config=_bind_path(broker_config, base),
-        identities={
-            a: (_bind_path(run.roster, base), _bind_path(run.identity(a), base))
-            for a in (agent_id(i) for i in range(graph.number_of_nodes()))
-        },
+        broker_files=_bind_path(broker_folder, base),
+        logins={a: _bind_path(f, base) for a, f in env_files.items()},
+        roster=_bind_path(run.roster, base),
     )
     header = (
         f"# Written by hemesh compose from {scenario_file.name}: run {run_id}.\n"
@@ -250,5 +361,9 @@ def write_compose(
     )
     output.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return ComposeFiles(
-        compose=output, broker_config=broker_config, run_id=run_id, run_dir=run.path
+        compose=output,
+        broker_config=broker_folder / "mosquitto.conf",
+        logins=env_files,
+        run_id=run_id,
+        run_dir=run.path,
     )

@@ -1,7 +1,14 @@
 """Privacy: the recording adversaries of a run (eavesdroppers, colluders' observers, the
 gradient tap), the attacks on what they recorded, and the audit that scores them."""
 
-from ._adversaries import Adversaries, GradientTap, envelope_line, start_adversaries
+from ._adversaries import (
+    Adversaries,
+    GradientTap,
+    eavesdrop,
+    eavesdropper_login,
+    envelope_line,
+    start_adversaries,
+)
 from ._attacks import (
     Estimates,
     colluders_attack,
@@ -38,7 +45,9 @@ __all__ = [
     "bootstrap_auc",
     "colluders_attack",
     "cosine",
+    "eavesdrop",
     "eavesdropper_attack",
+    "eavesdropper_login",
     "envelope_line",
     "finite",
     "invert",

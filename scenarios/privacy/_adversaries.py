@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -29,10 +30,11 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
-from agents import AgentConfig, Objective, Observer
+from agents import AgentConfig, Algorithm, Objective, Observer
 from transport import BrokerAddress, EnvelopeError, MemoryBus, MqttTransport, Transport, decode
 
 from .._errors import BadInput, RunFailed
+from ..assembly import agent_configs, build_graph, build_problem
 from ..results import JsonlWriter, RunDir, read_jsonl, write_json, write_jsonl
 from ..spec import (
     EavesdropperSpec,
@@ -41,7 +43,7 @@ from ..spec import (
     check_adversaries,
     resolve_colluders,
 )
-from ._attacks import FloatArray
+from ._attacks import FloatArray, read_record
 from ._audit import audit_run
 from ._params import PublicParams
 
@@ -51,6 +53,18 @@ DRAIN_SECONDS = 0.3
 quiet this long (at most DRAIN_LIMIT seconds), so in-flight messages are recorded."""
 DRAIN_LIMIT = 3.0
 CONNECT_TIMEOUT = 10.0
+EAVESDROP_TIMEOUT = 3600.0
+"""How long ``hemesh eavesdrop`` listens at most when nobody stops it."""
+
+
+def eavesdropper_login(
+    spec: EavesdropperSpec, address: BrokerAddress
+) -> tuple[str | None, str | None]:
+    """The username and password an eavesdropper subscribes with: its spec's own login
+    if it names one, else the address's (the one place this is chosen)."""
+    if spec.username is not None:
+        return spec.username, spec.password
+    return address.username, address.password
 
 
 def envelope_line(topic: str, data: bytes) -> dict[str, Any]:
@@ -105,11 +119,12 @@ class _Eavesdropper:
         if not isinstance(self._transport, MqttTransport):
             raise BadInput(f"adversary {self.spec.name}: unsupported transport")
         address = self._address or self._transport.address
+        username, password = eavesdropper_login(self.spec, address)
         client = aiomqtt.Client(
             address.host,
             address.port,
-            username=self.spec.username if self.spec.username is not None else address.username,
-            password=self.spec.password if self.spec.username is not None else address.password,
+            username=username,
+            password=password,
             identifier=f"hemesh.eavesdropper.{self.spec.name}.{secrets.token_hex(4)}",
             clean_session=True,
             timeout=CONNECT_TIMEOUT,
@@ -367,3 +382,74 @@ def start_adversaries(
     address an eavesdropper of each ``vantage`` logs in with (a broker hemesh started);
     without it, the transport's own."""
     return Adversaries(scenario, run, transport, configs, graph, vantages=vantages)
+
+
+async def eavesdrop(
+    scenario: Scenario,
+    *,
+    name: str,
+    run: str,
+    out: Path,
+    address: BrokerAddress,
+    algorithm: Algorithm | None = None,
+    listen_for: float = EAVESDROP_TIMEOUT,
+    ready: Callable[[], None] | None = None,
+) -> int:
+    """``hemesh eavesdrop``: the scenario's eavesdropper ``name`` as a process of its own,
+    a real MQTT subscriber at ``address`` (its login: :func:`eavesdropper_login`).
+
+    It writes what the in-process runner writes for it into the run directory ``out``
+    (``public.json``, its spec, its record), so :func:`audit_run` reads the run the same
+    way once the agents are done; ``ready`` is called once it is subscribed. It listens
+    until SIGTERM or SIGINT (then drains what is in flight) or ``listen_for`` seconds;
+    returns how many messages it recorded."""
+    algorithm = algorithm or scenario.algorithm.kind
+    spec = next(
+        (a for a in scenario.adversary if isinstance(a, EavesdropperSpec) and a.name == name),
+        None,
+    )
+    if spec is None:
+        names = [a.name for a in scenario.adversary if isinstance(a, EavesdropperSpec)]
+        raise BadInput(
+            f"--name: no eavesdropper {name!r} among the scenario's adversaries "
+            f"(eavesdroppers: {', '.join(names) or 'none'})"
+        )
+    if not listen_for > 0:
+        raise BadInput(f"--timeout: must be positive, got {listen_for}")
+    graph = build_graph(scenario)
+    check_adversaries(scenario.adversary, graph)
+    problem = build_problem(scenario, graph.number_of_nodes())
+    configs = agent_configs(scenario, graph, problem, run=run, algorithm=algorithm)
+    folder = RunDir(out).adversaries
+    try:
+        folder.path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--out: cannot create {folder.path}: {exc.strerror}") from exc
+    transport = MqttTransport(run, address)
+    write_json(folder.public, PublicParams.from_configs(configs).to_json())
+    everything = transport.topics.everything
+    resolved = {
+        "kind": spec.kind,
+        "name": spec.name,
+        "filter": spec.filter or everything,
+        "vantage": spec.vantage,
+    }
+    write_json(folder.spec(spec.name), resolved)
+    with JsonlWriter(folder.record(spec.name)) as record:
+        eavesdropper = _Eavesdropper(spec, transport, record)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await eavesdropper.start()
+            if ready is not None:
+                ready()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(listen_for):
+                    await stop.wait()
+        finally:
+            await eavesdropper.stop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+    return sum(1 for line in read_record(folder.record(spec.name)) if "topic" in line)

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+from agents import Identity
 from scenarios import Run, ScenarioError, find_runs
 from scenarios.deploy._compose import (
+    BROKER_MOUNT,
     BROKER_SERVICE,
     CONTAINER_RUNS,
     CONTAINER_SCENARIO,
@@ -70,15 +72,35 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
     broker = doc["services"][BROKER_SERVICE]
     assert broker["image"] == MOSQUITTO_IMAGE
     assert "ports" not in broker  # the broker stays inside the compose network
-    (config_mount,) = broker["volumes"]
-    assert config_mount.endswith(":/mosquitto/config/mosquitto.conf:ro")
-    config = host_path(config_mount, base).read_text()
-    assert "listener 1883 0.0.0.0" in config.splitlines()
-    assert "set_tcp_nodelay true" in config.splitlines()
+    (files_mount,) = broker["volumes"]
+    assert files_mount.endswith(f":{BROKER_MOUNT}:ro")
+    broker_files = host_path(files_mount, base)
+    config = (broker_files / "mosquitto.conf").read_text().splitlines()
+    assert "listener 1883 0.0.0.0" in config
+    assert "allow_anonymous false" in config
+    assert "password_file /mosquitto/config/passwd" in config
+    assert "acl_file /mosquitto/config/acl" in config
+    assert "user mosquitto" in config
+    assert "log_dest stderr" in config
+    for name in ("mosquitto.conf", "passwd", "acl", "healthcheck.password"):
+        assert (broker_files / name).stat().st_mode & 0o777 == 0o600, name
+    assert not (broker_files / "credentials.json").exists()  # passwords only in logins/
+    acl = (broker_files / "acl").read_text()
+    assert f"topic write hemesh/{run_id}/inbox/a1/a0" in acl.splitlines()
+    assert f"topic write hemesh/{run_id}/inbox/a2/a0" not in acl.splitlines()  # not an edge
+    passwd = (broker_files / "passwd").read_text()
+    assert [line.split(":")[0] for line in passwd.splitlines()] == [
+        *agents,
+        "observer",  # the vantages' accounts of mosquitto_setup (no password handed out)
+        "wiretap",
+        "healthcheck",
+    ]
+    assert all(line.split(":", 1)[1].startswith("$7$") for line in passwd.splitlines())
 
     (run_dir,) = find_runs(base / "runs" / run_id.removesuffix("-paillier"))
     assert run_id.endswith("-paillier")
     assert (run_dir.path / "scenario.toml").read_text() == RING8.read_text()
+    passwords: set[str] = set()
     for agent in agents:
         service = doc["services"][agent]
         assert service["image"] == "hemesh:latest"
@@ -99,21 +121,32 @@ def test_compose_command_writes_one_service_per_agent(tmp_path: Path) -> None:
             "paillier",
             "--roster",
             "/identity/roster.json",
-            "--identity",
-            "/identity/key",
         ]
-        assert service["environment"]["HEMESH_BROKER"] == f"mqtt://{BROKER_SERVICE}:1883"
-        scenario_mount, logs_mount, roster_mount, identity_mount = service["volumes"]
-        assert host_path(roster_mount, base) == run_dir.roster
+        assert "HEMESH_BROKER" not in service["environment"]  # no password in the file
+        (env_file,) = service["env_file"]
+        login = host_path(env_file, base)
+        assert login.stat().st_mode & 0o777 == 0o600
+        env = dict(line.split("=", 1) for line in login.read_text().splitlines())
+        assert set(env) == {"HEMESH_BROKER", "HEMESH_IDENTITY"}
+        address = BrokerAddress.parse(env["HEMESH_BROKER"])
+        # its own secret identity, the one the run directory holds for it
+        assert Identity.from_bytes(bytes.fromhex(env["HEMESH_IDENTITY"])) == Identity.load(
+            run_dir.identity(agent)
+        )
+        assert (address.host, address.port, address.username) == (BROKER_SERVICE, 1883, agent)
+        assert address.password and len(address.password) >= 40
+        passwords.add(address.password)
+        scenario_mount, logs_mount, roster_mount = service["volumes"]
         assert roster_mount.endswith(":/identity/roster.json:ro")
-        assert host_path(identity_mount, base) == run_dir.identity(agent)
-        assert identity_mount.endswith(":/identity/key:ro")
+        assert host_path(roster_mount, base) == run_dir.roster
         assert scenario_mount.endswith(f":{CONTAINER_SCENARIO}:ro")
         assert host_path(scenario_mount, base) == RING8.parent
         assert logs_mount == f"logs:{CONTAINER_RUNS}"
         assert service["depends_on"] == {BROKER_SERVICE: {"condition": "service_healthy"}}
         assert service["restart"] == "on-failure:3"  # resumes from its checkpoint in the volume
-    assert "mosquitto_pub" in broker["healthcheck"]["test"]
+    assert len(passwords) == len(agents)  # each agent its own
+    assert "mosquitto_pub" in broker["healthcheck"]["test"][1]
+    assert "-u healthcheck" in broker["healthcheck"]["test"][1]
 
 
 def path3(folder: Path, **transport: Any) -> Path:
@@ -144,7 +177,7 @@ def test_compose_commands_complete_a_run_when_run_as_the_containers_would(
         if name == BROKER_SERVICE:
             continue
         folder = host_path(service["volumes"][0], output.parent)
-        # the bind-mounted files (the roster, the agent's own identity) where they are
+        # the bind-mounted file (the roster) where it is
         files = {
             mount.split(":")[1]: str(host_path(mount, output.parent))
             for mount in service["volumes"][2:]
@@ -154,7 +187,10 @@ def test_compose_commands_complete_a_run_when_run_as_the_containers_would(
             or arg.replace(CONTAINER_SCENARIO, str(folder)).replace(CONTAINER_RUNS, str(volume))
             for arg in service["command"]
         ]
-        env = {**os.environ, **service["environment"], "HEMESH_BROKER": mosquitto.url}
+        (env_file,) = service["env_file"]  # what compose reads on the host: url, identity
+        login = host_path(env_file, output.parent).read_text().splitlines()
+        own = dict(line.split("=", 1) for line in login)
+        env = {**os.environ, **service["environment"], **own, "HEMESH_BROKER": mosquitto.url}
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "scenarios", *command],

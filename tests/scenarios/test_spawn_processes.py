@@ -284,8 +284,15 @@ def test_what_runs_only_in_process_is_refused_not_dropped(
 ) -> None:
     doc = {**ring8(tmp_path, "mqtt://h:1883", iterations=2, kind="plain"), **extra}
     scenario = parse(doc, source="t")
-    with pytest.raises(ScenarioError, match=rf"^{field}: .*--spawn tasks"):
-        plan_agent(scenario, agent="a0", run="r1", out=tmp_path)
+    if field == "adversary":  # a lone agent's eavesdroppers are processes of their own
+        assert plan_agent(scenario, agent="a0", run="r1", out=tmp_path).config.agent_id == "a0"
+        colluders = {"kind": "colluders", "name": "c", "members": [1], "target": 0}
+        with_colluders = parse({**doc, "adversary": [colluders]}, source="t")
+        with pytest.raises(ScenarioError, match=r"^adversary: .*1 adversaries.*--spawn tasks"):
+            plan_agent(with_colluders, agent="a0", run="r1", out=tmp_path)
+    else:
+        with pytest.raises(ScenarioError, match=rf"^{field}: .*--spawn tasks"):
+            plan_agent(scenario, agent="a0", run="r1", out=tmp_path)
     with pytest.raises(ScenarioError, match=rf"^{field}: .*--spawn tasks"):
         asyncio.run(run_scenario(scenario, spawn="processes"))
     assert not list(tmp_path.glob("ring8-*"))  # refused before the run directory
