@@ -6,7 +6,7 @@ checkpoints) is the sub-package :mod:`agents.runtime`; the values it is given, i
 local problem and its crypto are the modules beside it.
 """
 
-from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
+from ._config import AgentConfig, Algorithm, DecryptMode, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
 from ._edge import CLEAR_INT_BYTES, ClearEdge, EdgeProtocol, PaillierEdge, Payload
 from ._errors import (
@@ -17,12 +17,15 @@ from ._errors import (
     ProtocolError,
     QuantizationOverflow,
 )
+from ._fixed_base import FixedBaseTable, TableCache
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
     PublicKey,
     SecretKey,
+    aggregate,
     decrypt,
+    decrypt_sum,
     encrypt,
     fixed_base,
     keygen,
@@ -70,8 +73,10 @@ __all__ = [
     "CryptoError",
     "CryptoPool",
     "CryptoStats",
+    "DecryptMode",
     "Diverged",
     "EdgeProtocol",
+    "FixedBaseTable",
     "FloatArray",
     "IndexArray",
     "InlineCrypto",
@@ -95,10 +100,13 @@ __all__ = [
     "Softmax",
     "Stepsize",
     "StepsizeMode",
+    "TableCache",
     "WeightMode",
+    "aggregate",
     "check_gradient",
     "check_objective",
     "decrypt",
+    "decrypt_sum",
     "digest",
     "encrypt",
     "fixed_base",
