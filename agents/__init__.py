@@ -21,6 +21,7 @@ from ._fixed_base import FixedBaseTable, TableCache
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
+    SHORT_EXPONENT_BITS,
     PublicKey,
     SecretKey,
     aggregate,
@@ -31,6 +32,7 @@ from ._paillier import (
     keygen,
     serve,
     serve_packed,
+    short_exponent_tables,
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
 from ._schedules import Attenuation, Stepsize
@@ -57,6 +59,7 @@ __all__ = [
     "FLOAT_EXACT",
     "MIN_SECURE_BITS",
     "OBJECTIVE_KINDS",
+    "SHORT_EXPONENT_BITS",
     "Activation",
     "Agent",
     "AgentConfig",
@@ -116,5 +119,6 @@ __all__ = [
     "objective_from_arrays",
     "serve",
     "serve_packed",
+    "short_exponent_tables",
     "to_residue",
 ]

@@ -14,6 +14,7 @@ EXPECTED = [
     "FLOAT_EXACT",
     "MIN_SECURE_BITS",
     "OBJECTIVE_KINDS",
+    "SHORT_EXPONENT_BITS",
     "Activation",
     "Agent",
     "AgentConfig",
@@ -73,6 +74,7 @@ EXPECTED = [
     "objective_from_arrays",
     "serve",
     "serve_packed",
+    "short_exponent_tables",
     "to_residue",
 ]
 
