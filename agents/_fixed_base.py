@@ -7,13 +7,13 @@ modular multiplication per non-zero window: 54 multiplications for a 320-bit t w
 6-bit windows, against ~400 for a square-and-multiply ``powmod``.
 
 A table is built from public numbers (h and m) in the process that uses it and never
-leaves it. :class:`TableCache` keeps the tables of the keys in use, least recently used
-first out, within a byte budget.
+leaves it. :class:`TableCache` keeps the tables of the bases in use within a byte
+budget; once it is full, further bases are raised with ``powmod`` (never evicting: a
+run cycles through all its keys every iteration, and an evicting cache smaller than
+that cycle would rebuild every table on every use, 10x worse than no table).
 """
 
 from __future__ import annotations
-
-from collections import OrderedDict
 
 import gmpy2
 
@@ -21,7 +21,8 @@ WINDOW_BITS = 6
 """Bits of the exponent per table row: 6 is ~8x faster than powmod at 1.8 MB per table
 for a 320-bit exponent mod a 4096-bit n^2."""
 DEFAULT_BUDGET = 512 * 1024 * 1024
-"""Bytes of tables a cache keeps at most (~290 neighbour keys of 2048 bits)."""
+"""Bytes of tables a cache keeps at most: ~300 tables of 1.7 MiB (a 2048-bit neighbour
+key's h mod n^2, or an own key's h mod p^2 and mod q^2 together)."""
 MIN_USES = 2
 """Powers of a base computed with powmod before its table is built: a base used once
 (a key generation's first encryption) is not worth 50 powmods' work."""
@@ -74,7 +75,8 @@ class FixedBaseTable:
 
 
 class TableCache:
-    """The tables of the bases in use, by (base, modulus), within ``budget`` bytes.
+    """The tables of the bases in use, by (base, modulus), within ``budget`` bytes (the
+    first bases to be used twice get them; see the module docstring).
 
     ``power(base, modulus, t)`` is ``base^t mod modulus``: by the base's table once the
     base has been used ``MIN_USES`` times, by ``powmod`` before (and for an exponent too
@@ -86,10 +88,15 @@ class TableCache:
         self.exponent_bits = exponent_bits
         self.budget = budget
         self._window = window
-        self._tables: OrderedDict[tuple[int, int], FixedBaseTable] = OrderedDict()
+        self._tables: dict[tuple[int, int], FixedBaseTable] = {}
         self._uses: dict[tuple[int, int], int] = {}
         self.nbytes = 0
         self.built = 0
+
+    def table_bytes(self, modulus: int) -> int:
+        """What one table for ``modulus`` takes (see :attr:`FixedBaseTable.nbytes`)."""
+        rows = -(-self.exponent_bits // self._window)
+        return rows * (1 << self._window) * ((int(modulus).bit_length() + 7) // 8)
 
     def __len__(self) -> int:
         return len(self._tables)
@@ -99,7 +106,6 @@ class TableCache:
         ident = (int(base), int(modulus))
         table = self._tables.get(ident)
         if table is not None:
-            self._tables.move_to_end(ident)
             return table
         uses = self._uses.get(ident, 0) + 1
         if uses < MIN_USES:
@@ -108,12 +114,9 @@ class TableCache:
             self._uses[ident] = uses
             return None
         self._uses.pop(ident, None)
-        table = FixedBaseTable(base, modulus, exponent_bits=self.exponent_bits, window=self._window)
-        if table.nbytes > self.budget:
+        if self.nbytes + self.table_bytes(modulus) > self.budget:
             return None
-        while self._tables and self.nbytes + table.nbytes > self.budget:
-            _, old = self._tables.popitem(last=False)
-            self.nbytes -= old.nbytes
+        table = FixedBaseTable(base, modulus, exponent_bits=self.exponent_bits, window=self._window)
         self._tables[ident] = table
         self.nbytes += table.nbytes
         self.built += 1

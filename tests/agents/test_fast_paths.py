@@ -199,7 +199,7 @@ def fixed_base_of_key() -> PublicKey:
     return fixed_base(key())
 
 
-def test_the_cache_builds_a_table_on_the_second_use_and_keeps_its_budget() -> None:
+def test_the_cache_builds_a_table_on_the_second_use_and_stops_at_its_budget() -> None:
     public = fixed_base(key())
     assert public.h is not None
     one = FixedBaseTable(public.h, public.nsquare, exponent_bits=SHORT_EXPONENT_BITS)
@@ -207,11 +207,17 @@ def test_the_cache_builds_a_table_on_the_second_use_and_keeps_its_budget() -> No
     assert tables.table(public.h, public.nsquare) is None  # first use: powmod
     assert tables.table(public.h, public.nsquare) is not None
     assert (len(tables), tables.nbytes, tables.built) == (1, one.nbytes, 1)
-    other = fixed_base(key())  # another base: the budget holds one table, the old goes
+    assert tables.table_bytes(public.nsquare) == one.nbytes
+    other = fixed_base(key())  # another base: the budget is full, so powmod, no eviction
     assert other.h is not None
-    tables.table(other.h, other.nsquare)
-    assert tables.table(other.h, other.nsquare) is not None
-    assert (len(tables), tables.nbytes, tables.built) == (1, one.nbytes, 2)
+    for _ in range(3):
+        assert tables.table(other.h, other.nsquare) is None
+    assert tables.table(public.h, public.nsquare) is not None  # the first one stays
+    assert (len(tables), tables.nbytes, tables.built) == (1, one.nbytes, 1)
+    exponent = 2**SHORT_EXPONENT_BITS - 3
+    assert tables.power(other.h, other.nsquare, exponent) == int(
+        gmpy2.powmod(other.h, exponent, other.nsquare)
+    )
     # a 512-bit key's table: 54 rows of 64 entries of 128 bytes
     assert one.nbytes == 54 * 64 * 128
 
