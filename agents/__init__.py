@@ -6,7 +6,7 @@ checkpoints) is the sub-package :mod:`agents.runtime`; the values it is given, i
 local problem and its crypto are the modules beside it.
 """
 
-from ._config import AgentConfig, Algorithm, Record, StepsizeMode, WeightMode
+from ._config import AgentConfig, Algorithm, DecryptMode, Record, StepsizeMode, WeightMode
 from ._crypto import CryptoBackend, CryptoPool, CryptoStats, InlineCrypto
 from ._edge import (
     CLEAR_INT_BYTES,
@@ -25,17 +25,22 @@ from ._errors import (
     ProtocolError,
     QuantizationOverflow,
 )
+from ._fixed_base import FixedBaseTable, TableCache
 from ._packing import SlotLayout, layout_for
 from ._paillier import (
     MIN_SECURE_BITS,
+    SHORT_EXPONENT_BITS,
     PublicKey,
     SecretKey,
+    aggregate,
     decrypt,
+    decrypt_sum,
     encrypt,
     fixed_base,
     keygen,
     serve,
     serve_packed,
+    short_exponent_tables,
 )
 from ._quantize import FLOAT_EXACT, Quantizer, Rounding, from_residue, to_residue
 from ._schedules import Attenuation, Stepsize
@@ -71,6 +76,7 @@ __all__ = [
     "FLOAT_EXACT",
     "MIN_SECURE_BITS",
     "OBJECTIVE_KINDS",
+    "SHORT_EXPONENT_BITS",
     "Activation",
     "Agent",
     "AgentConfig",
@@ -89,8 +95,10 @@ __all__ = [
     "CryptoError",
     "CryptoPool",
     "CryptoStats",
+    "DecryptMode",
     "Diverged",
     "EdgeProtocol",
+    "FixedBaseTable",
     "FloatArray",
     "Identity",
     "IdentityError",
@@ -118,11 +126,14 @@ __all__ = [
     "Softmax",
     "Stepsize",
     "StepsizeMode",
+    "TableCache",
     "WeightMode",
+    "aggregate",
     "check_gradient",
     "check_objective",
     "check_term",
     "decrypt",
+    "decrypt_sum",
     "digest",
     "encrypt",
     "fixed_base",
@@ -133,6 +144,7 @@ __all__ = [
     "objective_from_arrays",
     "serve",
     "serve_packed",
+    "short_exponent_tables",
     "term_bound",
     "to_residue",
 ]

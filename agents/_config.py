@@ -38,6 +38,17 @@ class WeightMode(enum.StrEnum):
     PER_COORDINATE = "per_coordinate"
 
 
+class DecryptMode(enum.StrEnum):
+    """How an agent opens its neighbours' replies (paillier and clear, per-edge weights)."""
+
+    AGGREGATE = "aggregate"
+    """Raise each reply to this agent's weight half, multiply, decrypt the sum once per
+    packed ciphertext; a reply is decrypted alone only when a skip notice undoes it."""
+    PER_EDGE = "per_edge"
+    """Decrypt every reply on its own (always so with per-coordinate weights, an
+    observer or a checkpoint, which need each term)."""
+
+
 class StepsizeMode(enum.StrEnum):
     SCALAR = "scalar"
     PER_COORDINATE = "per_coordinate"
@@ -81,6 +92,9 @@ class AgentConfig:
     """Pack many values per ciphertext (see :mod:`agents._packing`)."""
     fixed_base: bool = True
     """Publish a fixed base so neighbours re-randomize with a short exponent."""
+    decrypt: DecryptMode = DecryptMode.AGGREGATE
+    """One decryption per packed ciphertext for the sum over the neighbours, or one per
+    reply (see :class:`DecryptMode`); per-coordinate weights always decrypt per edge."""
     round_timeout: float = 30.0
     startup_timeout: float = 60.0
     record: Record = Record.STATE
@@ -109,6 +123,7 @@ class AgentConfig:
             ("weight_mode", WeightMode),
             ("stepsize_mode", StepsizeMode),
             ("record", Record),
+            ("decrypt", DecryptMode),
         ):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))
@@ -167,6 +182,11 @@ class AgentConfig:
     @property
     def dim(self) -> int:
         return len(self.x0)
+
+    @property
+    def aggregates(self) -> bool:
+        """Whether replies are summed before decryption (sizes the packing slots)."""
+        return self.decrypt is DecryptMode.AGGREGATE and self.weight_mode is WeightMode.PER_EDGE
 
     def a_max_for(self, neighbour: str) -> float:
         """Upper end of the weight halves on the edge to ``neighbour``."""

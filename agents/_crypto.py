@@ -2,7 +2,10 @@
 
 gmpy2 holds the GIL, so threads give nothing; worker processes do (two give
 1.8-2x on two cores). The pool speaks length-prefixed msgpack over the
-workers' stdin/stdout, with big integers as bytes: nothing is pickled.
+workers' stdin/stdout, with big integers as bytes: nothing is pickled. Each
+worker builds the fixed-base tables of the bases it is sent (a neighbour's published
+h, the owner's own h mod p^2 and q^2) on their second use and keeps them: a table
+never crosses a process boundary.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class CryptoStats:
     serves: int = 0
     """Replies produced (one fresh obfuscator each)."""
     decryptions: int = 0
+    aggregated: int = 0
+    """Reply ciphertexts folded into a sum before decryption (one short powmod each)."""
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -46,6 +51,7 @@ class CryptoStats:
             "encryptions": self.encryptions,
             "serves": self.serves,
             "decryptions": self.decryptions,
+            "aggregated": self.aggregated,
         }
 
 
@@ -80,15 +86,23 @@ class CryptoBackend(Protocol):
 
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]: ...
 
+    async def decrypt_sum(
+        self, key: SecretKey, replies: Sequence[Sequence[int]], weights: Sequence[int]
+    ) -> list[int]:
+        """Residues of ``sum_j weights[j] * replies[j]``: one decryption per position."""
+        ...
+
 
 class InlineCrypto:
     """Runs each operation on the calling thread: simplest, blocks the event loop.
 
     For tests with small keys and for one agent per process with nothing else to do.
+    Its fixed-base tables (see :mod:`agents._fixed_base`) live in this process.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, table_budget: int | None = None) -> None:
         self.stats = CryptoStats()
+        self._tables = _paillier.short_exponent_tables(table_budget)
 
     async def keygen(self, bits: int, *, insecure: bool = False) -> SecretKey:
         self.stats.keygens += 1
@@ -98,7 +112,7 @@ class InlineCrypto:
         self, key: SecretKey, residues: Sequence[int], *, base: int | None = None
     ) -> list[int]:
         self.stats.encryptions += len(residues)
-        return _paillier.encrypt(key, residues, base=base)
+        return _paillier.encrypt(key, residues, base=base, tables=self._tables)
 
     async def serve(
         self,
@@ -108,7 +122,7 @@ class InlineCrypto:
         weights: Sequence[int],
     ) -> list[int]:
         self.stats.serves += len(ciphertexts)
-        return _paillier.serve(public, ciphertexts, residues, weights)
+        return _paillier.serve(public, ciphertexts, residues, weights, tables=self._tables)
 
     async def serve_packed(
         self,
@@ -126,11 +140,20 @@ class InlineCrypto:
             weights,
             slot_bits=layout.slot_bits,
             slots=layout.slots,
+            tables=self._tables,
         )
 
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
         self.stats.decryptions += len(ciphertexts)
         return _paillier.decrypt(key, ciphertexts)
+
+    async def decrypt_sum(
+        self, key: SecretKey, replies: Sequence[Sequence[int]], weights: Sequence[int]
+    ) -> list[int]:
+        out = _paillier.decrypt_sum(key, replies, weights)
+        self.stats.decryptions += len(out)
+        self.stats.aggregated += len(out) * len(replies)
+        return out
 
 
 def int_bytes(value: int) -> bytes:
@@ -316,6 +339,20 @@ class CryptoPool:
     async def decrypt(self, key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
         out = await self._call({"op": "decrypt", **_secret(key), "c": _blobs(ciphertexts)})
         self.stats.decryptions += len(out)
+        return [bytes_int(m) for m in out]
+
+    async def decrypt_sum(
+        self, key: SecretKey, replies: Sequence[Sequence[int]], weights: Sequence[int]
+    ) -> list[int]:
+        request = {
+            "op": "decrypt_sum",
+            **_secret(key),
+            "c": [_blobs(reply) for reply in replies],
+            "a": _blobs(weights),
+        }
+        out = await self._call(request)
+        self.stats.decryptions += len(out)
+        self.stats.aggregated += len(out) * len(replies)
         return [bytes_int(m) for m in out]
 
 

@@ -19,6 +19,8 @@ from ._paillier import PublicKey, SecretKey
 
 _KEYS: OrderedDict[tuple[bytes, bytes], SecretKey] = OrderedDict()
 _KEY_CACHE = 256
+_TABLES = _paillier.short_exponent_tables()
+"""This worker's fixed-base tables, by (base, modulus): built here, never sent."""
 
 
 def _key(request: dict[str, Any]) -> SecretKey:
@@ -50,13 +52,19 @@ def handle(request: dict[str, Any]) -> Any:
         return [int_bytes(key.p), int_bytes(key.q)]
     if op == "encrypt":
         base = bytes_int(request["h"]) if "h" in request else None
-        out = _paillier.encrypt(_key(request), _ints(request["m"]), base=base)
+        out = _paillier.encrypt(_key(request), _ints(request["m"]), base=base, tables=_TABLES)
         return [int_bytes(c) for c in out]
     if op == "decrypt":
         return [int_bytes(m) for m in _paillier.decrypt(_key(request), _ints(request["c"]))]
+    if op == "decrypt_sum":
+        replies = [_ints(reply) for reply in request["c"]]
+        out = _paillier.decrypt_sum(_key(request), replies, _ints(request["a"]))
+        return [int_bytes(m) for m in out]
     if op == "serve":
         public = _public(request)
-        out = _paillier.serve(public, _ints(request["c"]), _ints(request["m"]), _ints(request["a"]))
+        out = _paillier.serve(
+            public, _ints(request["c"]), _ints(request["m"]), _ints(request["a"]), tables=_TABLES
+        )
         return [int_bytes(c) for c in out]
     if op == "serve_packed":
         public = _public(request)
@@ -67,6 +75,7 @@ def handle(request: dict[str, Any]) -> Any:
             _ints(request["a"]),
             slot_bits=request["slot_bits"],
             slots=request["slots"],
+            tables=_TABLES,
         )
         return [int_bytes(c) for c in out]
     raise ValueError(f"unknown op {op!r}")

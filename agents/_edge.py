@@ -7,6 +7,12 @@ For one edge i-j and one iteration, in the direction i asks j:
 3. j -> i  reply, re-randomized by the fresh r^n
 4. i       decrypts and multiplies by its own [a_ij]
 
+or, aggregating before decrypting (per-edge weights), i raises every reply to its own
+[a_ij], multiplies them and decrypts once per packed ciphertext:
+E_i(sum_j [a_ij][a_ji]([x_j] - [x_i])) (:meth:`EdgeProtocol.open_sum`). The slots of
+i's requests are then sized for that sum; i announces its layout with its key, and
+its neighbours pack their replies to i in it.
+
 :class:`PaillierEdge` does this under encryption, :class:`ClearEdge` computes the
 same integers in the clear (the ``clear`` baseline). Both validate what a
 neighbour sent before using it and raise :class:`ProtocolError` otherwise.
@@ -65,6 +71,12 @@ class EdgeProtocol(Protocol):
     async def open(self, payload: Payload) -> list[int]:
         """The signed integers [a_ji]([x_j] - [x_i]) of a reply."""
 
+    async def open_sum(
+        self, replies: Mapping[str, Payload], weights: Mapping[str, int]
+    ) -> list[int]:
+        """sum_j weights[j] [a_ji]([x_j] - [x_i]) over the replies (one scalar weight per
+        reply), the same integers as summing :meth:`open`'s times the weights."""
+
 
 def term_bound(weight_high: int, value_bound: int) -> int:
     """The largest |[a]([x_j] - [x_i])| an honest neighbour can send: its weight half is
@@ -101,6 +113,10 @@ class PaillierEdge:
     request goes one value per ciphertext (each coordinate needs its own exponent)
     and the neighbour packs its reply homomorphically. Without a layout every
     value has its own ciphertext (the naive protocol).
+
+    ``layout`` is this agent's: its requests and the replies to them use it, and it is
+    announced with the key; a neighbour's requests are read and served in the layout
+    that neighbour announced (this agent's own if it announced none).
     """
 
     def __init__(
@@ -112,29 +128,43 @@ class PaillierEdge:
         layout: SlotLayout | None = None,
         per_coordinate: bool = False,
         base: int | None = None,
+        value_bound: int | None = None,
     ) -> None:
         """``base``: a fixed base h = r0^n under ``key`` to publish, letting neighbours
-        obfuscate replies with a short exponent (see agents._paillier.obfuscator)."""
+        obfuscate replies with a short exponent (see agents._paillier.obfuscator).
+        ``value_bound``: the largest |[x]| this agent sends; a neighbour's announced
+        layout with slots too narrow for it is refused."""
         self._key = key
         self._base = base
         self._crypto = crypto
         self._dim = dim
         self._layout = layout
         self._per_coordinate = per_coordinate
+        self._value_bound = value_bound or 0
         self._keys: dict[str, PublicKey] = {}
-        packed = layout.chunks(dim) if layout is not None else dim
-        self._request_count = dim if per_coordinate else packed
-        self._reply_count = packed
+        self._layouts: dict[str, SlotLayout | None] = {}
+        self._reply_count = self._count(layout)
+
+    def _count(self, layout: SlotLayout | None) -> int:
+        return layout.chunks(self._dim) if layout is not None else self._dim
+
+    def _request_count(self, neighbour: str) -> int:
+        if self._per_coordinate:
+            return self._dim
+        return self._count(self._layouts.get(neighbour, self._layout))
 
     @property
     def public(self) -> PublicKey:
         return self._key.public
 
     def announcement(self) -> Payload:
-        if self._base is None:
-            return {"n": self._key.public.to_bytes()}
-        width = self._key.public.ciphertext_bytes
-        return {"n": self._key.public.to_bytes(), "h": self._base.to_bytes(width, "big")}
+        payload: dict[str, Any] = {"n": self._key.public.to_bytes()}
+        if self._base is not None:
+            payload["h"] = self._base.to_bytes(self._key.public.ciphertext_bytes, "big")
+        if self._layout is not None:
+            payload["slot_bits"] = self._layout.slot_bits
+            payload["slots"] = self._layout.slots
+        return payload
 
     def learn(self, neighbour: str, payload: Payload) -> None:
         try:
@@ -147,10 +177,30 @@ class PaillierEdge:
             raise ProtocolError(
                 f"public key of {key.bits} bits, the run uses {self._key.public.bits}"
             )
+        layout = self._announced_layout(payload, key)
         known = self._keys.get(neighbour)
-        if known is not None and known != key:
+        if known is not None and (known != key or self._layouts[neighbour] != layout):
             raise ProtocolError("a different public key than the one already announced")
         self._keys[neighbour] = key
+        self._layouts[neighbour] = layout
+
+    def _announced_layout(self, payload: Payload, key: PublicKey) -> SlotLayout | None:
+        if "slot_bits" not in payload and "slots" not in payload:
+            return self._layout
+        slot_bits, slots = payload.get("slot_bits"), payload.get("slots")
+        if not (type(slot_bits) is int and type(slots) is int):
+            raise ProtocolError("announced slot layout: slot_bits and slots must be integers")
+        if self._layout is None:
+            raise ProtocolError("announced a packed layout; this run does not pack")
+        if not (slot_bits >= 2 and slots >= 1 and slots * slot_bits <= key.bits - 3):
+            raise ProtocolError(
+                f"announced slot layout {slots} x {slot_bits} bits does not fit a "
+                f"{key.bits}-bit key"
+            )
+        layout = SlotLayout(slot_bits=slot_bits, slots=slots)
+        if layout.limit <= self._value_bound:
+            raise ProtocolError(f"announced {slot_bits}-bit slots cannot hold this agent's values")
+        return layout
 
     def knows(self, neighbour: str) -> bool:
         return neighbour in self._keys
@@ -181,22 +231,24 @@ class PaillierEdge:
         key = self._keys.get(neighbour)
         if key is None:
             raise ProtocolError("request before the neighbour's public key")
-        self._ciphertexts(payload, key, self._request_count)
+        self._ciphertexts(payload, key, self._request_count(neighbour))
 
     async def serve(
         self, neighbour: str, payload: Payload, quantized: Sequence[int], weights: Sequence[int]
     ) -> Payload:
-        key = self._keys[neighbour]
-        cts = self._ciphertexts(payload, key, self._request_count)
-        if self._layout is not None and self._per_coordinate:
+        key, layout = self._keys[neighbour], self._layouts[neighbour]
+        cts = self._ciphertexts(payload, key, self._request_count(neighbour))
+        if layout is not None and self._per_coordinate:
             residues = [to_residue(q, key.n) for q in quantized]
-            reply = await self._crypto.serve_packed(key, cts, residues, weights, self._layout)
+            reply = await self._crypto.serve_packed(key, cts, residues, weights, layout)
         else:
-            if self._layout is not None:
+            plain = list(quantized)
+            if layout is not None:
                 if len(set(weights)) != 1:
                     raise ProtocolError("packed requests take one weight per edge")
-                weights = [weights[0]] * self._reply_count
-            residues = [to_residue(m, key.n) for m in self._plaintexts(quantized, pack=True)]
+                weights = [weights[0]] * layout.chunks(self._dim)
+                plain = layout.pack(plain)
+            residues = [to_residue(m, key.n) for m in plain]
             reply = await self._crypto.serve(key, cts, residues, weights)
         return {"c": pack_ints(reply, key.ciphertext_bytes)}
 
@@ -204,15 +256,29 @@ class PaillierEdge:
         self._ciphertexts(payload, self._key.public, self._reply_count)
 
     async def open(self, payload: Payload) -> list[int]:
-        n = self._key.public.n
         cts = self._ciphertexts(payload, self._key.public, self._reply_count)
-        plain = [from_residue(m, n) for m in await self._crypto.decrypt(self._key, cts)]
+        return self._decode(await self._crypto.decrypt(self._key, cts), "reply")
+
+    async def open_sum(
+        self, replies: Mapping[str, Payload], weights: Mapping[str, int]
+    ) -> list[int]:
+        if self._per_coordinate:
+            raise ProtocolError("per-coordinate weights cannot be aggregated under one scalar")
+        public = self._key.public
+        order = sorted(replies)
+        cts = [self._ciphertexts(replies[n], public, self._reply_count) for n in order]
+        residues = await self._crypto.decrypt_sum(self._key, cts, [weights[n] for n in order])
+        return self._decode(residues, "sum of replies")
+
+    def _decode(self, residues: Sequence[int], what: str) -> list[int]:
+        n = self._key.public.n
+        plain = [from_residue(m, n) for m in residues]
         if self._layout is None:
             return plain
         try:
             return self._layout.unpack(plain, self._dim)
         except QuantizationOverflow as exc:
-            raise ProtocolError(f"reply does not decode: {exc}") from exc
+            raise ProtocolError(f"{what} does not decode: {exc}") from exc
 
 
 class ClearEdge:
@@ -258,3 +324,12 @@ class ClearEdge:
 
     async def open(self, payload: Payload) -> list[int]:
         return self._ints(payload)
+
+    async def open_sum(
+        self, replies: Mapping[str, Payload], weights: Mapping[str, int]
+    ) -> list[int]:
+        total = [0] * self._dim
+        for n in sorted(replies):
+            a = weights[n]
+            total = [t + a * v for t, v in zip(total, self._ints(replies[n]), strict=True)]
+        return total

@@ -73,11 +73,19 @@ class SlotLayout:
         return values
 
 
-def layout_for(*, value_bound: int, weight_bound: int, modulus_bits: int) -> SlotLayout:
-    """Slots wide enough for ``weight * (a - b)`` with |a|, |b| < value_bound and
-    0 < weight <= weight_bound, as many as fit in a plaintext of a modulus of
-    ``modulus_bits`` bits (keeping the total below n/2)."""
-    product = 2 * value_bound * weight_bound
+def layout_for(
+    *, value_bound: int, weight_bound: int, modulus_bits: int, terms: int = 1
+) -> SlotLayout:
+    """Slots wide enough for a sum of ``terms`` values ``weight * (a - b)`` with
+    |a|, |b| < value_bound and 0 < weight <= weight_bound, as many as fit in a plaintext
+    of a modulus of ``modulus_bits`` bits (keeping the total below n/2).
+
+    One reply: ``terms = 1`` and ``weight_bound`` the largest weight half. A sum over an
+    agent's neighbours decrypted at once: ``terms`` its degree and ``weight_bound`` the
+    largest product of two halves."""
+    if terms < 1:
+        raise ConfigError(f"a slot holds a sum of at least one term, got {terms}")
+    product = 2 * value_bound * weight_bound * terms
     slot_bits = product.bit_length() + 1  # magnitude < 2^(slot_bits - 1)
     slots = (modulus_bits - 2) // slot_bits
     if slots < 1:

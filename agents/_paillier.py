@@ -5,11 +5,14 @@ itself (phe's float encoding would send the exponent in clear):
 
 - owner-side encryption with CRT (the key owner knows p and q),
 - the neighbour's step ``(c * g^m)^a * r^n mod n^2`` with a fresh obfuscator,
-- CRT decryption,
+- CRT decryption, of one reply or of the weighted product of several
+  (:func:`aggregate`: one decryption for the sum over an agent's neighbours),
 - validation of a ciphertext received from the network (phe does none).
 
-All randomness comes from the OS (:mod:`secrets`). The functions are pure and
-take plain ints, so they run the same inline or in a crypto worker process.
+All randomness comes from the OS (:mod:`secrets`). The functions take plain ints
+and change nothing but an optional :class:`~agents._fixed_base.TableCache` of
+fixed-base tables (the caller's, kept in the process that computes), so they run the
+same inline or in a crypto worker process.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import gmpy2
 from phe import paillier
 
 from ._errors import ConfigError, CryptoError
+from ._fixed_base import TableCache
 
 MIN_SECURE_BITS = 2048
 
@@ -154,19 +158,30 @@ SHORT_EXPONENT_BITS = 320
 """Length of the random exponent t in the fixed-base obfuscator h^t."""
 
 
-def obfuscator(public: PublicKey) -> int:
+def short_exponent_tables(budget: int | None = None) -> TableCache:
+    """A cache of fixed-base tables for the short exponents of :func:`obfuscator` and
+    :func:`encrypt` (``budget``: bytes, default :data:`agents._fixed_base.DEFAULT_BUDGET`)."""
+    if budget is None:
+        return TableCache(exponent_bits=SHORT_EXPONENT_BITS)
+    return TableCache(exponent_bits=SHORT_EXPONENT_BITS, budget=budget)
+
+
+def obfuscator(public: PublicKey, tables: TableCache | None = None) -> int:
     """A fresh encryption of zero to multiply into a ciphertext before it is sent.
 
     Without a fixed base: ``r^n mod n^2`` for a uniformly random unit r (a full-size
     exponentiation). With the owner's published ``h = r0^n``: ``h^t mod n^2`` for a
     random ``SHORT_EXPONENT_BITS``-bit t, about 6x cheaper. The second rests on the
     assumption (as in Damgard-Jurik-Nielsen) that h^t with a short random t is
-    indistinguishable from a uniformly random n-th residue; see the README.
+    indistinguishable from a uniformly random n-th residue; see the README. With
+    ``tables``, h^t comes from h's fixed-base table (built on h's second use).
     """
     n = gmpy2.mpz(public.n)
     nsq = n * n
     if public.h is None:
         return int(gmpy2.powmod(_random_unit(n), n, nsq))
+    if tables is not None:
+        return int(tables.power(public.h, nsq, _short_exponent()))
     return int(gmpy2.powmod(public.h, _short_exponent(), nsq))
 
 
@@ -180,10 +195,17 @@ def fixed_base(key: SecretKey) -> PublicKey:
     return PublicKey(key.public.n, h)
 
 
-def encrypt(key: SecretKey, residues: Sequence[int], *, base: int | None = None) -> list[int]:
+def encrypt(
+    key: SecretKey,
+    residues: Sequence[int],
+    *,
+    base: int | None = None,
+    tables: TableCache | None = None,
+) -> list[int]:
     """Owner-side encryption ``(1 + m n) s mod n^2``, the encryption of zero ``s`` computed
     by CRT mod p^2 and q^2: ``r^n`` for a random unit r, or with the owner's fixed base
-    ``h^t`` for a short random t (the same assumption as :func:`obfuscator`)."""
+    ``h^t`` for a short random t (the same assumption as :func:`obfuscator`), from the
+    tables of h mod p^2 and mod q^2 when ``tables`` is given."""
     k = key._crt
     if base is not None:
         key.public.check_ciphertext(base)
@@ -198,14 +220,22 @@ def encrypt(key: SecretKey, residues: Sequence[int], *, base: int | None = None)
             sq = gmpy2.powmod(r, k.n_mod_phi_qsq, k.qsq)
         else:
             t = _short_exponent()
-            sp, sq = gmpy2.powmod(hp, t, k.psq), gmpy2.powmod(hq, t, k.qsq)
+            if tables is not None:
+                sp, sq = tables.power(hp, k.psq, t), tables.power(hq, k.qsq, t)
+            else:
+                sp, sq = gmpy2.powmod(hp, t, k.psq), gmpy2.powmod(hq, t, k.qsq)
         s = sq + k.qsq * ((sp - sq) * k.qsq_inv_psq % k.psq)
         out.append(int((1 + m * k.n) % k.nsq * s % k.nsq))
     return out
 
 
 def serve(
-    public: PublicKey, ciphertexts: Sequence[int], residues: Sequence[int], weights: Sequence[int]
+    public: PublicKey,
+    ciphertexts: Sequence[int],
+    residues: Sequence[int],
+    weights: Sequence[int],
+    *,
+    tables: TableCache | None = None,
 ) -> list[int]:
     """The neighbour's step: ``(c * (1 + m n))^a * r^n mod n^2`` per coordinate.
 
@@ -221,7 +251,7 @@ def serve(
         if a <= 0:
             raise CryptoError("weights must be positive integers")
         shifted = gmpy2.mpz(c) * (1 + m * n) % nsq
-        blinded = gmpy2.powmod(shifted, a, nsq) * obfuscator(public)
+        blinded = gmpy2.powmod(shifted, a, nsq) * obfuscator(public, tables)
         out.append(int(blinded % nsq))
     return out
 
@@ -234,6 +264,7 @@ def serve_packed(
     *,
     slot_bits: int,
     slots: int,
+    tables: TableCache | None = None,
 ) -> list[int]:
     """:func:`serve` with one weight per coordinate, packed homomorphically.
 
@@ -257,16 +288,62 @@ def serve_packed(
         packed = chunk[-1]
         for c in reversed(chunk[:-1]):
             packed = gmpy2.powmod(packed, base, nsq) * c % nsq
-        out.append(int(packed * obfuscator(public) % nsq))
+        out.append(int(packed * obfuscator(public, tables) % nsq))
     return out
 
 
 def decrypt(key: SecretKey, ciphertexts: Sequence[int]) -> list[int]:
     """CRT decryption to residues in [0, n)."""
     k = key._crt
+    return [_decrypt_crt(k, c, c) for c in ciphertexts]
+
+
+def _decrypt_crt(k: _Crt, cp: int, cq: int) -> int:
+    """The plaintext of a ciphertext given as ``cp`` = c mod p^2 and ``cq`` = c mod q^2
+    (or c itself for either)."""
+    mp = (gmpy2.powmod(cp, k.p - 1, k.psq) - 1) // k.p * k.hp % k.p
+    mq = (gmpy2.powmod(cq, k.q - 1, k.qsq) - 1) // k.q * k.hq % k.q
+    return int(mq + k.q * ((mp - mq) * k.q_inv_p % k.p))
+
+
+def _check_aggregate(replies: Sequence[Sequence[int]], weights: Sequence[int]) -> None:
+    if len(replies) != len(weights) or not replies:
+        raise CryptoError("aggregate needs one weight per reply and at least one reply")
+    if len({len(r) for r in replies}) != 1:
+        raise CryptoError("replies to aggregate differ in length")
+    if any(a <= 0 for a in weights):
+        raise CryptoError("weights must be positive integers")
+
+
+def aggregate(
+    public: PublicKey, replies: Sequence[Sequence[int]], weights: Sequence[int]
+) -> list[int]:
+    """``prod_j c_j^(a_j) mod n^2`` position by position: the encryption of
+    ``sum_j a_j m_j`` for replies ``c_j = E(m_j)`` of equal length, one weight each."""
+    _check_aggregate(replies, weights)
+    nsq = gmpy2.mpz(public.n) ** 2
     out = []
-    for c in ciphertexts:
-        mp = (gmpy2.powmod(c, k.p - 1, k.psq) - 1) // k.p * k.hp % k.p
-        mq = (gmpy2.powmod(c, k.q - 1, k.qsq) - 1) // k.q * k.hq % k.q
-        out.append(int(mq + k.q * ((mp - mq) * k.q_inv_p % k.p)))
+    for column in zip(*replies, strict=True):
+        total = gmpy2.mpz(1)
+        for c, a in zip(column, weights, strict=True):
+            total = total * gmpy2.powmod(c, a, nsq) % nsq
+        out.append(int(total))
+    return out
+
+
+def decrypt_sum(
+    key: SecretKey, replies: Sequence[Sequence[int]], weights: Sequence[int]
+) -> list[int]:
+    """The residues of :func:`aggregate` (``sum_j a_j m_j``), one decryption per position
+    instead of one per reply; the owner takes the weighted product mod p^2 and q^2 (CRT),
+    half the work of taking it mod n^2."""
+    _check_aggregate(replies, weights)
+    k = key._crt
+    out = []
+    for column in zip(*replies, strict=True):
+        cp, cq = gmpy2.mpz(1), gmpy2.mpz(1)
+        for c, a in zip(column, weights, strict=True):
+            cp = cp * gmpy2.powmod(c, a, k.psq) % k.psq
+            cq = cq * gmpy2.powmod(c, a, k.qsq) % k.qsq
+        out.append(_decrypt_crt(k, cp, cq))
     return out

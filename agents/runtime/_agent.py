@@ -37,7 +37,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Container, Coroutine
+from collections.abc import Callable, Container, Coroutine, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -54,7 +54,7 @@ from ..identity import Authenticator, Identity, IdentityError, Roster
 from ..objectives import FloatArray, Objective
 from ._checkpoint import Checkpoint, CheckpointError
 from ._keys import open_edge
-from ._ledger import CouplingLedger
+from ._ledger import CouplingLedger, Sealed
 from ._recorder import Recorder
 from ._report import AgentReport, AgentStats, Observer
 from ._rounds import Admission, RoundTable
@@ -67,10 +67,12 @@ from ._update import (
     draw_edge,
     edge_coupling,
     edge_observation,
+    edge_term,
     edge_terms,
     edge_update,
     listify,
     mixing_terms,
+    scaled_sum,
     shared_state,
     weighted,
 )
@@ -138,6 +140,10 @@ class Agent:
             n: term_bound(config.weight_range_for(n)[1], self._quantizer.bound)
             for n in self._neighbours
         }
+        # a single edge's term is decrypted only to undo it; an observer (a colluder
+        # sharing every decrypted reply) and a checkpoint (keeping terms in the clear)
+        # need each one, so they decrypt per edge
+        self._aggregate = config.aggregates and observer is None and checkpoint is None
         self._edge: EdgeProtocol | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._entered = False
@@ -316,26 +322,29 @@ class Agent:
         request = await self._stats.timed(edge.request(draws.quantized))
         replies = self._table.replies(k)
         await self._exchange(k, Kind.REQUEST, request, replies)
-        decrypted, opened = {}, {}
-        for n in sorted(replies):
-            try:
-                term = await self._stats.timed(edge.open(replies[n]))
-                check_term(term, self._term_bounds[n])  # beyond what an honest one computes
-            except ProtocolError as exc:  # in range, but not a reply we can read or use: skip it
-                self._stats.dropped += 1
-                log.warning(
-                    "agent %s dropped reply from %s at iteration %d: %s", cfg.agent_id, n, k, exc
-                )
-                ledger.skip(k, n)
-                await self._send(Kind.SKIP, k, n, {})
-                continue
-            decrypted[n] = term
-            opened[n] = weighted(draws.weights[n], term)
         scale, gamma = coupling_scale(cfg), cfg.attenuation(k)
+        decrypted: dict[str, list[int]] = {}
+        summed = await self._open_sum(k, replies, draws.weights) if self._aggregate else None
+        if summed is None:
+            decrypted, opened = await self._open_each(k, replies, draws.weights)
+        await self._unseal()
         async with self._changed:
-            used = ledger.usable(k, opened)
-            coupling = edge_coupling(opened, used, scale=scale, dim=cfg.dim)
-            ledger.apply(k, edge_terms(opened, used, scale=scale, gamma=gamma))
+            if summed is not None:
+                total, included = summed
+                used = ledger.usable(k, included)
+                for n in included:  # notices that came in while the sum was decrypted
+                    if n not in used:
+                        term = weighted(draws.weights[n], await edge.open(replies[n]))
+                        total = [t - v for t, v in zip(total, term, strict=True)]
+                coupling = scaled_sum(total, scale=scale)
+                weights = {n: tuple(draws.weights[n]) for n in used}
+                ledger.apply(
+                    k, {n: Sealed(reply=replies[n], weights=weights[n], gamma=gamma) for n in used}
+                )
+            else:
+                used = ledger.usable(k, opened)
+                coupling = edge_coupling(opened, used, scale=scale, dim=cfg.dim)
+                ledger.apply(k, edge_terms(opened, used, scale=scale, gamma=gamma))
             correction = ledger.take_correction()
         stepsize = cfg.stepsize.base(k) * draws.theta
         gradient = self._objective.gradient(x, draws.batch)
@@ -345,6 +354,79 @@ class Agent:
                 edge_observation(k, cfg, x, draws, decrypted=decrypted, used=used, gamma=gamma)
             )
         return x_next, listify(stepsize), gamma, self._note_skipped(k, used)
+
+    async def _open_each(
+        self, k: int, replies: Mapping[str, Payload], weights: Mapping[str, list[int]]
+    ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Decrypt every reply on its own: the decrypted replies and the weighted terms."""
+        assert self._edge is not None
+        decrypted, opened = {}, {}
+        for n in sorted(replies):
+            try:
+                term = await self._stats.timed(self._edge.open(replies[n]))
+                check_term(term, self._term_bounds[n])  # beyond what an honest one computes
+            except ProtocolError as exc:  # in range, but not a reply we can read or use: skip it
+                self._stats.dropped += 1
+                log.warning(
+                    "agent %s dropped reply from %s at iteration %d: %s",
+                    self.config.agent_id,
+                    n,
+                    k,
+                    exc,
+                )
+                self._ledger.skip(k, n)
+                await self._send(Kind.SKIP, k, n, {})
+                continue
+            decrypted[n] = term
+            opened[n] = weighted(weights[n], term)
+        return decrypted, opened
+
+    async def _open_sum(
+        self, k: int, replies: Mapping[str, Payload], weights: Mapping[str, list[int]]
+    ) -> tuple[list[int], list[str]] | None:
+        """The weighted replies of the usable neighbours decrypted as one sum, with those
+        neighbours; None if the sum does not decode or lies beyond what honest neighbours
+        can reach (the sum of their bounds, each times this agent's weight half): then
+        each is opened on its own, to find the bad one."""
+        assert self._edge is not None
+        included = self._ledger.usable(k, replies)
+        if not included:
+            return [0] * self.config.dim, []
+        chosen = {n: replies[n] for n in included}
+        try:
+            total = await self._stats.timed(
+                self._edge.open_sum(chosen, {n: weights[n][0] for n in included})
+            )
+            check_term(total, sum(weights[n][0] * self._term_bounds[n] for n in included))
+        except ProtocolError as exc:
+            log.info(
+                "agent %s: the sum of iteration %d's replies does not decode (%s); opening each",
+                self.config.agent_id,
+                k,
+                exc,
+            )
+            return None
+        return total, included
+
+    async def _unseal(self) -> None:
+        """Decrypt, each on its own, the sealed terms that skip notices undid."""
+        assert self._edge is not None
+        scale = coupling_scale(self.config)
+        while due := self._ledger.sealed_due():
+            for n, k, sealed in due:
+                try:
+                    values = await self._stats.timed(self._edge.open(sealed.reply))
+                except ProtocolError as exc:  # it decoded inside its sum: not expected
+                    log.error(
+                        "agent %s cannot undo %s's term of iteration %d: %s",
+                        self.config.agent_id,
+                        n,
+                        k,
+                        exc,
+                    )
+                    continue
+                opened = weighted(sealed.weights, values)
+                self._ledger.unsealed(n, k, edge_term(opened, scale=scale, gamma=sealed.gamma))
 
     async def _step_baseline(self, k: int, x: FloatArray) -> Step:
         cfg = self.config
@@ -439,6 +521,7 @@ class Agent:
         for n in self._neighbours:  # to all: one that said goodbye still waits for ours
             await self._send(Kind.BYE, last + 1, n, self._ledger.goodbye(n, last))
         await self._wait_for_neighbours(table.live)
+        await self._unseal()
         async with self._changed:
             return self._ledger.take_correction()
 

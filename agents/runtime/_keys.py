@@ -1,6 +1,7 @@
 """An agent's side of the edge protocol, set up: its Paillier key pair (generated, or
 restored from its checkpoint), the fixed base it publishes, and the packing layout
-its replies use; or the clear protocol for the other algorithms."""
+its requests and their replies use (sized for the sum over its neighbours when it
+aggregates before decrypting); or the clear protocol for the other algorithms."""
 
 from __future__ import annotations
 
@@ -44,10 +45,12 @@ async def open_edge(
         key = await stats.timed(crypto.keygen(config.key_bits, insecure=config.insecure_keys))
     layout = None
     if config.packing:
+        high = config.weight_range[1]  # also bounds each neighbour's half on our edges
         layout = layout_for(
             value_bound=value_bound,
-            weight_bound=config.weight_range[1],
+            weight_bound=high * high if config.aggregates else high,
             modulus_bits=key.public.bits - 1,
+            terms=len(config.neighbours) if config.aggregates else 1,
         )
     if config.fixed_base and base is None:
         (base,) = await stats.timed(crypto.encrypt(key, [0]))
@@ -58,5 +61,6 @@ async def open_edge(
         layout=layout,
         per_coordinate=config.weight_mode is WeightMode.PER_COORDINATE,
         base=base,
+        value_bound=value_bound,
     )
     return OpenedEdge(edge=edge, key=key, base=base)

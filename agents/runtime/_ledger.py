@@ -10,12 +10,18 @@ neighbour that restarted: a lost notice would leave a one-sided term.
 :class:`CouplingLedger` is that bookkeeping as a plain synchronous class: the agent
 feeds it events (terms applied, notices sent and received, iterations jumped over)
 and asks it what to send and what to correct. It never waits and never sends.
+
+An agent that aggregates before decrypting never sees a single edge's term; it applies
+:class:`Sealed` terms (the reply, still a ciphertext, with what turns it into the
+term). A notice that undoes one makes it due (:meth:`CouplingLedger.sealed_due`); the
+agent decrypts it alone and hands the term back (:meth:`CouplingLedger.unsealed`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,6 +47,20 @@ CHECKPOINT_APPLIED = NOTICE_REPEATS + 2
 """Iterations of applied terms a checkpoint keeps (notices repeated after a restart)."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sealed:
+    """A coupling term applied inside a sum: the neighbour's reply, this agent's weight
+    half(s) and the iteration's gamma; the term is gamma [a_ij] open(reply) / scale."""
+
+    reply: Payload
+    weights: tuple[int, ...]
+    gamma: float
+
+
+Term = FloatArray | Sealed
+"""An applied coupling term: in the clear, or still sealed in its reply."""
+
+
 class CouplingLedger:
     """One agent's record of applied terms, skip notices both ways, and corrections."""
 
@@ -48,13 +68,14 @@ class CouplingLedger:
         self._owner = owner
         self._dim = dim
         self._iterations = iterations
-        self._applied: dict[int, dict[str, FloatArray]] = {}  # coupling terms, by iteration
+        self._applied: dict[int, dict[str, Term]] = {}  # coupling terms, by iteration
         self._skipped_by: dict[int, set[str]] = {}  # their skip notices, by iteration
         self._we_skipped: dict[int, set[str]] = {}  # our skip notices, by iteration
         self._correction = np.zeros(dim)
         self._compensated: list[tuple[str, int]] = []  # undone terms not yet in an update
         self._compensated_now: list[tuple[str, int]] = []  # undone in the current update
         self._jumps: list[tuple[int, int]] = []  # iterations [from, to) jumped over
+        self._due: list[tuple[str, int, Sealed]] = []  # sealed terms undone, to decrypt
 
     @classmethod
     def for_agent(cls, config: AgentConfig) -> CouplingLedger:
@@ -74,8 +95,13 @@ class CouplingLedger:
         return self._correction.copy()
 
     def applied_since(self, k: int) -> dict[int, dict[str, FloatArray]]:
-        """Copies of the applied terms of iterations k and later."""
-        return {i: dict(terms) for i, terms in self._applied.items() if i >= k}
+        """Copies of the applied terms of iterations k and later (those in the clear: an
+        agent that checkpoints applies no sealed terms)."""
+        return {
+            i: {n: t for n, t in terms.items() if not isinstance(t, Sealed)}
+            for i, terms in self._applied.items()
+            if i >= k
+        }
 
     # their notices ---------------------------------------------------------------
 
@@ -99,12 +125,26 @@ class CouplingLedger:
             raise ProtocolError(f"skip notice for iteration {k}, at {current}")
         applied = self._applied.get(k, {})
         if neighbour in applied:
-            self._correction += applied.pop(neighbour)
-            self._compensated.append((neighbour, k))
-            log.info("agent %s undid %s's term of iteration %d", self._owner, neighbour, k)
+            term = applied.pop(neighbour)
+            if isinstance(term, Sealed):
+                self._due.append((neighbour, k, term))
+            else:
+                self.unsealed(neighbour, k, term)
         else:
             self._skipped_by.setdefault(k, set()).add(neighbour)
         return True
+
+    def sealed_due(self) -> list[tuple[str, int, Sealed]]:
+        """The sealed terms undone since the last call, as (neighbour, iteration, term):
+        decrypt each and hand it to :meth:`unsealed`."""
+        due, self._due = self._due, []
+        return due
+
+    def unsealed(self, neighbour: str, k: int, term: FloatArray) -> None:
+        """An undone term, in the clear: subtracted in the next update."""
+        self._correction += term
+        self._compensated.append((neighbour, k))
+        log.info("agent %s undid %s's term of iteration %d", self._owner, neighbour, k)
 
     def read_goodbye(self, payload: Payload) -> list[int]:
         """The iterations a goodbye repeats skip notices for."""
@@ -154,14 +194,15 @@ class CouplingLedger:
 
     # the update --------------------------------------------------------------------
 
-    def usable(self, k: int, terms: Mapping[str, object]) -> list[str]:
-        """The neighbours whose term of iteration k is applied: arrived, not retracted."""
+    def usable(self, k: int, terms: Iterable[str]) -> list[str]:
+        """The neighbours (of ``terms``: arrived) whose term of iteration k is applied:
+        not retracted."""
         dropped = self._skipped_by.get(k, set()) | self._we_skipped.get(k, set())
         return [n for n in sorted(terms) if n not in dropped]
 
-    def apply(self, k: int, terms: dict[str, FloatArray]) -> None:
+    def apply(self, k: int, terms: Mapping[str, Term]) -> None:
         """The coupling terms of iteration k, as applied (kept for late notices)."""
-        self._applied[k] = terms
+        self._applied[k] = dict(terms)
 
     def take_correction(self) -> FloatArray:
         """The terms undone since the last update, to subtract in this one."""

@@ -110,14 +110,26 @@ def edge_coupling(
 ) -> FloatArray:
     """sum_j a_ij ([x_j] - [x_i]) over the used neighbours, summed as integers."""
     total = [sum(column) for column in zip(*(opened[n] for n in used), strict=True)]
-    return np.array(total or [0] * dim, dtype=np.float64) / scale
+    return scaled_sum(total or [0] * dim, scale=scale)
+
+
+def scaled_sum(total: Sequence[int], *, scale: float) -> FloatArray:
+    """The integer sum sum_j [a_ij][a_ji]([x_j] - [x_i]) as the coupling: scaled once
+    (whether summed after decrypting each reply or decrypted as a sum, the same floats)."""
+    return np.array(total, dtype=np.float64) / scale
+
+
+def edge_term(opened: Sequence[int], *, scale: float, gamma: float) -> FloatArray:
+    """One neighbour's term gamma a_ij ([x_j] - [x_i]) from its weighted reply."""
+    result: FloatArray = gamma * (np.array(opened, dtype=np.float64) / scale)
+    return result
 
 
 def edge_terms(
     opened: Mapping[str, list[int]], used: Sequence[str], *, scale: float, gamma: float
 ) -> dict[str, FloatArray]:
     """Each used neighbour's term gamma a_ij ([x_j] - [x_i]), as a late notice undoes it."""
-    return {n: gamma * (np.array(opened[n], dtype=np.float64) / scale) for n in used}
+    return {n: edge_term(opened[n], scale=scale, gamma=gamma) for n in used}
 
 
 def edge_update(

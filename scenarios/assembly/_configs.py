@@ -103,6 +103,7 @@ def agent_configs(
                 rounding=alg.rounding,
                 weight_bits=alg.weight_bits,
                 weight_mode=alg.weights,
+                decrypt=alg.decrypt,
                 a_max=a_max,
                 batch_size=batch,
                 dp_noise=alg.dp_noise,

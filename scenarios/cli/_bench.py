@@ -2,8 +2,9 @@
 
 (a) encrypt + decrypt per value: hemesh (packed, CRT) against phe one value per
     ciphertext, and against SecretFlow HEU when ``sf-heu`` is installed;
-(b) one agent-iteration (degree 4) at d = 10 and 100 against the same protocol
-    on phe with one value per ciphertext;
+(b) one agent-iteration (degree 4) at d = 10, 100, 1,000 and 10,000, decrypting
+    each reply or the weighted sum of the replies, against the same protocol on phe
+    with one value per ciphertext (extrapolated per value beyond d = 100);
 (c) a whole run's wall time against the crypto floor of its operation count;
 (d) scaling over 8 to 64 agents: wall time and messages per second;
 (e)-(h) the transport's rows, see :mod:`._transport_bench`.
@@ -31,16 +32,20 @@ from phe import paillier
 
 from agents import (
     FLOAT_EXACT,
+    SHORT_EXPONENT_BITS,
     Authenticator,
+    FixedBaseTable,
     SecretKey,
     SlotLayout,
     decrypt,
+    decrypt_sum,
     encrypt,
     fixed_base,
     keygen,
     layout_for,
     new_identities,
     serve,
+    short_exponent_tables,
 )
 from transport import Envelope, Kind, pack_ints
 
@@ -61,6 +66,8 @@ class Settings:
     scaling_iterations: int = 200
     transport: TransportSettings = field(default_factory=TransportSettings)
     """Rows (e) to (h), see :mod:`._transport_bench`."""
+    dims: tuple[int, ...] = (10, 100, 1_000, 10_000)
+    """Dimensions of the agent-iteration rows (b)."""
 
     @classmethod
     def quick(cls) -> Settings:
@@ -70,6 +77,7 @@ class Settings:
             scaling_agents=(8, 16),
             scaling_iterations=15,
             transport=TransportSettings.quick(),
+            dims=(10, 100),
         )
 
 
@@ -131,36 +139,67 @@ def per_value(settings: Settings, key: SecretKey) -> dict[str, Any]:
     return result
 
 
-def agent_iteration(settings: Settings, keys: list[SecretKey], dim: int) -> dict[str, Any]:
-    """(b) Agent 0's own work in one iteration with 4 neighbours: its request, serving
-    the 4 neighbours' requests, opening their 4 replies."""
-    me, neighbours = keys[0], keys[1:5]
-    layout = _layout(settings.key_bits)
+DEGREE = 4
+NAIVE_MEASURED_UP_TO = 100
+"""Beyond this dimension the naive phe protocol is extrapolated per value from d = 10."""
+
+
+def _iteration_work(
+    keys: list[SecretKey], dim: int, layout: SlotLayout, *, aggregate: bool
+) -> Callable[[], list[int]]:
+    """Agent 0's own work in one iteration with 4 neighbours, in steady state (fixed-base
+    tables built): its request, serving the 4 neighbours' requests, and opening their
+    4 replies, one decryption each or (``aggregate``) once for their weighted sum.
+    The callable returns the opened coupling integers sum_j [a_ij] open(reply_j)."""
+    me, neighbours = keys[0], keys[1 : DEGREE + 1]
+    tables = short_exponent_tables()
     x = _values(dim, 2**40)
-    weight = 2**WEIGHT_BITS - 1
-    mine = fixed_base(me)
-    theirs = [fixed_base(k) for k in neighbours]
-    requests = [encrypt(k, [m % k.public.n for m in layout.pack(x)]) for k in neighbours]
+    theirs = [2**WEIGHT_BITS - 1 - j for j in range(DEGREE)]
+    mine = [2**WEIGHT_BITS - 11 - j for j in range(DEGREE)]
+    my_public = fixed_base(me)
+    publics = [fixed_base(k) for k in neighbours]
+    n = me.public.n
+    requests = [
+        encrypt(k, [m % k.public.n for m in layout.pack(x)], base=p.h, tables=tables)
+        for k, p in zip(neighbours, publics, strict=True)
+    ]
+    mine_request = encrypt(me, [m % n for m in layout.pack([-v for v in x])])
+    xj = [_values(dim, 2**40) for _ in neighbours]
     replies = [
-        serve(
-            mine,
-            encrypt(me, [m % me.public.n for m in layout.pack(x)]),
-            [m % me.public.n for m in layout.pack(x)],
-            [weight] * layout.chunks(dim),
-        )
-        for _ in neighbours
+        serve(my_public, mine_request, [m % n for m in layout.pack(v)], [a] * len(mine_request))
+        for v, a in zip(xj, theirs, strict=True)
     ]
 
-    def ours() -> None:
-        encrypt(me, [m % me.public.n for m in layout.pack(x)], base=mine.h)
-        for public, request in zip(theirs, requests, strict=True):
-            residues = [m % public.n for m in layout.pack(x)]
-            serve(public, request, residues, [weight] * layout.chunks(dim))
-        for reply in replies:
-            layout.unpack(
-                [v - me.public.n if v > me.public.n // 2 else v for v in decrypt(me, reply)], dim
-            )
+    def signed(residues: list[int]) -> list[int]:
+        return [v - n if v > n // 2 else v for v in residues]
 
+    def work() -> list[int]:
+        encrypt(me, [m % n for m in layout.pack(x)], base=my_public.h, tables=tables)
+        for public, request in zip(publics, requests, strict=True):
+            residues = [m % public.n for m in layout.pack(x)]
+            serve(public, request, residues, [theirs[0]] * len(request), tables=tables)
+        if aggregate:
+            return layout.unpack(signed(decrypt_sum(me, replies, mine)), dim)
+        total = [0] * dim
+        for reply, b in zip(replies, mine, strict=True):
+            opened = layout.unpack(signed(decrypt(me, reply)), dim)
+            total = [t + b * v for t, v in zip(total, opened, strict=True)]
+        return total
+
+    expected = [
+        sum(b * a * (v[s] - x[s]) for v, a, b in zip(xj, theirs, mine, strict=True))
+        for s in range(dim)
+    ]
+    for _ in range(2):  # warm the tables (built on a base's second use); check the sums
+        if work() != expected:
+            raise AssertionError("agent-iteration bench: the opened coupling is wrong")
+    return work
+
+
+def naive_iteration(settings: Settings, dim: int) -> float:
+    """The same iteration on phe, one value per ciphertext (seconds, measured)."""
+    x = _values(dim, 2**40)
+    weight = 2**WEIGHT_BITS - 1
     phe_keys = [paillier.generate_paillier_keypair(n_length=settings.key_bits) for _ in range(5)]
     (my_pub, my_priv), others = phe_keys[0], phe_keys[1:]
     phe_requests = [[pub.encrypt(-v) for v in x] for pub, _ in others]
@@ -176,15 +215,57 @@ def agent_iteration(settings: Settings, keys: list[SecretKey], dim: int) -> dict
         for reply_list in phe_replies:
             [my_priv.decrypt(c) for c in reply_list]
 
-    repeats = max(1, settings.repeats // (2 if dim > 50 else 1))
-    result = {
+    return _median_seconds(naive, 1 if dim > 50 else settings.repeats)
+
+
+def agent_iteration(
+    settings: Settings, keys: list[SecretKey], dim: int, *, naive_per_value: float | None = None
+) -> dict[str, Any]:
+    """(b) Agent 0's work in one iteration at degree 4, per-edge decryption and
+    aggregated decryption side by side, against the naive phe protocol (measured up to
+    d = 100; beyond, ``naive_per_value`` times d, marked extrapolated)."""
+    bits = settings.key_bits - 1
+    per_edge_layout = _layout(settings.key_bits)
+    summing = layout_for(
+        value_bound=FLOAT_EXACT, weight_bound=2 ** (2 * WEIGHT_BITS), modulus_bits=bits, terms=4
+    )
+    repeats = max(1, settings.repeats // (2 if dim > 50 else 1)) if dim <= 1000 else 1
+    per_edge = _median_seconds(
+        _iteration_work(keys, dim, per_edge_layout, aggregate=False), repeats
+    )
+    aggregated = _median_seconds(_iteration_work(keys, dim, summing, aggregate=True), repeats)
+    extrapolated = dim > NAIVE_MEASURED_UP_TO
+    if extrapolated:
+        if naive_per_value is None:
+            naive_per_value = naive_iteration(settings, 10) / 10
+        naive = naive_per_value * dim
+    else:
+        naive = naive_iteration(settings, dim)
+    return {
         "dim": dim,
-        "degree": 4,
-        "hemesh_s": _median_seconds(ours, repeats),
-        "phe_naive_s": _median_seconds(naive, 1 if dim > 50 else repeats),
+        "degree": DEGREE,
+        "per_edge_s": per_edge,
+        "per_edge_ciphertexts": per_edge_layout.chunks(dim),
+        "aggregate_s": aggregated,
+        "aggregate_ciphertexts": summing.chunks(dim),
+        "phe_naive_s": naive,
+        "phe_naive_extrapolated": extrapolated,
+        "ratio_per_edge": naive / per_edge,
+        "ratio_aggregate": naive / aggregated,
+        "hemesh_s": min(per_edge, aggregated),
+        "ratio": naive / min(per_edge, aggregated),
     }
-    result["ratio"] = result["phe_naive_s"] / result["hemesh_s"]
-    return result
+
+
+def table_memory(key: SecretKey) -> dict[str, int]:
+    """Bytes of the fixed-base tables per key: a neighbour's (h mod n^2), and the owner's
+    own (h mod p^2 and mod q^2)."""
+    public = fixed_base(key)
+    assert public.h is not None
+    p2, q2 = key.p * key.p, key.q * key.q
+    neighbour = FixedBaseTable(public.h, public.nsquare, exponent_bits=SHORT_EXPONENT_BITS)
+    own = [FixedBaseTable(public.h % m, m, exponent_bits=SHORT_EXPONENT_BITS) for m in (p2, q2)]
+    return {"neighbour_key_bytes": neighbour.nbytes, "own_key_bytes": sum(t.nbytes for t in own)}
 
 
 def authentication(
@@ -247,16 +328,28 @@ def authentication(
 
 
 def op_medians(settings: Settings, key: SecretKey) -> dict[str, float]:
-    """Per-ciphertext medians of the three operations a run performs."""
+    """Per-ciphertext medians of the operations a run performs, in steady state (the
+    fixed-base tables built); ``aggregate``: folding one more reply into a sum."""
     layout = _layout(settings.key_bits)
     public = fixed_base(key)
+    tables = short_exponent_tables()
     plain = [m % key.public.n for m in layout.pack(_values(layout.slots, 2**40))]
     (c,) = encrypt(key, plain)
-    return {
-        "encrypt": _median_seconds(lambda: encrypt(key, plain), settings.repeats),
-        "serve": _median_seconds(lambda: serve(public, [c], plain, [65535]), settings.repeats),
+    for _ in range(2):  # build the tables
+        encrypt(key, plain, base=public.h, tables=tables)
+        serve(public, [c], plain, [65535], tables=tables)
+    medians = {
+        "encrypt": _median_seconds(
+            lambda: encrypt(key, plain, base=public.h, tables=tables), settings.repeats
+        ),
+        "serve": _median_seconds(
+            lambda: serve(public, [c], plain, [65535], tables=tables), settings.repeats
+        ),
         "decrypt": _median_seconds(lambda: decrypt(key, [c]), settings.repeats),
     }
+    four = _median_seconds(lambda: decrypt_sum(key, [[c]] * 4, [65535] * 4), settings.repeats)
+    medians["aggregate"] = max(0.0, (four - medians["decrypt"]) / 4)
+    return medians
 
 
 def _scenario(agents: int, iterations: int, key_bits: int, workers: int) -> dict[str, Any]:
@@ -292,6 +385,7 @@ def whole_run(settings: Settings, medians: dict[str, float]) -> dict[str, Any]:
         ops["encryptions"] * medians["encrypt"]
         + ops["serves"] * medians["serve"]
         + ops["decryptions"] * medians["decrypt"]
+        + ops.get("aggregated", 0) * medians["aggregate"]
     ) / workers
     return {
         "agents": 16,
@@ -324,6 +418,32 @@ def scaling(settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
+def agent_iterations(
+    settings: Settings, keys: list[SecretKey], report: Report
+) -> list[dict[str, Any]]:
+    """(b) rows: per-edge and aggregated decryption at each of ``settings.dims``."""
+    memory = table_memory(keys[0])
+    report(
+        f"(b) fixed-base tables: {memory['neighbour_key_bytes'] / 2**20:.2f} MiB per "
+        f"neighbour key, {memory['own_key_bytes'] / 2**20:.2f} MiB for the own key"
+    )
+    rows: list[dict[str, Any]] = [{"table_memory": memory}]
+    naive_per_value = None
+    for dim in settings.dims:
+        b = agent_iteration(settings, keys, dim, naive_per_value=naive_per_value)
+        if dim == 10:
+            naive_per_value = b["phe_naive_s"] / dim
+        rows.append(b)
+        naive = "extrapolated per value from d=10" if b["phe_naive_extrapolated"] else "measured"
+        report(
+            f"(b) agent-iteration d={dim}, degree 4: per-edge {b['per_edge_s'] * 1e3:.1f} ms "
+            f"({b['per_edge_ciphertexts']} ct/vector, {b['ratio_per_edge']:.0f}x), aggregated "
+            f"{b['aggregate_s'] * 1e3:.1f} ms ({b['aggregate_ciphertexts']} ct/vector, "
+            f"{b['ratio_aggregate']:.0f}x); naive phe {b['phe_naive_s'] * 1e3:.0f} ms ({naive})"
+        )
+    return rows
+
+
 def run_bench(settings: Settings, report: Report) -> dict[str, Any]:
     """Every measurement, printed as it completes; returns the JSON document."""
     report(f"keys: {settings.key_bits} bits, {os.cpu_count()} cores")
@@ -338,14 +458,7 @@ def run_bench(settings: Settings, report: Report) -> dict[str, Any]:
         f"phe {a['phe_s'] * 1e3:.2f} ms ({a['ratio_phe']:.0f}x)"
         + (f", HEU {a['heu_s'] * 1e3:.2f} ms ({a['ratio_heu']:.1f}x)" if a["heu_s"] else "")
     )
-    out["agent_iteration"] = []
-    for dim in (10, 100):
-        b = agent_iteration(settings, keys, dim)
-        out["agent_iteration"].append(b)
-        report(
-            f"(b) agent-iteration d={dim}, degree 4: hemesh {b['hemesh_s'] * 1e3:.1f} ms, "
-            f"naive phe {b['phe_naive_s'] * 1e3:.0f} ms ({b['ratio']:.0f}x)"
-        )
+    out["agent_iteration"] = agent_iterations(settings, keys, report)
     e = out["authentication"] = authentication(
         settings, keys, 10, out["agent_iteration"][0]["hemesh_s"]
     )

@@ -23,7 +23,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from agents import MIN_SECURE_BITS, Algorithm, Record, Rounding, StepsizeMode, WeightMode
+from agents import (
+    MIN_SECURE_BITS,
+    Algorithm,
+    DecryptMode,
+    Record,
+    Rounding,
+    StepsizeMode,
+    WeightMode,
+)
 from transport import DEFAULT_MAX_MESSAGE_BYTES, MAX_ENVELOPE_BYTES, MIN_MESSAGE_BYTES
 
 from .._errors import BadInput
@@ -310,6 +318,11 @@ class AlgorithmSpec(_Section):
     shrinking every edge."""
     weights: WeightMode = WeightMode.PER_EDGE
     stepsize: StepsizeMode = StepsizeMode.SCALAR
+    decrypt: DecryptMode = DecryptMode.AGGREGATE
+    """``aggregate``: each agent decrypts the weighted sum of its neighbours' replies once
+    per packed ciphertext; ``per_edge``: every reply on its own (the same numbers; slower).
+    With per-coordinate weights, an adversary observing an agent, or checkpoints, replies
+    are decrypted per edge whatever this says."""
     dp_noise: Annotated[Real, Field(ge=0)] = 0.1
     """Laplace scale of the noise the dp baseline adds to shared states."""
     baselines: list[Algorithm] = Field(default_factory=list)

@@ -21,6 +21,8 @@ from agents import (
     Attenuation,
     ConfigError,
     CryptoPool,
+    DecryptMode,
+    InlineCrypto,
     LeastSquares,
     Record,
     Stepsize,
@@ -105,6 +107,75 @@ async def test_agents_sharing_a_crypto_pool_match_the_clear_run(tmp_path: Path) 
     for agent in graph:
         np.testing.assert_array_equal(pooled[agent].x, clear[agent].x, err_msg=agent)
         assert pooled[agent].crypto_seconds > 0
+
+
+@pytest.mark.asyncio
+async def test_aggregating_before_decrypting_gives_the_per_edge_numbers_for_fewer_decryptions(
+    tmp_path: Path,
+) -> None:
+    # issue #16: one decryption per packed ciphertext for the sum over the neighbours;
+    # the integers are the same, so the trajectories are bit-identical to per-edge
+    # decryption and to the clear twin
+    graph = ring()
+    runs = {}
+    stats = {}
+    for mode in ("aggregate", "per_edge"):
+        crypto = InlineCrypto()
+        cfgs = configs(unique_run(), graph, "paillier", key_bits=512, decrypt=mode)
+        runs[mode] = await run_ring(cfgs, tmp_path / mode, crypto=crypto)
+        stats[mode] = crypto.stats
+    clear = await run_ring(configs(unique_run(), graph, "clear"), tmp_path / "clear")
+    for agent in graph:
+        np.testing.assert_array_equal(runs["aggregate"][agent].x, clear[agent].x)
+        np.testing.assert_array_equal(runs["per_edge"][agent].x, clear[agent].x)
+    assert_same_trajectories(
+        trajectories(tmp_path / "aggregate", graph), trajectories(tmp_path / "clear", graph)
+    )
+    # DIM = 3 fits one 512-bit ciphertext either way; each agent has 2 neighbours
+    rounds = len(graph) * ITERATIONS
+    assert stats["aggregate"].decryptions == rounds
+    assert stats["aggregate"].aggregated == 2 * rounds
+    assert stats["per_edge"].decryptions == 2 * rounds
+    assert stats["per_edge"].aggregated == 0
+    assert stats["aggregate"].serves == stats["per_edge"].serves == 2 * rounds
+
+
+@pytest.mark.asyncio
+async def test_a_late_notice_undoes_a_term_applied_inside_a_sum_exactly(tmp_path: Path) -> None:
+    # a0 applies a1's term of iteration 2 inside the decrypted sum; a notice from a1 that
+    # comes after the update makes a0 decrypt that one reply alone and subtract its term:
+    # the same correction, bit for bit, as per-edge decryption and the clear twin give
+    graph = ring()
+    finals = {}
+    for name, algorithm, mode in (
+        ("aggregate", "paillier", "aggregate"),
+        ("per_edge", "paillier", "per_edge"),
+        ("clear", "clear", "aggregate"),
+    ):
+        cfgs = configs(unique_run(), graph, algorithm, key_bits=512, decrypt=mode)
+        bus = MemoryBus(cfgs["a0"].run)
+        notice = Envelope(
+            run=bus.run, iteration=2, sender="a1", receiver="a0", kind=Kind.SKIP, payload={}
+        )
+
+        def late_notice(k: int, bus: MemoryBus = bus, notice: Envelope = notice) -> None:
+            if k == 3:  # iteration 2 is done: its terms are applied
+                bus.inject(bus.topics.inbox("a0", "a1"), encode(notice))
+
+        reports = await run_ring(cfgs, tmp_path / name, bus=bus, on_iteration={"a0": late_notice})
+        undone = [pair for line in journal(tmp_path / name, "a0") for pair in line["compensated"]]
+        assert undone == [["a1", 2]], name
+        finals[name] = trajectories(tmp_path / name, graph)
+        assert reports["a0"].skipped == 0
+    assert_same_trajectories(finals["aggregate"], finals["per_edge"])
+    assert_same_trajectories(finals["aggregate"], finals["clear"])
+
+
+def test_the_decrypt_mode_is_checked() -> None:
+    with pytest.raises(ConfigError, match="decrypt: unknown value 'sum'"):
+        configs(unique_run(), ring(), "paillier", decrypt="sum")
+    cfg = configs(unique_run(), ring(), "paillier", weight_mode=WeightMode.PER_COORDINATE)["a0"]
+    assert cfg.decrypt is DecryptMode.AGGREGATE and not cfg.aggregates
 
 
 # --- (b) determinism ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from agents import (
     AgentConfig,
     AgentReport,
     Algorithm,
+    DecryptMode,
     LeastSquares,
     ProtocolError,
     Stepsize,
@@ -65,7 +66,7 @@ def objectives() -> dict[str, LeastSquares]:
     return out
 
 
-def configs(run: str) -> dict[str, AgentConfig]:
+def configs(run: str, decrypt: DecryptMode = DecryptMode.AGGREGATE) -> dict[str, AgentConfig]:
     return {
         agent: AgentConfig(
             run=run,
@@ -81,6 +82,7 @@ def configs(run: str) -> dict[str, AgentConfig]:
             batch_size=4,
             round_timeout=10.0,
             startup_timeout=10.0,
+            decrypt=decrypt,
         )
         for i, (agent, neighbours) in enumerate(sorted(ring().items()))
     }
@@ -203,7 +205,9 @@ class Disturber:
             self.bus.inject(self.bus.topics.inbox(VICTIM, NEIGHBOUR), self.make(c))
 
 
-def run_ring(make: BadMessage | None, journals: Path) -> tuple[dict[str, AgentReport], Disturber]:
+def run_ring(
+    make: BadMessage | None, journals: Path, decrypt: DecryptMode = DecryptMode.AGGREGATE
+) -> tuple[dict[str, AgentReport], Disturber]:
     async def main() -> tuple[dict[str, AgentReport], Disturber]:
         run = f"bad-{uuid.uuid4().hex[:12]}"
         bus = MemoryBus(run)
@@ -217,7 +221,7 @@ def run_ring(make: BadMessage | None, journals: Path) -> tuple[dict[str, AgentRe
                 bus.endpoint(a, neighbours=cfg.neighbours),
                 journal=journals / f"{a}.jsonl",
             )
-            for a, cfg in configs(run).items()
+            for a, cfg in configs(run, decrypt).items()
         }
 
         async def one(agent: Agent) -> AgentReport:
@@ -302,28 +306,39 @@ def test_a_reply_that_does_not_decode_costs_its_edge_one_iteration(
     assert reports[VICTIM].dropped == 2  # the unreadable reply, then the real one: a duplicate
 
 
-def beyond_the_bound(c: Capture) -> bytes:
+def beyond_the_bound(decrypt: DecryptMode) -> BadMessage:
     """A reply crafted under the victim's public key (Paillier is malleable and the key
-    is public): E(m) = 1 + m n mod n^2, its first slot just beyond what an honest
-    neighbour's weight and state can reach, the other slots zero."""
-    cfg = configs(c.run)[VICTIM]
-    bound = term_bound(cfg.weight_range_for(NEIGHBOUR)[1], cfg.quantizer().bound)
-    layout = layout_for(
-        value_bound=cfg.quantizer().bound,
-        weight_bound=cfg.weight_range[1],
-        modulus_bits=c.n.bit_length() - 1,
-    )
-    values = [bound + 1] + [0] * (DIM - 1)
-    plain = layout.pack(values)  # it fits a slot: only the range check can refuse it
-    assert layout.unpack(plain, DIM) == values
-    return c.reply([(1 + to_residue(m, c.n) * c.n) % (c.n * c.n) for m in plain])
+    is public): E(m) = 1 + m n mod n^2, in the victim's own slot layout, its first slot
+    beyond what an honest neighbour's weight and state can reach, the other slots zero.
+    Decrypting per edge, one more than the edge's bound is refused. Decrypting the sum
+    over its neighbours, the victim checks the sum against the sum of their bounds, each
+    times its own weight half (at least half the largest): a term of 4 bounds exceeds
+    that on a ring, and the victim then opens each reply to find it."""
+
+    def make(c: Capture) -> bytes:
+        cfg = configs(c.run, decrypt)[VICTIM]
+        bound = term_bound(cfg.weight_range_for(NEIGHBOUR)[1], cfg.quantizer().bound)
+        high = cfg.weight_range[1]
+        layout = layout_for(
+            value_bound=cfg.quantizer().bound,
+            weight_bound=high * high if cfg.aggregates else high,
+            modulus_bits=c.n.bit_length() - 1,
+            terms=len(cfg.neighbours) if cfg.aggregates else 1,
+        )
+        values = [(4 * bound if cfg.aggregates else bound) + 1] + [0] * (DIM - 1)
+        plain = layout.pack(values)  # it fits a slot: only the range check can refuse it
+        assert layout.unpack(plain, DIM) == values
+        return c.reply([(1 + to_residue(m, c.n) * c.n) % (c.n * c.n) for m in plain])
+
+    return make
 
 
+@pytest.mark.parametrize("decrypt", list(DecryptMode))
 def test_a_decrypted_term_beyond_the_public_bound_is_dropped_and_skipped_both_ways(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, decrypt: DecryptMode
 ) -> None:
     caplog.set_level(logging.WARNING)
-    reports, disturber = run_ring(beyond_the_bound, tmp_path)
+    reports, disturber = run_ring(beyond_the_bound(decrypt), tmp_path, decrypt)
     assert len(disturber.sent) == 1
     warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert any(

@@ -389,3 +389,110 @@ async def test_packed_per_edge_refuses_per_coordinate_weights() -> None:
     request = await i.request([1, 2, 3])
     with pytest.raises(ProtocolError):
         await j.serve("i", request, [3, 2, 1], [WEIGHT_LOW, WEIGHT_HIGH, WEIGHT_LOW])
+
+
+# --- aggregating before decrypting ---------------------------------------------------------
+
+DEGREE = 3
+VALUE_BOUND = 2**53
+
+
+def aggregating_star() -> tuple[PaillierEdge, list[PaillierEdge]]:
+    """A centre packing in slots for the sum over its 3 neighbours, which pack their own
+    requests for one term: two layouts, each end serving in the other's."""
+    bits = INSECURE_TEST_BITS - 1
+    summing = layout_for(
+        value_bound=VALUE_BOUND, weight_bound=WEIGHT_HIGH**2, modulus_bits=bits, terms=DEGREE
+    )
+    single = layout_for(value_bound=VALUE_BOUND, weight_bound=WEIGHT_HIGH, modulus_bits=bits)
+    assert summing.slot_bits > single.slot_bits
+    crypto = InlineCrypto()
+    centre = PaillierEdge(
+        key_of("c"), crypto, dim=DIM, layout=summing, value_bound=VALUE_BOUND, base=None
+    )
+    others = [
+        PaillierEdge(key_of(f"n{m}"), crypto, dim=DIM, layout=single, value_bound=VALUE_BOUND)
+        for m in range(DEGREE)
+    ]
+    for m, other in enumerate(others):
+        centre.learn(f"n{m}", other.announcement())
+        other.learn("c", centre.announcement())
+    return centre, others
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    xs=st.lists(state, min_size=DEGREE + 1, max_size=DEGREE + 1),
+    theirs=st.lists(st.integers(WEIGHT_LOW, WEIGHT_HIGH), min_size=DEGREE, max_size=DEGREE),
+    mine=st.lists(st.integers(WEIGHT_LOW, WEIGHT_HIGH), min_size=DEGREE, max_size=DEGREE),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_the_sum_of_replies_is_the_sum_of_the_weighted_openings(
+    xs: list[list[float]], theirs: list[int], mine: list[int], seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    quantizer = Quantizer(frac_bits=FRAC_BITS)
+    qc, *qn = [quantizer.quantize(x, rng) for x in xs]
+
+    async def scenario(
+        centre: PaillierEdge, others: list[PaillierEdge]
+    ) -> tuple[list[int], list[list[int]]]:
+        request = await centre.request(qc)
+        replies = {}
+        for m, (other, q, a) in enumerate(zip(others, qn, theirs, strict=True)):
+            other.check_request("c", request)
+            replies[f"n{m}"] = await other.serve("c", request, q, [a] * DIM)
+        weights = {f"n{m}": a for m, a in enumerate(mine)}
+        each = [await centre.open(replies[f"n{m}"]) for m in range(DEGREE)]
+        # and the other way: a neighbour's request, served by the centre in its layout
+        back = await others[0].request(qn[0])
+        centre.check_request("n0", back)
+        reply = await centre.serve("n0", back, qc, [mine[0]] * DIM)
+        assert await others[0].open(reply) == [
+            mine[0] * (c - n) for c, n in zip(qc, qn[0], strict=True)
+        ]
+        return await centre.open_sum(replies, weights), each
+
+    summed, each = asyncio.run(scenario(*aggregating_star()))
+    expected = [
+        sum(b * a * (q[s] - qc[s]) for q, a, b in zip(qn, theirs, mine, strict=True))
+        for s in range(DIM)
+    ]
+    assert summed == expected
+    assert summed == [sum(b * v[s] for v, b in zip(each, mine, strict=True)) for s in range(DIM)]
+    clear = ClearEdge(dim=DIM)
+    clear_replies = {
+        f"n{m}": {
+            "v": pack_ints([a * (x - y) for x, y in zip(q, qc, strict=True)], 16, signed=True)
+        }
+        for m, (q, a) in enumerate(zip(qn, theirs, strict=True))
+    }
+    weights = {f"n{m}": b for m, b in enumerate(mine)}
+    assert asyncio.run(clear.open_sum(clear_replies, weights)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"slot_bits": 70, "slots": 100}, "does not fit"),
+        ({"slot_bits": 40, "slots": 3}, "cannot hold"),
+        ({"slot_bits": "70", "slots": 3}, "must be integers"),
+        ({"slot_bits": 70}, "must be integers"),
+    ],
+)
+def test_an_announced_layout_that_cannot_work_is_refused(
+    fields: dict[str, Any], reason: str
+) -> None:
+    centre, (other, *_) = aggregating_star()
+    announced = {**other.announcement(), **fields}
+    if "slots" not in fields:
+        del announced["slots"]
+    with pytest.raises(ProtocolError, match=reason):
+        centre.learn("n9", announced)
+
+
+def test_a_second_announcement_with_another_layout_is_refused() -> None:
+    centre, (other, *_) = aggregating_star()
+    again = {**other.announcement(), "slot_bits": 80, "slots": 2}
+    with pytest.raises(ProtocolError, match="different"):
+        centre.learn("n0", again)

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from agents import ProtocolError
-from agents.runtime._ledger import CHECKPOINT_APPLIED, KEEP_APPLIED, NOTICE_REPEATS, CouplingLedger
+from agents.runtime._ledger import (
+    CHECKPOINT_APPLIED,
+    KEEP_APPLIED,
+    NOTICE_REPEATS,
+    CouplingLedger,
+    Sealed,
+)
 from transport import pack_ints
 
 DIM = 2
@@ -173,3 +179,44 @@ def test_checkpoint_copies_and_restores() -> None:
     again.restore(correction=book.correction(), applied=book.applied_since(0))
     again.retract("a1", 10, current=10)
     np.testing.assert_array_equal(again.take_correction(), term(4.0))
+
+
+# --- sealed terms (aggregating before decrypting) -----------------------------------------
+
+
+def sealed(tag: bytes) -> Sealed:
+    return Sealed(reply={"c": tag}, weights=(3, 3), gamma=0.5)
+
+
+def test_a_notice_for_a_sealed_term_makes_it_due_and_its_clear_term_is_undone() -> None:
+    book = ledger()
+    book.apply(5, {"a1": sealed(b"one"), "a2": sealed(b"two")})
+    assert book.retract("a1", 5, current=6)
+    # nothing can be subtracted before the agent decrypted the term
+    np.testing.assert_array_equal(book.take_correction(), np.zeros(DIM))
+    assert book.take_compensated() == []
+    assert book.sealed_due() == [("a1", 5, sealed(b"one"))]
+    assert book.sealed_due() == []  # handed out once
+    book.unsealed("a1", 5, term(0.75))
+    np.testing.assert_array_equal(book.take_correction(), term(0.75))
+    assert book.take_compensated() == [("a1", 5)]
+    # a second notice finds nothing left to undo; a2's sealed term stays applied
+    assert book.retract("a1", 5, current=6)
+    assert book.sealed_due() == []
+    assert book.retract("a2", 5, current=6)
+    assert book.sealed_due() == [("a2", 5, sealed(b"two"))]
+
+
+def test_a_notice_before_the_sum_drops_the_term_sealed_or_not() -> None:
+    book = ledger()
+    assert book.retract("a1", 7, current=7)
+    assert book.usable(7, ["a1", "a2"]) == ["a2"]
+    book.apply(7, {"a2": sealed(b"two")})
+    assert book.sealed_due() == []
+
+
+def test_checkpointed_terms_leave_out_sealed_ones() -> None:
+    book = ledger()
+    book.apply(3, {"a1": term(0.5), "a2": sealed(b"two")})
+    kept = book.applied_since(0)
+    assert list(kept) == [3] and list(kept[3]) == ["a1"]
