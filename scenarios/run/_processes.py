@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import networkx as nx
 
 from agents import Algorithm
+from transport import BrokerAddress
 
-from .._errors import BadInput
+from .._errors import BadInput, RunFailed
 from ..assembly import Problem
 from ..deploy import (
     BROKER_ENV,
@@ -22,13 +28,21 @@ from ..deploy import (
     locked_transport,
     open_broker,
     refuse_in_process_only,
+    vantage_addresses,
 )
-from ..results import prepare_run
-from ..spec import Scenario, agent_id
+from ..privacy import audit_run
+from ..results import RunDir, prepare_run
+from ..spec import EavesdropperSpec, Scenario, agent_id
 from ._result import Progress, RunResult, write_summary
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 """The folder holding the ``scenarios`` package (the children must import this one)."""
+
+
+EAVESDROPPER_READY = 30.0
+"""Seconds an eavesdropper process may take to subscribe before the run fails."""
+EAVESDROPPER_DRAIN = 30.0
+"""Seconds an eavesdropper process may take to drain and write once told to stop."""
 
 
 def run_deadline(scenario: Scenario) -> float:
@@ -62,7 +76,8 @@ async def run_processes(
             f"transport.kind = {scenario.transport.kind!r}: --spawn processes needs "
             "transport.kind = 'mqtt' (processes share no memory)"
         )
-    refuse_in_process_only(scenario)
+    refuse_in_process_only(scenario, eavesdroppers_elsewhere=True)
+    eavesdroppers = [a for a in scenario.adversary if isinstance(a, EavesdropperSpec)]
     if restarts and not scenario.output.checkpoint_every:
         raise BadInput(
             "output.checkpoint_every = 0: a restarted agent has no checkpoint to resume "
@@ -101,9 +116,11 @@ async def run_processes(
                     )
                 )
                 logins = {a: transport.address_of(a) for a in ids}
+                vantages: Mapping[str, BrokerAddress] = vantage_addresses(transport)
             else:
                 assert address is not None  # mqtt
                 logins = dict.fromkeys(ids, address)
+                vantages = {e.vantage: address for e in eavesdroppers}
 
             def advanced(steps: int, algorithm: Algorithm = algorithm) -> None:
                 if progress is not None:
@@ -118,7 +135,91 @@ async def run_processes(
                 progress=advanced,
                 restarts=restarts,
             )
-            await watch.guard(supervisor.run())
+            async with contextlib.AsyncExitStack() as spies:
+                for spec in eavesdroppers:
+                    env = {**base_env, BROKER_ENV: broker_url(vantages[spec.vantage])}
+                    await spies.enter_async_context(
+                        _eavesdropper(
+                            run,
+                            spec.name,
+                            run_id=run_id,
+                            algorithm=algorithm,
+                            env=env,
+                            deadline=run_deadline(scenario),
+                        )
+                    )
+                await watch.guard(supervisor.run())
+            if eavesdroppers:  # their records are complete: the audit, as in tasks mode
+                audit_run(run)
             summary = write_summary(run)
             results.append(RunResult(run, summary, ()))
     return results
+
+
+@contextlib.asynccontextmanager
+async def _eavesdropper(
+    run: RunDir,
+    name: str,
+    *,
+    run_id: str,
+    algorithm: Algorithm,
+    env: dict[str, str],
+    deadline: float,
+) -> AsyncIterator[None]:
+    """``hemesh eavesdrop`` as a child process, subscribed before the agents start; on
+    leaving it is told to stop (SIGTERM: it drains and writes its record) and waited for.
+    It stops by itself after ``deadline`` seconds (the run's), should this process die."""
+    command = [
+        sys.executable,
+        "-P",
+        "-m",
+        "scenarios",
+        "eavesdrop",
+        "--scenario",
+        str(run.resolved),
+        "--name",
+        name,
+        "--run",
+        run_id,
+        "--out",
+        str(run.path),
+        "--algorithm",
+        algorithm.value,
+        "--timeout",
+        f"{deadline:g}",
+    ]
+    child = await asyncio.create_subprocess_exec(
+        *command,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # Ctrl-C reaches the runner, which stops it
+    )
+    assert child.stdout is not None and child.stderr is not None
+    try:
+        try:
+            async with asyncio.timeout(EAVESDROPPER_READY):
+                first = await child.stdout.readline()
+        except TimeoutError:
+            first = b""
+        if json.loads(first or b"{}").get("subscribed") is not True:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            why = (await child.stderr.read()).decode(errors="replace").strip().splitlines()
+            raise RunFailed(
+                f"eavesdropper {name!r} (pid {child.pid}) did not subscribe: "
+                + (why[-1] if why else f"nothing within {EAVESDROPPER_READY:g} s")
+            )
+        yield
+    finally:
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(EAVESDROPPER_DRAIN):
+                    await child.communicate()
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    child.kill()
+                await child.wait()

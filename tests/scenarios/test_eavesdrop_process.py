@@ -128,3 +128,23 @@ def test_an_eavesdropper_process_audits_as_the_in_process_one(
         assert audit["state_rel_error_median"] == audit["state_rel_error_final"] == 1.0
         assert audit["state_cosine_median"] == 0.0
     assert (run.adversaries.path / "audit.json").is_file()
+
+
+@pytest.mark.mosquitto
+@pytest.mark.parametrize("broker", ["url", "embedded"])
+def test_spawn_processes_runs_the_eavesdropper_as_a_process_and_audits_the_run(
+    tmp_path: Path, mosquitto: BrokerAddress, broker: str
+) -> None:
+    # the scenario's own broker: a URL (the eavesdropper logs in as the run's address)
+    # or the locked-down embedded broker (it gets the read-everything wiretap login)
+    path = scenario_file(tmp_path, mosquitto.url if broker == "url" else "embedded", "plain")
+    scenario = load_scenario(path)
+    (expected,) = asyncio.run(run_scenario(scenario, out=tmp_path / "in-process"))
+    (spawned,) = asyncio.run(run_scenario(scenario, out=tmp_path / "processes", spawn="processes"))
+    in_process, audit = expected.summary["audit"]["wiretap"], spawned.summary["audit"]["wiretap"]
+    for key in STATE_KEYS:
+        assert audit[key] == in_process[key], key
+    assert audit["targets"] == ["a0", "a1", "a2", "a3"]
+    assert audit["state_rel_error_median"] == audit["state_rel_error_final"] == 0.0
+    assert audit["metadata"]["graph_recovered"] is True
+    assert (spawned.run.adversaries.path / "audit.json").is_file()

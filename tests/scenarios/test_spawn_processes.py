@@ -285,11 +285,16 @@ def test_what_runs_only_in_process_is_refused_not_dropped(
     doc = {**ring8(tmp_path, "mqtt://h:1883", iterations=2, kind="plain"), **extra}
     scenario = parse(doc, source="t")
     if field == "adversary":  # a lone agent's eavesdroppers are processes of their own
-        assert plan_agent(scenario, agent="a0", run="r1", out=tmp_path).config.agent_id == "a0"
+        write_identities(tmp_path / "lone", "r1", 8)
+        assert (
+            plan_agent(scenario, agent="a0", run="r1", out=tmp_path / "lone").config.agent_id
+            == "a0"
+        )
         colluders = {"kind": "colluders", "name": "c", "members": [1], "target": 0}
         with_colluders = parse({**doc, "adversary": [colluders]}, source="t")
         with pytest.raises(ScenarioError, match=r"^adversary: .*1 adversaries.*--spawn tasks"):
-            plan_agent(with_colluders, agent="a0", run="r1", out=tmp_path)
+            plan_agent(with_colluders, agent="a0", run="r1", out=tmp_path / "lone")
+        scenario = with_colluders  # --spawn processes runs eavesdroppers, not colluders
     else:
         with pytest.raises(ScenarioError, match=rf"^{field}: .*--spawn tasks"):
             plan_agent(scenario, agent="a0", run="r1", out=tmp_path)
