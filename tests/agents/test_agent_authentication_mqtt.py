@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents import Agent, AgentReport, new_identities
+from agents import Agent, AgentReport, Identity, Roster, new_identities
 from tests.agents.agent_support import (
     RUN_BOUND,
     configs,
@@ -26,8 +26,10 @@ from tests.agents.agent_support import (
     unique_run,
 )
 from tests.agents.test_agent_authentication import (
+    STRANGER,
     VICTIM,
     Attack,
+    crafted_replies,
     forged_states,
     once_per_iteration,
     rewritten_replies,
@@ -39,9 +41,11 @@ BROKERS = [
     pytest.param("embedded_broker", id="amqtt"),
     pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
 ]
-ATTACKS: dict[str, tuple[str, Callable[[], Attack]]] = {
-    "forged-state": ("plain", lambda: once_per_iteration(forged_states)),
-    "rewritten-reply": ("paillier", rewritten_replies),
+ATTACKS: dict[str, tuple[str, Callable[[dict[str, Identity], Roster], Attack]]] = {
+    "forged-state": ("plain", lambda _ids, _roster: once_per_iteration(forged_states)),
+    "rewritten-reply": ("paillier", lambda _ids, _roster: rewritten_replies()),
+    # under the victim's public key, by a non-neighbour holding an identity of the run
+    "crafted-reply": ("paillier", lambda ids, roster: crafted_replies(ids[STRANGER], roster)),
 }
 
 
@@ -110,7 +114,7 @@ async def test_attacks_through_a_real_broker_are_dropped_and_change_nothing(
         )
         for a, c in cfgs.items()
     ]
-    async with attacker(broker, run, make_attack()) as injected:
+    async with attacker(broker, run, make_attack(identities, roster)) as injected:
         async with asyncio.timeout(RUN_BOUND), asyncio.TaskGroup() as group:
             tasks = [group.create_task(run_one(agent)) for agent in agents]
         reports: dict[str, AgentReport] = {t.result().agent_id: t.result() for t in tasks}

@@ -25,6 +25,7 @@ from scenarios import RunResult, parse, run_scenario
 from scenarios.assembly import agent_configs, build_graph, build_problem
 from scenarios.deploy import locked_transport
 from scenarios.results import RunDir
+from tests._brokers import require_mosquitto
 from tests.scenarios.support import ring8
 from transport import (
     Endpoint,
@@ -160,10 +161,15 @@ class ClaimingEndpoint:
         return await self._inner.receive()
 
 
-def test_a_far_claim_by_a_real_login_on_the_locked_embedded_broker_drags_nobody(
-    tmp_path: Path, run_id: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "broker", ["embedded", pytest.param("mosquitto", marks=pytest.mark.mosquitto)]
+)
+def test_a_far_claim_by_a_real_login_on_the_locked_broker_drags_nobody(
+    tmp_path: Path, run_id: str, caplog: pytest.LogCaptureFixture, broker: str
 ) -> None:
-    doc = ring8(tmp_path, "embedded", iterations=ITERATIONS, kind="plain")
+    if broker == "mosquitto":
+        require_mosquitto()
+    doc = ring8(tmp_path, broker, iterations=ITERATIONS, kind="plain")
     doc["transport"].update(round_timeout=10.0)
     spec = parse(doc, source="hijack")
     graph = build_graph(spec)
@@ -172,7 +178,8 @@ def test_a_far_claim_by_a_real_login_on_the_locked_embedded_broker_drags_nobody(
     x_star = problem.x_star
 
     async def run(attacked: bool) -> tuple[float, dict[str, int], list[str]]:
-        async with locked_transport(graph, run_id if attacked else run_id + "c") as transport:
+        run = run_id if attacked else run_id + "c"
+        async with locked_transport(graph, run, broker=broker) as transport:
             configs = agent_configs(
                 spec, graph, problem, run=transport.run, algorithm=Algorithm.PLAIN
             )
@@ -208,4 +215,4 @@ def test_a_far_claim_by_a_real_login_on_the_locked_embedded_broker_drags_nobody(
         assert (
             f"agent {victim} dropped state from {COMPROMISED} at iteration {CLAIM}" in caplog.text
         )
-    print(f"embedded broker, plain: final MSE {attacked:.3g} attacked, {calm:.3g} unattacked")
+    print(f"{broker} broker, plain: final MSE {attacked:.3g} attacked, {calm:.3g} unattacked")
