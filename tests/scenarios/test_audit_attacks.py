@@ -147,8 +147,10 @@ def test_paillier_eavesdropper_sees_no_plaintext_and_learns_nothing(tmp_path: Pa
     record = read_record(folder.record("eve"))
     envelopes = [line["envelope"] for line in record]
     assert {e["kind"] for e in envelopes} >= {"key", "request", "reply"}
-    # ciphertexts and keys; a goodbye lists the iterations whose terms it retracts
-    assert all(set(e["p"]) <= {"c", "n", "h"} for e in envelopes if e["kind"] != "bye")
+    # ciphertexts and keys (with the public slot layout the owner packs in); a goodbye
+    # lists the iterations whose terms it retracts
+    public = {"c", "n", "h", "slot_bits", "slots"}
+    assert all(set(e["p"]) <= public for e in envelopes if e["kind"] != "bye")
     assert all(set(e["p"]) <= {"skipped"} for e in envelopes if e["kind"] == "bye")
     assert _plaintext_hits(_blobs(record), truth, frac=24) == 0
     # the check can fail: the clear baseline's record holds its states
