@@ -16,7 +16,7 @@ import pytest
 from tests._brokers import Mosquitto, require_mosquitto
 from tests.scenarios._stopping import ROUND_TIMEOUT, assert_all_gone, descendants, path3
 from tests.scenarios._stopping import wait_for_logs as wait_for_lines
-from tests.scenarios.support import start_hemesh, write_toml
+from tests.scenarios.support import start_hemesh, write_identities, write_toml
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -31,6 +31,7 @@ def test_a_lone_agent_whose_broker_is_killed_fails_with_one_line(
         url = f"mqtt://127.0.0.1:{broker.address.port}"
         scenario = write_toml(tmp_path / "s.toml", path3(tmp_path / "runs", url))
         run_dir = tmp_path / "runs" / "path3" / "r1"
+        write_identities(run_dir, "r1", 3)  # what the runner writes for lone agents
         agents = []
         for i in range(3):
             agent = start_hemesh(
