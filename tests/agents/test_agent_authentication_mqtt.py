@@ -25,7 +25,7 @@ from tests.agents.agent_support import (
     trajectories,
     unique_run,
 )
-from tests.agents.test_agent_authentication import (
+from tests.agents.forgeries import (
     STRANGER,
     VICTIM,
     Attack,

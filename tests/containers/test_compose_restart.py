@@ -20,7 +20,7 @@ import pytest
 
 from scenarios import Run, find_runs, write_compose
 from tests.containers._engine import Engine, Project, project
-from tests.containers.test_compose_run import AGENTS, project_name, ring_scenario
+from tests.containers._ring import AGENTS, project_name, ring_scenario
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,38 +20,9 @@ import pytest
 from scenarios import Run, find_runs, run_scenario, write_compose
 from scenarios.spec import load_scenario
 from tests.containers._engine import Engine, Project, project
-from tests.scenarios.support import write_toml
+from tests.containers._ring import AGENTS, project_name, ring_scenario
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(900)]
-
-AGENTS = 6
-
-
-def ring_scenario(folder: Path, *, iterations: int, **transport: Any) -> Path:
-    """A paillier ring of :data:`AGENTS`; its broker URL is the compose file's business."""
-    folder.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "name": "ring6",
-        "seed": 7,
-        "iterations": iterations,
-        "topology": {"kind": "ring", "n": AGENTS},
-        "problem": {"kind": "least_squares", "dim": 4},
-        "algorithm": {"kind": "paillier"},
-        "crypto": {"key_bits": 256, "insecure_keys": True, "inline": True},
-        "transport": {
-            "kind": "mqtt",
-            "broker": "embedded",  # the in-process run's; containers get theirs from compose
-            "round_timeout": 10,
-            "startup_timeout": 90,
-            **transport,
-        },
-        "output": {"dir": str(folder / "runs")},
-    }
-    return write_toml(folder / "ring6.toml", doc)
-
-
-def project_name() -> str:
-    return "hemesh-test-" + uuid.uuid4().hex[:8]
 
 
 @pytest.fixture

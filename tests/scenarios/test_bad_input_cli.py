@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scenarios._refusals import leftover_processes, toml
 from tests.scenarios.support import hemesh
-from tests.scenarios.test_bad_input_scenario_file import leftover_processes, toml
 
 UNWRITABLE = Path("/sys/hemesh-unwritable")
 """A place nobody may create anything in, root included (sysfs refuses new entries)."""
