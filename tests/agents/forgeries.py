@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from agents import (
     new_identities,
 )
 from agents.identity import Authenticator, edge_key
-from transport import Envelope, Kind, MemoryBus, decode, encode, pack_floats, signed_bytes
+from transport import Endpoint, Envelope, Kind, MemoryBus, decode, encode, pack_floats, signed_bytes
 
 from .agent_support import (
     RUN_BOUND,
@@ -35,6 +35,37 @@ VICTIM, NEIGHBOUR, OTHER_NEIGHBOUR, STRANGER = "a0", "a1", "a3", "a2"
 
 Attack = Callable[[MemoryBus, str, Envelope], list[tuple[str, bytes]]]
 """Given a genuine message (topic, envelope): the raw messages to inject before it."""
+
+
+def ring_agents(
+    cfgs: Mapping[str, AgentConfig],
+    endpoint: Callable[[str, AgentConfig], Endpoint],
+    journal_dir: Path,
+    *,
+    identities: Mapping[str, Identity] | None,
+    roster: Roster | None,
+) -> list[Agent]:
+    """One agent per config, its endpoint from ``endpoint(agent, config)``, journals in
+    ``journal_dir``; with ``identities`` and ``roster`` (None: unauthenticated)."""
+    objectives = problems(cfgs)
+    return [
+        Agent(
+            c,
+            objectives[a],
+            endpoint(a, c),
+            journal=journal_dir / f"{a}.jsonl",
+            identity=identities[a] if identities is not None else None,
+            roster=roster,
+        )
+        for a, c in cfgs.items()
+    ]
+
+
+async def run_all(agents: Sequence[Agent]) -> dict[str, AgentReport]:
+    """Run the agents to the end, bounded; their reports by agent id."""
+    async with asyncio.timeout(RUN_BOUND), asyncio.TaskGroup() as group:
+        tasks = [group.create_task(run_one(agent)) for agent in agents]
+    return {t.result().agent_id: t.result() for t in tasks}
 
 
 async def run_authenticated(
@@ -52,21 +83,14 @@ async def run_authenticated(
     injected: list[str] = []
     if attack is not None:
         bus.subscribe(bus.topics.everything, attacker(bus, attack, injected))
-    objectives = problems(cfgs)
-    agents = {
-        a: Agent(
-            c,
-            objectives[a],
-            bus.endpoint(a, neighbours=c.neighbours),
-            journal=journal_dir / f"{a}.jsonl",
-            identity=identities[a] if authenticate else None,
-            roster=roster if authenticate else None,
-        )
-        for a, c in cfgs.items()
-    }
-    async with asyncio.timeout(RUN_BOUND), asyncio.TaskGroup() as group:
-        tasks = {a: group.create_task(run_one(agent)) for a, agent in agents.items()}
-    return {a: t.result() for a, t in tasks.items()}, injected
+    agents = ring_agents(
+        cfgs,
+        lambda a, c: bus.endpoint(a, neighbours=c.neighbours),
+        journal_dir,
+        identities=identities if authenticate else None,
+        roster=roster if authenticate else None,
+    )
+    return await run_all(agents), injected
 
 
 def attacker(bus: MemoryBus, attack: Attack, injected: list[str]) -> Callable[[str, bytes], None]:

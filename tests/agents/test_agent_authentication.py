@@ -48,6 +48,8 @@ from .forgeries import (
     forged_states,
     once_per_iteration,
     rewritten_replies,
+    ring_agents,
+    run_all,
     run_authenticated,
 )
 
@@ -156,25 +158,14 @@ def test_a_reply_crafted_by_a_non_neighbour_is_dropped(
     bus = MemoryBus(run)
     injected: list[str] = []
     bus.subscribe(bus.topics.everything, attacker(bus, attack, injected))
-    objectives = problems(cfgs)
-    agents = [
-        Agent(
-            c,
-            objectives[a],
-            bus.endpoint(a, neighbours=c.neighbours),
-            journal=tmp_path / f"{a}.jsonl",
-            identity=identities[a],
-            roster=roster,
-        )
-        for a, c in cfgs.items()
-    ]
-
-    async def main() -> dict[str, AgentReport]:
-        async with asyncio.timeout(RUN_BOUND), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(run_one(agent)) for agent in agents]
-        return {t.result().agent_id: t.result() for t in tasks}
-
-    reports = asyncio.run(main())
+    agents = ring_agents(
+        cfgs,
+        lambda a, c: bus.endpoint(a, neighbours=c.neighbours),
+        tmp_path,
+        identities=identities,
+        roster=roster,
+    )
+    reports = asyncio.run(run_all(agents))
     _check(
         caplog,
         reports,

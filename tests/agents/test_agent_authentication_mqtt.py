@@ -15,13 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents import Agent, AgentReport, Identity, Roster, new_identities
+from agents import Identity, Roster, new_identities
 from tests.agents.agent_support import (
-    RUN_BOUND,
     configs,
-    problems,
     ring,
-    run_one,
     trajectories,
     unique_run,
 )
@@ -33,6 +30,8 @@ from tests.agents.forgeries import (
     forged_states,
     once_per_iteration,
     rewritten_replies,
+    ring_agents,
+    run_all,
     run_authenticated,
 )
 from transport import BrokerAddress, MemoryBus, MqttTap, MqttTransport, decode, mqtt_client
@@ -100,24 +99,17 @@ async def test_attacks_through_a_real_broker_are_dropped_and_change_nothing(
     run = next(iter(cfgs.values())).run
     roster, identities = new_identities(run, cfgs)
     transport = MqttTransport(run, broker)
-    objectives = problems(cfgs)
     attacked = tmp_path / "attacked"
     attacked.mkdir()
-    agents = [
-        Agent(
-            c,
-            objectives[a],
-            transport.endpoint(a, neighbours=c.neighbours),
-            journal=attacked / f"{a}.jsonl",
-            identity=identities[a],
-            roster=roster,
-        )
-        for a, c in cfgs.items()
-    ]
+    agents = ring_agents(
+        cfgs,
+        lambda a, c: transport.endpoint(a, neighbours=c.neighbours),
+        attacked,
+        identities=identities,
+        roster=roster,
+    )
     async with attacker(broker, run, make_attack(identities, roster)) as injected:
-        async with asyncio.timeout(RUN_BOUND), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(run_one(agent)) for agent in agents]
-        reports: dict[str, AgentReport] = {t.result().agent_id: t.result() for t in tasks}
+        reports = await run_all(agents)
     assert injected, "the attack never fired"
     got = trajectories(attacked, ring())
     for agent in expected:

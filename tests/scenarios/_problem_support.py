@@ -24,6 +24,26 @@ REAL_EXAMPLES = (
 )
 
 
+CSV_SCENARIO = """
+name = "bad"
+[topology]
+kind = "ring"
+n = 4
+[problem]
+kind = "logistic"
+data = "data.csv"
+label = "y"
+[crypto]
+key_bits = 256
+insecure_keys = true
+[transport]
+kind = "memory"
+"""
+"""A logistic problem on ``data.csv`` beside the scenario (the bad-data tests write it)."""
+GOOD_ROWS = "1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,0\n11,12,1\n"
+"""Six well-formed rows of ``a,b,y`` for that file."""
+
+
 def quick(doc: dict[str, Any], out: Path, **top: Any) -> dict[str, Any]:
     """``doc`` with small keys, the in-memory transport, output under ``out``."""
     return {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.scenarios._problem_support import CSV_SCENARIO, GOOD_ROWS
 from tests.scenarios._refusals import leftover_processes, toml
 from tests.scenarios.support import hemesh
 
@@ -151,28 +152,10 @@ def test_the_cli_still_runs_what_is_sound(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".hemesh-probe-*"))
 
 
-SCENARIO = """
-name = "bad"
-[topology]
-kind = "ring"
-n = 4
-[problem]
-kind = "logistic"
-data = "data.csv"
-label = "y"
-[crypto]
-key_bits = 256
-insecure_keys = true
-[transport]
-kind = "memory"
-"""
-
-ROWS = "1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,0\n11,12,1\n"
-
 DATA: dict[str, tuple[str | None, list[str]]] = {
     "missing-file": (None, ["data.csv", "No such file or directory"]),
     "header-only": ("a,b,y\n", ["data.csv", "row 2", "only a header, no data rows"]),
-    "three-labels": ("a,b,y\n1,2,0\n3,4,2\n" + ROWS, ["data.csv", "label column 'y'",
+    "three-labels": ("a,b,y\n1,2,0\n3,4,2\n" + GOOD_ROWS, ["data.csv", "label column 'y'",
                      "needs two classes", "(0, 1, 2)"]),
     "one-label": ("a,b,y\n" + "1,2,0\n" * 6, ["data.csv", "column 'y'", "two classes"]),
 }  # fmt: skip
@@ -183,7 +166,7 @@ def test_bad_data_is_refused_with_one_line(tmp_path: Path, case: str) -> None:
     content, words = DATA[case]
     if content is not None:
         (tmp_path / "data.csv").write_text(content)
-    (tmp_path / "bad.toml").write_text(SCENARIO)
+    (tmp_path / "bad.toml").write_text(CSV_SCENARIO)
     before = listing(tmp_path)
     result = hemesh("run", "bad.toml", "-o", str(tmp_path / "runs"), cwd=tmp_path)
     assert "Traceback" not in result.stderr + result.stdout, result.stderr

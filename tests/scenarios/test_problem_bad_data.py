@@ -7,25 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scenarios._problem_support import CSV_SCENARIO, GOOD_ROWS
 from tests.scenarios.support import hemesh
-
-SCENARIO = """
-name = "bad"
-[topology]
-kind = "ring"
-n = 4
-[problem]
-kind = "logistic"
-data = "data.csv"
-label = "y"
-[crypto]
-key_bits = 256
-insecure_keys = true
-[transport]
-kind = "memory"
-"""
-
-GOOD_ROWS = "1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,0\n11,12,1\n"
 
 BAD = {
     "nan": (
@@ -64,7 +47,7 @@ def test_bad_data_exits_2_with_one_line_naming_file_row_and_column(
     data = tmp_path / "data.csv"
     data.write_text(content)
     path = tmp_path / "bad.toml"
-    path.write_text(SCENARIO)
+    path.write_text(CSV_SCENARIO)
     result = hemesh("run", str(path), "-o", str(tmp_path / "runs"), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

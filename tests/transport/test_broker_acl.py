@@ -14,112 +14,49 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-import aiomqtt
 import pytest
 from aiomqtt.exceptions import MqttConnectError
 
 from tests._brokers import require_mosquitto
+from tests.transport._acl import (
+    EVERYTHING,
+    HARNESS,
+    LURKER,
+    OBSERVER,
+    PATH5,
+    SETTLE,
+    WAIT,
+    WIRETAP,
+    lockdown,
+    tap,
+)
 from transport import (
     BrokerAddress,
-    BrokerRights,
     EmbeddedBroker,
     Envelope,
     Kind,
     ManagedMosquitto,
-    MosquittoSetup,
     MqttTransport,
     Topics,
     TransportError,
     encode,
-    mqtt_client,
 )
 
 pytestmark = pytest.mark.asyncio
-
-WAIT = 5.0
-"""Bound on every wait for a message."""
-SETTLE = 0.3
-"""How long a negative check waits after its barrier message has arrived."""
-
-PATH5 = {
-    "a0": ["a1"],
-    "a1": ["a0", "a2"],
-    "a2": ["a1", "a3"],
-    "a3": ["a2", "a4"],
-    "a4": ["a3"],
-}
-HARNESS = "harness"
-OBSERVER = "observer"
-LURKER = "lurker"
-"""A second login without rights (one login is one session: two would evict each other)."""
-WIRETAP = "wiretap"
-"""A login that reads everything of the run and writes nothing (the broker's vantage)."""
-
-EVERYTHING = ("#", "hemesh/#", "hemesh/+/inbox/#")
-"""Wildcard filters an eavesdropping login tries; the run's own ``hemesh/<run>/#`` too."""
 
 BROKERS = ["embedded", pytest.param("mosquitto", marks=pytest.mark.mosquitto)]
 
 AddressFor = Callable[[str], BrokerAddress]
 
 
-class Tap:
-    """An MQTT client and what it has received, in order."""
-
-    def __init__(self, client: aiomqtt.Client) -> None:
-        self.client = client
-        self.seen: list[tuple[str, bytes]] = []
-
-    @property
-    def topics(self) -> set[str]:
-        return {topic for topic, _ in self.seen}
-
-    async def _take(self) -> None:
-        message = await anext(aiter(self.client.messages))
-        payload = message.payload
-        assert isinstance(payload, bytes | bytearray)
-        self.seen.append((str(message.topic), bytes(payload)))
-
-    async def until(self, topics: set[str]) -> None:
-        """Receive until every topic of ``topics`` has been seen (bounded)."""
-        async with asyncio.timeout(WAIT):
-            while not topics <= self.topics:
-                await self._take()
-
-    async def settle(self) -> None:
-        """Give the broker time to route anything still on its way to us, then drain."""
-        await asyncio.sleep(SETTLE)
-        while len(self.client.messages):
-            await self._take()
-
-
-@asynccontextmanager
-async def tap(address: BrokerAddress, *filters: str) -> AsyncIterator[Tap]:
-    client = mqtt_client(address, identifier=f"tap-{secrets.token_hex(4)}", timeout=WAIT)
-    async with client:
-        for topic_filter in filters:
-            await client.subscribe(topic_filter, qos=1, timeout=WAIT)
-        yield Tap(client)
-
-
 @asynccontextmanager
 async def locked(kind: str, run: str, tmp_path: Path) -> AsyncIterator[AddressFor]:
     """The broker ``kind`` locked down by one setup; yields each login's address."""
-    setup = MosquittoSetup(
-        runs=(run,),
-        neighbours=PATH5,
-        users={
-            HARNESS: BrokerRights.ALL,
-            OBSERVER: BrokerRights.NONE,
-            LURKER: BrokerRights.NONE,
-            WIRETAP: BrokerRights.READ,
-        },
-    )
+    setup = lockdown(run, wiretap=True)
     if kind == "embedded":
         async with EmbeddedBroker(setup=setup) as embedded:
             yield embedded.address_for

@@ -11,17 +11,11 @@ import sys
 
 import pytest
 
+from tests.transport._acl import PATH5
 from transport import BrokerError, BrokerRights, MosquittoSetup, Topics, TransportError
 from transport.embedded._access import Access, fresh_passwords, parse_acl
 from transport.embedded._framing import PacketError, read_packet
 
-PATH5 = {
-    "a0": ["a1"],
-    "a1": ["a0", "a2"],
-    "a2": ["a1", "a3"],
-    "a3": ["a2", "a4"],
-    "a4": ["a3"],
-}
 USERS = {"harness": BrokerRights.ALL, "watch": BrokerRights.STATUS, "observer": BrokerRights.NONE}
 
 

@@ -15,10 +15,9 @@ import asyncio
 import contextlib
 import itertools
 import os
-import secrets
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,6 +27,16 @@ from aiomqtt import Will
 from aiomqtt.exceptions import MqttConnectError
 
 from tests._brokers import free_port
+from tests.transport._acl import (
+    EVERYTHING,
+    HARNESS,
+    LURKER,
+    OBSERVER,
+    PATH5,
+    WAIT,
+    lockdown,
+    tap,
+)
 from transport import (
     BrokerAddress,
     BrokerError,
@@ -38,88 +47,9 @@ from transport import (
     MosquittoSetup,
     MqttTransport,
     Topics,
-    mqtt_client,
 )
 
 pytestmark = pytest.mark.asyncio
-
-WAIT = 5.0
-"""Bound on every wait for a message."""
-SETTLE = 0.3
-"""How long a negative check waits after its barrier message has arrived."""
-
-PATH5 = {
-    "a0": ["a1"],
-    "a1": ["a0", "a2"],
-    "a2": ["a1", "a3"],
-    "a3": ["a2", "a4"],
-    "a4": ["a3"],
-}
-HARNESS = "harness"
-OBSERVER = "observer"
-LURKER = "lurker"
-"""A second login without rights (one login is one session: two would evict each other)."""
-
-EVERYTHING = ("#", "hemesh/#", "hemesh/+/inbox/#")
-"""Wildcard filters an eavesdropping login tries; the run's own ``hemesh/<run>/#`` too."""
-
-
-class Tap:
-    """An MQTT client and what it has received, in order."""
-
-    def __init__(self, client: aiomqtt.Client, name: str) -> None:
-        self.client = client
-        self.name = name
-        self.seen: list[tuple[str, bytes]] = []
-
-    @property
-    def topics(self) -> set[str]:
-        return {topic for topic, _ in self.seen}
-
-    async def _take(self) -> None:
-        message = await anext(aiter(self.client.messages))
-        payload = message.payload
-        assert isinstance(payload, bytes | bytearray)
-        self.seen.append((str(message.topic), bytes(payload)))
-
-    async def until(self, topics: set[str]) -> None:
-        """Receive until every topic of ``topics`` has been seen (bounded)."""
-        async with asyncio.timeout(WAIT):
-            while not topics <= self.topics:
-                await self._take()
-
-    async def settle(self) -> None:
-        """Give the broker time to route anything still on its way to us, then drain.
-
-        amqtt acknowledges a PUBLISH before routing it, so an acknowledgement is no
-        barrier; callers first wait for a message published after the ones that must
-        not arrive (the same sender's, where one may reach us), then settle."""
-        await asyncio.sleep(SETTLE)
-        while len(self.client.messages):
-            await self._take()
-
-
-@asynccontextmanager
-async def tap(
-    address: BrokerAddress,
-    *filters: str,
-    identifier: str | None = None,
-    will: Will | None = None,
-) -> AsyncIterator[Tap]:
-    name = identifier if identifier is not None else f"tap-{secrets.token_hex(4)}"
-    client = mqtt_client(address, identifier=name, timeout=WAIT, will=will)
-    async with client:
-        for topic_filter in filters:
-            await client.subscribe(topic_filter, qos=1, timeout=WAIT)
-        yield Tap(client, address.username or "anonymous")
-
-
-def lockdown(run: str, neighbours: Mapping[str, list[str]] = PATH5) -> MosquittoSetup:
-    return MosquittoSetup(
-        runs=(run,),
-        neighbours=neighbours,
-        users={HARNESS: BrokerRights.ALL, OBSERVER: BrokerRights.NONE, LURKER: BrokerRights.NONE},
-    )
 
 
 @asynccontextmanager

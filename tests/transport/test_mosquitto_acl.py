@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,79 +21,25 @@ import aiomqtt
 import pytest
 
 from tests._brokers import require_mosquitto
+from tests.transport._acl import (
+    OBSERVER,
+    PATH5,
+    WAIT,
+    lockdown,
+    tap,
+)
 from transport import (
     BrokerAddress,
     BrokerError,
-    BrokerRights,
     Envelope,
     Kind,
     ManagedMosquitto,
     MosquittoSetup,
     MqttTransport,
     Topics,
-    mqtt_client,
 )
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.asyncio]
-
-WAIT = 5.0
-"""Bound on every wait for a message."""
-
-PATH5 = {
-    "a0": ["a1"],
-    "a1": ["a0", "a2"],
-    "a2": ["a1", "a3"],
-    "a3": ["a2", "a4"],
-    "a4": ["a3"],
-}
-HARNESS = "harness"
-OBSERVER = "observer"
-LURKER = "lurker"
-"""A second login without rights (one login is one client id: two would evict each other)."""
-
-
-class Tap:
-    """An MQTT client and what it has received, in order."""
-
-    def __init__(self, client: aiomqtt.Client, name: str) -> None:
-        self.client = client
-        self.name = name
-        self.seen: list[tuple[str, bytes]] = []
-
-    @property
-    def topics(self) -> set[str]:
-        return {topic for topic, _ in self.seen}
-
-    async def _take(self) -> None:
-        message = await anext(aiter(self.client.messages))
-        payload = message.payload
-        assert isinstance(payload, bytes | bytearray)
-        self.seen.append((str(message.topic), bytes(payload)))
-
-    async def until(self, topics: set[str]) -> None:
-        """Receive until every topic of ``topics`` has been seen (bounded)."""
-        async with asyncio.timeout(WAIT):
-            while not topics <= self.topics:
-                await self._take()
-
-    async def barrier(self) -> None:
-        """Our own QoS 1 round trip: whatever the broker routed to us before it is queued
-        here by the time the PUBACK is (one TCP stream, one broker thread). Then drain."""
-        await self.client.publish(f"barrier/{self.name}", b"", qos=1, timeout=WAIT)
-        while len(self.client.messages):
-            await self._take()
-
-
-@asynccontextmanager
-async def tap(
-    address: BrokerAddress, *filters: str, identifier: str | None = None, within: float = WAIT
-) -> AsyncIterator[Tap]:
-    name = identifier if identifier is not None else f"tap-{secrets.token_hex(4)}"
-    client = mqtt_client(address, identifier=name, timeout=within)
-    async with client:
-        for topic_filter in filters:
-            await client.subscribe(topic_filter, qos=1, timeout=WAIT)
-        yield Tap(client, address.username or "anonymous")
 
 
 @asynccontextmanager
@@ -105,12 +50,7 @@ async def broker(
     *,
     tls: bool = False,
 ) -> AsyncIterator[ManagedMosquitto]:
-    setup = MosquittoSetup(
-        runs=(run,),
-        neighbours=neighbours,
-        users={HARNESS: BrokerRights.ALL, OBSERVER: BrokerRights.NONE, LURKER: BrokerRights.NONE},
-        tls=tls,
-    )
+    setup = lockdown(run, neighbours, tls=tls)
     async with ManagedMosquitto(setup, tmp_path / "broker", binary=require_mosquitto()) as b:
         yield b
 
