@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents import ConfigError, FloatArray, LeastSquares, Logistic, Objective
+from agents import ConfigError, FloatArray, LeastSquares, Logistic
+
+from .derivatives import central_difference, hessian
 
 
 def least_squares(seed: int, samples: int = 30, dim: int = 4) -> LeastSquares:
@@ -27,29 +29,6 @@ def logistic(seed: int, samples: int = 30, dim: int = 4, l2: float = 1e-2) -> Lo
     return Logistic(features, labels, l2=l2)
 
 
-def central_difference(
-    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-5
-) -> FloatArray:
-    grad = np.zeros_like(x)
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = h
-        grad[k] = (f(x + e) - f(x - e)) / (2 * h)
-    return grad
-
-
-def hessian(objective: Objective, x: FloatArray, h: float = 1e-5) -> FloatArray:
-    """By central differences of the gradient, symmetrized."""
-    columns = []
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = h
-        columns.append((objective.gradient(x + e) - objective.gradient(x - e)) / (2 * h))
-    h_matrix = np.array(columns)
-    symmetric: FloatArray = (h_matrix + h_matrix.T) / 2
-    return symmetric
-
-
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 scales = st.floats(min_value=0.01, max_value=3.0)
 l2s = st.sampled_from([0.0, 1e-2, 0.5])
@@ -60,7 +39,7 @@ l2s = st.sampled_from([0.0, 1e-2, 0.5])
 def test_least_squares_gradient_matches_finite_differences(seed: int, scale: float) -> None:
     objective = least_squares(seed)
     x = np.random.default_rng(seed + 1).normal(size=objective.dim) * scale
-    numeric = central_difference(objective.value, x)
+    numeric = central_difference(objective.value, x, h=1e-5)
     assert np.allclose(objective.gradient(x), numeric, rtol=1e-6, atol=1e-7)
 
 
@@ -69,7 +48,7 @@ def test_least_squares_gradient_matches_finite_differences(seed: int, scale: flo
 def test_logistic_gradient_matches_finite_differences(seed: int, scale: float, l2: float) -> None:
     objective = logistic(seed, l2=l2)
     x = np.random.default_rng(seed + 1).normal(size=objective.dim) * scale
-    numeric = central_difference(objective.value, x)
+    numeric = central_difference(objective.value, x, h=1e-5)
     assert np.allclose(objective.gradient(x), numeric, rtol=1e-6, atol=1e-7)
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents import ConfigError, FloatArray, Logistic, Objective, objective_from_arrays
+from agents import ConfigError, FloatArray, Logistic, objective_from_arrays
+
+from .derivatives import central_difference, hessian
 
 
 def binary(
@@ -18,20 +18,6 @@ def binary(
     rng = np.random.default_rng(seed)
     features = rng.normal(size=(samples, dim)) + shift
     return features, np.where(rng.random(samples) < 0.5, -1.0, 1.0)
-
-
-def central_difference(
-    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-6
-) -> FloatArray:
-    steps = np.eye(x.size) * h
-    return np.array([(f(x + e) - f(x - e)) / (2 * h) for e in steps])
-
-
-def hessian(objective: Objective, x: FloatArray, h: float = 1e-5) -> FloatArray:
-    steps = np.eye(x.size) * h
-    columns = [(objective.gradient(x + e) - objective.gradient(x - e)) / (2 * h) for e in steps]
-    symmetric: FloatArray = (np.array(columns) + np.array(columns).T) / 2
-    return symmetric
 
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)

@@ -15,29 +15,9 @@ from hypothesis import strategies as st
 
 from agents import Classifier, FloatArray, LeastSquares, Logistic, Mlp, Objective, Ridge, Softmax
 
+from .derivatives import central_difference, hessian
+
 Model = LeastSquares | Ridge | Logistic | Softmax | Mlp
-
-
-def central_difference(
-    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-6
-) -> FloatArray:
-    grad = np.zeros_like(x)
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = h
-        grad[k] = (f(x + e) - f(x - e)) / (2 * h)
-    return grad
-
-
-def hessian(objective: Objective, x: FloatArray, h: float = 1e-5) -> FloatArray:
-    columns = []
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = h
-        columns.append((objective.gradient(x + e) - objective.gradient(x - e)) / (2 * h))
-    h_matrix = np.array(columns)
-    symmetric: FloatArray = (h_matrix + h_matrix.T) / 2
-    return symmetric
 
 
 def ridge(seed: int, samples: int = 25, dim: int = 4, l2: float = 0.1) -> Ridge:
