@@ -31,6 +31,19 @@ async def embedded_broker() -> AsyncIterator[BrokerAddress]:
         yield broker.address
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("embedded_broker", id="amqtt"),
+        pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
+    ]
+)
+def broker(request: pytest.FixtureRequest) -> BrokerAddress:
+    """Each of the two brokers in turn (the test runs once on each): the embedded one and
+    a Mosquitto, both fresh and open."""
+    address: BrokerAddress = request.getfixturevalue(request.param)
+    return address
+
+
 @pytest.fixture
 def run_id() -> str:
     """A run id no other test uses, so tests sharing a broker never see each other."""

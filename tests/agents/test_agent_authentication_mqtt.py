@@ -36,22 +36,12 @@ from tests.agents.forgeries import (
 )
 from transport import BrokerAddress, MemoryBus, MqttTap, MqttTransport, decode, mqtt_client
 
-BROKERS = [
-    pytest.param("embedded_broker", id="amqtt"),
-    pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
-]
 ATTACKS: dict[str, tuple[str, Callable[[dict[str, Identity], Roster], Attack]]] = {
     "forged-state": ("plain", lambda _ids, _roster: once_per_iteration(forged_states)),
     "rewritten-reply": ("paillier", lambda _ids, _roster: rewritten_replies()),
     # under the victim's public key, by a non-neighbour holding an identity of the run
     "crafted-reply": ("paillier", lambda ids, roster: crafted_replies(ids[STRANGER], roster)),
 }
-
-
-@pytest.fixture(params=BROKERS)
-def broker(request: pytest.FixtureRequest) -> BrokerAddress:
-    address: BrokerAddress = request.getfixturevalue(request.param)
-    return address
 
 
 @contextlib.asynccontextmanager

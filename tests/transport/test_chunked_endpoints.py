@@ -32,11 +32,6 @@ WAIT = 10.0
 DIM = 100_000
 """A d = 100,000 float state: 800 KB, over three times the default limit."""
 
-BROKERS = [
-    pytest.param("embedded_broker", id="amqtt"),
-    pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
-]
-
 
 def state(run: str, values: np.ndarray, k: int = 1) -> Envelope:
     return Envelope(
@@ -74,12 +69,6 @@ async def exchange(transport: Transport, run: str) -> None:
     assert (b.counters.messages_received, b.counters.chunks_received) == (2, frames)
     assert a.counters.bytes_sent == b.counters.bytes_received
     assert b.counters.dropped == 0
-
-
-@pytest.fixture(params=BROKERS)
-def broker(request: pytest.FixtureRequest) -> BrokerAddress:
-    address: BrokerAddress = request.getfixturevalue(request.param)
-    return address
 
 
 @pytest.mark.asyncio

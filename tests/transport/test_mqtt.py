@@ -31,17 +31,6 @@ from transport import (
 WAIT = 5.0
 """Bound on every wait for a message in these tests."""
 
-BROKERS = [
-    pytest.param("embedded_broker", id="amqtt"),
-    pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
-]
-
-
-@pytest.fixture(params=BROKERS)
-def broker(request: pytest.FixtureRequest) -> BrokerAddress:
-    address: BrokerAddress = request.getfixturevalue(request.param)
-    return address
-
 
 def request_(run: str, k: int, sender: str, receiver: str, **payload: object) -> Envelope:
     return Envelope(

@@ -10,16 +10,6 @@ import pytest
 from transport import BrokerAddress, Envelope, Kind, MqttTransport, TransportError
 
 WAIT = 10.0
-BROKERS = [
-    pytest.param("embedded_broker", id="amqtt"),
-    pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
-]
-
-
-@pytest.fixture(params=BROKERS)
-def broker(request: pytest.FixtureRequest) -> BrokerAddress:
-    address: BrokerAddress = request.getfixturevalue(request.param)
-    return address
 
 
 def request_(run: str, k: int) -> Envelope:

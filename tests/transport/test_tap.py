@@ -35,20 +35,10 @@ from transport import (
 WAIT = 5.0
 """Bound on every wait in these tests."""
 
-BROKERS = [
-    pytest.param("embedded_broker", id="amqtt"),
-    pytest.param("mosquitto", id="mosquitto", marks=pytest.mark.mosquitto),
-]
 
 PAIR = {"a": ["b"], "b": ["a"]}
 WATCHER = "watcher"
 BLIND = "blind"
-
-
-@pytest.fixture(params=BROKERS)
-def broker(request: pytest.FixtureRequest) -> BrokerAddress:
-    address: BrokerAddress = request.getfixturevalue(request.param)
-    return address
 
 
 def request_(run: str, k: int, sender: str, receiver: str) -> Envelope:
