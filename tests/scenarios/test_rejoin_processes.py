@@ -38,6 +38,8 @@ ITERATIONS = 80
 KILL_AFTER = 15
 """a2 is killed once its log has this many lines."""
 DOWN = 2.0
+KEEP_APPLIED = 16
+"""Iterations a neighbour keeps the terms it applied (agents/runtime/_ledger.py)."""
 """Seconds between the kill and the restart (round_timeout 0.4 s: about 5 iterations)."""
 
 
@@ -119,7 +121,19 @@ def test_killed_agent_restarted_with_the_same_command_rejoins_and_the_run_conver
         for j, k in terms[i]
         if j in (ids[(ids.index(i) + 1) % AGENTS], ids[ids.index(i) - 1]) and (i, k) not in terms[j]
     )
-    assert one_sided == [], "(iteration, agent, neighbour) dropped on one side only"
+    # Its neighbours hold the terms they applied for KEEP_APPLIED of their iterations: back
+    # within that, a2's skip notice undoes its crashed iteration's half on their side.
+    # Further behind (a machine so loaded that the restart took longer than that), the
+    # README's limit applies: one term per neighbour, of the iteration it died in.
+    back_in = next(r["t"] for r in records["a2"] if r.get("resumed"))
+    ahead = (max(r["k"] for r in records[n] if r["t"] <= back_in) for n in ("a1", "a3"))
+    behind = max(ahead) - a2["resumed_at"]
+    if behind <= KEEP_APPLIED:
+        assert one_sided == [], "(iteration, agent, neighbour) dropped on one side only"
+    else:
+        assert len(one_sided) <= 2, (behind, one_sided)
+        crashed = {killed_at - 1, killed_at, killed_at + 1}
+        assert {k for k, _, _ in one_sided} <= crashed, (behind, one_sided)
 
     problem = build_problem(parse(doc, source="t"), AGENTS)
     states = {a: last_states(records[a]) for a in ids}
@@ -131,5 +145,6 @@ def test_killed_agent_restarted_with_the_same_command_rejoins_and_the_run_conver
     skips = {n: sum("a2" in r["skipped"] for r in records[n]) for n in ("a1", "a3")}
     print(
         f"a2 killed at line {killed_at}, resumed at {a2['resumed_at']}, jumped {a2['jumped']};"
-        f" neighbours skipped it {skips}; MSE {mse(0):.3g} -> {mse(ITERATIONS):.3g}"
+        f" neighbours {behind} ahead then, skipped it {skips};"
+        f" MSE {mse(0):.3g} -> {mse(ITERATIONS):.3g}"
     )
