@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +25,8 @@ import pytest
 from scenarios import run_scenario
 from scenarios.results import read_jsonl
 from scenarios.spec import load_scenario
-from tests.scenarios.support import ring8, write_toml
+from tests.scenarios.support import agent_pid, hemesh, ring8, write_toml
 from transport import BrokerAddress
-
-pytestmark = pytest.mark.mosquitto
 
 ADVERSARIES = (
     '[[adversary]]\nkind = "eavesdropper"\nname = "wiretap"\n'
@@ -56,6 +58,7 @@ def without_timing(summary: dict[str, Any]) -> dict[str, Any]:
     return {**summary, "metadata": {k: v for k, v in meta.items() if k not in TIMED}}
 
 
+@pytest.mark.mosquitto
 @pytest.mark.parametrize("kind", ["plain", "paillier"])
 def test_spawn_processes_audits_every_adversary_as_tasks_mode_does(
     tmp_path: Path, mosquitto: BrokerAddress, kind: str
@@ -100,3 +103,76 @@ def test_spawn_processes_audits_every_adversary_as_tasks_mode_does(
         assert "full coupling known" in pair["method"]
         assert pair["state_rel_error_final"] < 1e-3
     assert json.loads(mine.audit.read_text()) == audit
+
+
+@pytest.mark.mosquitto
+def test_a_colluders_member_restarted_mid_run_leaves_one_line_per_iteration(
+    tmp_path: Path, mosquitto: BrokerAddress
+) -> None:
+    """a1 is killed by PID once it wrote some of its part; the supervisor starts it again
+    (``--restarts 1``), it resumes from its checkpoint and appends to the same part and
+    truth files; the merged record and the truth keep one line per iteration."""
+    iterations = 40
+    path = scenario_file(tmp_path, mosquitto.url, "paillier", iterations=iterations)
+    scenario = load_scenario(path)
+    scenario = scenario.model_copy(
+        update={"transport": scenario.transport.model_copy(update={"round_timeout": 0.4})}
+    )
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["results"] = asyncio.run(
+                run_scenario(scenario, out=tmp_path / "processes", spawn="processes", restarts=1)
+            )
+        except BaseException as exc:  # reported below, in the test's thread
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=run, name="spawn-processes")
+    runner.start()
+    try:
+        part = wait_for_part(tmp_path / "processes", lines=8, timeout=60)
+        pid = agent_pid("a1")
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+    finally:
+        runner.join(timeout=120)
+    assert not runner.is_alive()
+    assert "error" not in outcome, outcome.get("error")
+    (result,) = outcome["results"]
+    folder = result.run.adversaries
+    assert part == folder.member_record("pair", "a1")
+    log = read_jsonl(result.run.log("a1")).records
+    assert [r["k"] for r in log if r.get("resumed")], "a1 did not resume from its checkpoint"
+    written = [(o["k"], o["agent"]) for o in lines(part)]
+    merged = [(o["k"], o["agent"]) for o in lines(folder.record("pair"))]
+    assert len(merged) == len(set(merged))  # no iteration twice
+    assert merged == sorted(merged, key=lambda ka: (ka[0], int(ka[1][1:])))
+    assert {k for k, agent in merged if agent == "a1"} == {k for k, _ in written}
+    assert {k for k, agent in merged if agent == "a3"} == set(range(iterations))
+    for agent in ("a0", "a1", "a2", "a3"):
+        ks = [g["k"] for g in lines(folder.truth_gradients(agent))]
+        assert ks == sorted(set(ks)), agent
+    assert result.summary["audit"]["pair"]["targets"] == ["a0"]
+
+
+def wait_for_part(root: Path, *, lines: int, timeout: float) -> Path:
+    """a1's part of the colluders' record, once it holds ``lines`` lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for part in root.glob("*/*/adversaries/pair/a1.jsonl"):
+            if part.read_text().count("\n") >= lines:
+                return part
+        time.sleep(0.02)
+    pytest.fail(f"no part of a1 with {lines} lines under {root} within {timeout} s")
+
+
+def test_a_colluders_member_without_adversaries_is_refused(tmp_path: Path) -> None:
+    path = scenario_file(tmp_path, "mqtt://127.0.0.1:1", "plain")
+    common = ["--scenario", str(path), "--run", "r1", "--out", str(tmp_path / "run")]
+    refused = hemesh("agent", "--id", "a3", *common, cwd=tmp_path, columns=400)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: --id a3: a member of the scenario's colluders pair; pass --adversaries "
+        "(it then writes what it sees to RUN_DIR/adversaries/)"
+    ]
