@@ -145,7 +145,7 @@ def eavesdrop(
 ) -> None:
     """Record a run's traffic as the scenario's eavesdropper, in a process of its own.
 
-    It listens until SIGTERM or Ctrl-C; then audit the run directory.
+    It listens until SIGTERM or Ctrl-C; then hemesh audit RUN_DIR, once the agents are done.
     Example: hemesh eavesdrop --scenario s.toml --name wiretap --run r1 --out runs/r1
     """
     scenario = load_scenario(scenario_file)
