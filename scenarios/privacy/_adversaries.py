@@ -220,7 +220,6 @@ class Adversaries:
             record = records[spec.name] = JsonlWriter(self._run.adversaries.record(spec.name))
             self._records.append(record)
             if isinstance(spec, EavesdropperSpec):
-                _topics(self._transport)  # refused here when it cannot be tapped
                 eavesdropper = _Eavesdropper(
                     spec, self._transport, record, address=self._vantages.get(spec.vantage)
                 )

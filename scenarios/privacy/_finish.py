@@ -122,6 +122,8 @@ def _check_record(folder: AdversaryDir, spec: dict[str, Any]) -> None:
     if kind == "colluders":
         parts = {p.stem for p in folder.member_records(name)}
         members = [str(m) for m in spec.get("members") or []]
+        if not members:
+            raise BadInput(f"adversary {name}: its spec file names no members")
         if parts:
             missing = [m for m in members if m not in parts]
             if missing:
