@@ -46,8 +46,17 @@ _LINE_LIMIT = 300
 log = logging.getLogger("hemesh.spawn")
 
 
-def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm) -> list[str]:
-    """The command line of one agent process of ``run`` (broker URL from the environment)."""
+ADVERSARIES_OPTION = "--adversaries"
+"""The option of ``hemesh agent`` that makes it play its part in the scenario's
+adversaries (colluders' member, target): given to every agent of a scenario with
+``[[adversary]]`` entries."""
+
+
+def agent_command(
+    run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm, adversaries: bool = False
+) -> list[str]:
+    """The command line of one agent process of ``run`` (broker URL from the
+    environment); ``adversaries``: with :data:`ADVERSARIES_OPTION`."""
     return [
         sys.executable,
         "-P",  # no working directory on sys.path: a local "scenarios" cannot shadow ours
@@ -64,6 +73,7 @@ def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm)
         str(run.path),
         "--algorithm",
         algorithm.value,
+        *([ADVERSARIES_OPTION] if adversaries else []),
     ]
 
 
