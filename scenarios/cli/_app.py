@@ -7,46 +7,30 @@ Exit codes: 0 success; 1 the run failed (an agent, the broker or the network);
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import errno
 import json
 import logging
-import signal
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from agents import Algorithm
-from transport import BrokerAddress, ManagedMosquitto, TransportError
+from transport import BrokerAddress, TransportError
 
 from .._errors import BadInput
 from ..assembly import build_graph
-from ..deploy import (
-    BROKER_ENV,
-    RECONNECT_TIMEOUT,
-    Interrupted,
-    broker_lines,
-    check_run_id,
-    default_run_id,
-    describe,
-    mosquitto_setup,
-    plan_agent,
-    resolve_broker,
-    run_agent,
-    serve_broker,
-    write_compose,
-)
-from ..privacy import eavesdrop as eavesdrop_run
+from ..deploy import write_compose
+from ..privacy import prepare_adversaries
 from ..results import RunDir, check_output_dir, check_output_file
 from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
-from ..spec import Scenario, check_adversaries, load, load_scenario
-from ._exits import App, console, fail
+from ..spec import Scenario, check_adversaries, load
+from ._exits import App, console
 from ._exits import main as run_app
+from ._lone import register
+from ._loop import run_async, stoppable
 from ._progress import StepProgress
 from ._tables import print_summaries, print_topology, print_warnings
 
@@ -59,55 +43,6 @@ app = App(
     pretty_exceptions_enable=False,
 )
 out = Console()
-T = TypeVar("T")
-
-
-def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
-    except ImportError:  # Windows: no uvloop
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
-
-
-def _stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
-    """:func:`_run_async` for ``run`` and ``agent``: SIGINT and SIGTERM (handled inside,
-    cleanup done) end the command with one line and exit 128 + the signal's number
-    (130, 143); a Ctrl-C before the handlers are in place, too. The noise of the MQTT
-    library's own logger (a dead broker's socket errors) is left to ``--verbose``."""
-    if logging.getLogger().getEffectiveLevel() > logging.INFO:
-        logging.getLogger("mqtt").setLevel(logging.CRITICAL)
-    try:
-        return _run_async(_closed_sockets_quiet(coroutine))
-    except Interrupted as exc:
-        raise fail(str(exc), exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted by SIGINT", 128 + signal.SIGINT) from None
-
-
-async def _closed_sockets_quiet(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Await ``coroutine`` with one known harmless error kept out of the output: when a
-    broker dies, aiomqtt's scheduled ``add_reader``/``add_writer`` may run on a socket
-    paho has closed meanwhile (EBADF); the endpoint has already seen the link drop."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        error = context.get("exception")
-        callback = repr(context.get("handle"))
-        closed = isinstance(error, OSError) and error.errno == errno.EBADF
-        if closed and ("add_writer" in callback or "add_reader" in callback):
-            logging.getLogger("hemesh.transport").debug("closed socket: %s", callback)
-        elif previous is not None:
-            previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(handler)
-    try:
-        return await coroutine
-    finally:
-        loop.set_exception_handler(previous)
 
 
 def _announce(url: str) -> None:
@@ -197,7 +132,7 @@ def run(
 
             folder = output or scenario.output.dir
             work = beside_run(work, folder, scenario.name, port=dashboard_port, announce=_announce)
-        results = _stoppable(work)
+        results = stoppable(work)
     summaries = [r.summary for r in results]
     if as_json:
         out.print_json(json.dumps(summaries))
@@ -289,121 +224,7 @@ def bench(
     out.print(f"results: {output}", highlight=False)
 
 
-@app.command()
-def agent(
-    *,
-    scenario_file: Annotated[
-        Path, typer.Option("--scenario", help="Scenario TOML file, or a run's resolved.json.")
-    ],
-    agent_id: Annotated[str, typer.Option("--id", help="The agent's id, e.g. a0.")],
-    run_id: Annotated[str, typer.Option("--run", help="Run id, the same for every agent.")],
-    run_dir: Annotated[
-        Path, typer.Option("--out", help="Run directory: the log goes to RUN_DIR/logs/ID.jsonl.")
-    ],
-    broker: Annotated[
-        str | None,
-        typer.Option(
-            help="Broker URL mqtt://USER:PASS@HOST:PORT (default: the scenario's).",
-            envvar=BROKER_ENV,
-        ),
-    ] = None,
-    algorithm: Annotated[
-        Algorithm | None, typer.Option(help="Algorithm of the scenario to run (default: its kind).")
-    ] = None,
-    roster: Annotated[
-        Path | None, typer.Option(help="The run's roster (default: RUN_DIR/roster.json).")
-    ] = None,
-    identity: Annotated[
-        Path | None,
-        typer.Option(help="The agent's secret identity (default: RUN_DIR/identities/ID.key)."),
-    ] = None,
-    reconnect_timeout: Annotated[
-        float,
-        typer.Option(
-            help="Seconds a lost broker is tried again before the agent fails (0: never).",
-            metavar="SECONDS",
-        ),
-    ] = RECONNECT_TIMEOUT,
-) -> None:
-    """Run exactly one agent of a scenario (one per process, container or host).
-
-    Example: hemesh agent --scenario s.toml --id a0 --run r1 --out runs/r1 --broker mqtt://h:1883
-    """
-    scenario = load_scenario(scenario_file)
-    check_output_dir(run_dir, what="--out")
-    plan = plan_agent(
-        scenario,
-        agent=agent_id,
-        run=run_id,
-        out=run_dir,
-        broker=broker,
-        algorithm=algorithm,
-        roster=roster,
-        identity=identity,
-        reconnect_timeout=reconnect_timeout,
-    )
-    report = _stoppable(run_agent(plan))
-    out.print(json.dumps(describe(report, plan)), highlight=False, soft_wrap=True)
-
-
-@app.command()
-def eavesdrop(
-    *,
-    scenario_file: Annotated[
-        Path, typer.Option("--scenario", help="Scenario TOML file with the [[adversary]].")
-    ],
-    name: Annotated[str, typer.Option(help="The eavesdropper's name in the scenario.")],
-    run_id: Annotated[str, typer.Option("--run", help="Run id of the agents.")],
-    run_dir: Annotated[
-        Path, typer.Option("--out", help="Run directory: the record goes to RUN_DIR/adversaries/.")
-    ],
-    broker: Annotated[
-        str | None,
-        typer.Option(
-            help="Broker URL mqtt://USER:PASS@HOST:PORT of its login (default: the scenario's).",
-            envvar=BROKER_ENV,
-        ),
-    ] = None,
-    algorithm: Annotated[
-        Algorithm | None, typer.Option(help="Algorithm the agents run (default: its kind).")
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 3600.0,
-    ready_file: Annotated[
-        Path | None,
-        typer.Option(help="File to create once subscribed (compose's agents wait for it)."),
-    ] = None,
-) -> None:
-    """Record a run's traffic as the scenario's eavesdropper, in a process of its own.
-
-    It listens until SIGTERM or Ctrl-C; then audit the run directory.
-    Example: hemesh eavesdrop --scenario s.toml --name wiretap --run r1 --out runs/r1
-    """
-    scenario = load_scenario(scenario_file)
-    address = resolve_broker(scenario, broker)
-
-    def ready() -> None:
-        if ready_file is not None:
-            try:
-                ready_file.touch()
-            except OSError as exc:
-                raise BadInput(f"--ready-file: cannot create {ready_file}: {exc.strerror}") from exc
-        out.print(json.dumps({"eavesdropper": name, "subscribed": True}), highlight=False)
-
-    heard = _stoppable(
-        eavesdrop_run(
-            scenario,
-            name=name,
-            run=check_run_id(run_id),
-            out=run_dir,
-            address=address,
-            algorithm=algorithm,
-            listen_for=timeout,
-            ready=ready,
-        )
-    )
-    record = RunDir(run_dir).adversaries.record(name)
-    line = {"eavesdropper": name, "messages": heard, "record": str(record)}
-    out.print(json.dumps(line), highlight=False, soft_wrap=True)
+register(app)  # agent, eavesdrop, broker, audit
 
 
 @app.command()
@@ -427,48 +248,16 @@ def compose(
     Example: hemesh compose scenarios/examples/ring8.toml -o deploy/docker-compose.yml
     """
     written = write_compose(
-        scenario_file, output, algorithm=algorithm, image=image, context=context
+        scenario_file,
+        output,
+        algorithm=algorithm,
+        image=image,
+        context=context,
+        prepare_adversaries=prepare_adversaries,
     )
     out.print(f"compose file: {written.compose}", highlight=False, soft_wrap=True)
     out.print(f"run id: {written.run_id}", highlight=False, soft_wrap=True)
     out.print(f"run directory: {written.run_dir}", highlight=False, soft_wrap=True)
-
-
-@app.command()
-def broker(
-    scenario_file: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
-    *,
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 1883,
-    host: Annotated[
-        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it on every interface.")
-    ] = "127.0.0.1",
-    directory: Annotated[
-        Path | None,
-        typer.Option("--dir", help="Where config, passwords, ACL, credentials go (broker-RUN)."),
-    ] = None,
-    run_id: Annotated[
-        str | None, typer.Option("--run", help="Run id the agents use (default NAME-TIMESTAMP).")
-    ] = None,
-    tls: Annotated[
-        bool, typer.Option("--tls", help="TLS only, with a generated throw-away CA (DIR/ca.crt).")
-    ] = False,
-) -> None:
-    """Run Mosquitto for a scenario's graph: a login per agent, an ACL, nothing anonymous.
-
-    Example: hemesh broker scenarios/examples/ring8.toml --port 1884 --run r1 --dir broker-r1
-    """
-    scenario = load(scenario_file)
-    run_id = check_run_id(run_id or default_run_id(scenario))
-    setup = mosquitto_setup(build_graph(scenario), (run_id,), host=host, port=port, tls=tls)
-    where = directory or Path(f"broker-{run_id}")
-
-    def announce(started: ManagedMosquitto) -> None:
-        out.print("\n".join(broker_lines(started)), highlight=False, soft_wrap=True)
-
-    try:
-        _run_async(serve_broker(setup, where, announce=announce))
-    except KeyboardInterrupt:
-        console.print("mosquitto stopped", highlight=False)
 
 
 @app.command()
@@ -509,7 +298,7 @@ def dashboard(
 
     if serve:
         with contextlib.suppress(KeyboardInterrupt):
-            _run_async(serve_live(run_dirs, port=port, announce=_announce))
+            run_async(serve_live(run_dirs, port=port, announce=_announce))
         return
     folder = output or RunDir(run_dirs[0]).dashboard
     check_output_dir(folder, what="--output" if output is not None else "dashboard folder")

@@ -6,6 +6,7 @@ from ._agent_process import (
     BROKER_ENV,
     RECONNECT_TIMEOUT,
     AgentPlan,
+    AgentTaps,
     agent_failure,
     broker_url,
     describe,
@@ -38,10 +39,11 @@ from ._compose import (
     write_compose,
 )
 from ._signals import STOP_SIGNALS, Interrupted, interruptible
-from ._supervisor import Supervisor, agent_command, run_deadline
+from ._supervisor import ADVERSARIES_OPTION, Supervisor, agent_command, run_deadline
 from ._watch import BrokerWatch, exit_reason
 
 __all__ = [
+    "ADVERSARIES_OPTION",
     "BROKER_ENV",
     "EMBEDDED",
     "LOCKED",
@@ -52,6 +54,7 @@ __all__ = [
     "VANTAGE_LOGINS",
     "WIRETAP",
     "AgentPlan",
+    "AgentTaps",
     "BrokerWatch",
     "ComposeFiles",
     "Interrupted",

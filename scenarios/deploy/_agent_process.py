@@ -16,6 +16,11 @@ key for it is refused before anything connects.
 It checkpoints to ``RUN_DIR/checkpoints/<id>.ckpt`` (``output.checkpoint_every``);
 started again with the same arguments after a crash, it resumes from there and
 catches up with its neighbours, who skipped it meanwhile.
+
+With ``--adversaries`` it plays its part in the scenario's ``[[adversary]]`` entries,
+given as :class:`AgentTaps` (``scenarios.privacy.AgentPart``): a colluders' member
+writes what it sees, a target its true gradients (scoring only), into
+``RUN_DIR/adversaries/``; a colluders' member without it is refused.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
+
+import networkx as nx
 
 from agents import (
     Agent,
@@ -41,6 +48,7 @@ from agents import (
     Identity,
     InlineCrypto,
     Objective,
+    Observer,
     Roster,
 )
 from agents import AgentError as _AgentError
@@ -50,7 +58,7 @@ from transport import TransportError as _TransportError
 from .._errors import BadInput, RunFailed, ScenarioError
 from ..assembly import agent_configs, build_graph, build_problem
 from ..results import RunDir
-from ..spec import Scenario
+from ..spec import ColludersSpec, Scenario, resolve_colluders
 from ._signals import Interrupted, interruptible
 
 BROKER_ENV = "HEMESH_BROKER"
@@ -86,6 +94,21 @@ class AgentPlan:
     """The run's public identities, checked against ``identity`` and the neighbours."""
     reconnect_timeout: float = RECONNECT_TIMEOUT
     """Seconds a lost broker is tried again before the agent fails (0: not at all)."""
+    adversaries: bool = False
+    """``--adversaries``: it plays its part in the scenario's adversaries."""
+
+
+class AgentTaps(Protocol):
+    """What an agent playing its part in the scenario's adversaries is given
+    (:class:`scenarios.privacy.AgentPart`, open): the objective it uses (a target's
+    records its true gradients), its observer (a colluders' member's writes what it
+    sees) and its ``on_iteration`` hook."""
+
+    def objective(self, objective: Objective) -> Objective: ...
+
+    def observer(self) -> Observer | None: ...
+
+    def iteration_done(self, k: int) -> None: ...
 
 
 def broker_url(address: BrokerAddress) -> str:
@@ -120,23 +143,25 @@ def resolve_broker(scenario: Scenario, broker: str | None) -> BrokerAddress:
         raise BadInput(f"--broker: {exc}") from exc
 
 
-def refuse_in_process_only(scenario: Scenario, *, eavesdroppers_elsewhere: bool = False) -> None:
-    """Adversaries and injected faults run inside the in-process runner only (for now):
-    say so rather than run without them. ``eavesdroppers_elsewhere``: a lone agent, whose
-    scenario's eavesdroppers are processes of their own (``hemesh eavesdrop``)."""
-    others = [
-        a for a in scenario.adversary if not (eavesdroppers_elsewhere and a.kind == "eavesdropper")
-    ]
-    if others:
-        raise BadInput(
-            f"adversary: the scenario has {len(others)} adversaries, which only "
-            "'hemesh run --spawn tasks' runs; agents in separate processes would run without them"
-        )
+def refuse_in_process_only(scenario: Scenario) -> None:
+    """Injected faults run inside the in-process runner only: say so rather than run
+    without them. (Adversaries run everywhere: eavesdroppers as ``hemesh eavesdrop``,
+    colluders' members and targets as ``hemesh agent --adversaries``, membership and the
+    audit from the records afterwards.)"""
     if scenario.transport.faults is not None:
         raise BadInput(
             "transport.faults: fault injection runs only with 'hemesh run --spawn tasks'; "
             "agents in separate processes would run without it"
         )
+
+
+def _colluding(scenario: Scenario, graph: nx.Graph, agent: str) -> list[str]:
+    """The names of the scenario's colluders ``agent`` is a member of."""
+    names = []
+    for index, spec in enumerate(scenario.adversary):
+        if isinstance(spec, ColludersSpec) and agent in resolve_colluders(spec, graph, index)[0]:
+            names.append(spec.name)
+    return names
 
 
 def plan_agent(
@@ -150,8 +175,13 @@ def plan_agent(
     roster: Path | None = None,
     identity: Path | None = None,
     reconnect_timeout: float = RECONNECT_TIMEOUT,
+    adversaries: bool = False,
 ) -> AgentPlan:
-    """Check the arguments of ``hemesh agent`` and build the agent's values."""
+    """Check the arguments of ``hemesh agent`` and build the agent's values.
+
+    ``adversaries``: the agent plays its part in the scenario's ``[[adversary]]``
+    entries (given to :func:`run_agent` as its ``taps``); without it, an agent the
+    scenario makes a colluders' member is refused, as it would run as an honest one."""
     if not 0 <= reconnect_timeout <= MAX_RECONNECT_TIMEOUT:  # NaN fails it too
         raise BadInput(
             f"--reconnect-timeout {reconnect_timeout}: must be in [0, {MAX_RECONNECT_TIMEOUT:g}] s"
@@ -166,7 +196,7 @@ def plan_agent(
         raise BadInput(
             f"--algorithm: {algorithm.value!r} is not an algorithm of the scenario ({names})"
         )
-    refuse_in_process_only(scenario, eavesdroppers_elsewhere=True)
+    refuse_in_process_only(scenario)
     address = resolve_broker(scenario, broker)
     graph = build_graph(scenario)
     problem = build_problem(scenario, graph.number_of_nodes())
@@ -176,6 +206,11 @@ def plan_agent(
         ids = [c.agent_id for c in configs]
         shown = ", ".join(ids) if len(ids) <= 8 else f"{ids[0]} ... {ids[-1]}"
         raise BadInput(f"--id: no agent {agent!r} in the scenario (agents: {shown})")
+    if not adversaries and (colluders := _colluding(scenario, graph, agent)):
+        raise BadInput(
+            f"--id {agent}: a member of the scenario's colluders {', '.join(colluders)}; pass "
+            "--adversaries (it then writes what it sees to RUN_DIR/adversaries/)"
+        )
     run_dir = RunDir(out)
     log = run_dir.log(agent)
     checkpoint = run_dir.checkpoint(agent) if scenario.output.checkpoint_every else None
@@ -205,6 +240,7 @@ def plan_agent(
         identity=me,
         roster=its_roster,
         reconnect_timeout=reconnect_timeout,
+        adversaries=adversaries,
     )
 
 
@@ -281,9 +317,10 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [] if isinstance(exc, asyncio.CancelledError) else [exc]
 
 
-async def run_agent(plan: AgentPlan) -> AgentReport:
+async def run_agent(plan: AgentPlan, *, taps: AgentTaps | None = None) -> AgentReport:
     """Run the planned agent to its last iteration; SIGTERM or SIGINT stop it cleanly
     (:class:`Interrupted`, once its crypto workers are stopped and its log closed).
+    ``taps``: its part in the scenario's adversaries (``plan.adversaries``).
 
     Raises :class:`RunFailed` naming the agent when it cannot finish: one line, with
     the broker's URL and how long it was tried when the broker stays away.
@@ -296,7 +333,7 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
 
     started = time.monotonic()
     try:
-        return await interruptible(_run(plan), message=interrupted)
+        return await interruptible(_run(plan, taps), message=interrupted)
     except Interrupted:
         raise
     except (_AgentError, _TransportError, BaseExceptionGroup) as exc:
@@ -311,7 +348,7 @@ async def run_agent(plan: AgentPlan) -> AgentReport:
         raise RunFailed(line) from exc
 
 
-async def _run(plan: AgentPlan) -> AgentReport:
+async def _run(plan: AgentPlan, taps: AgentTaps | None) -> AgentReport:
     cfg = plan.config
     spec = plan.scenario.transport
     transport: Transport = MqttTransport(
@@ -329,10 +366,12 @@ async def _run(plan: AgentPlan) -> AgentReport:
             crypto = await stack.enter_async_context(CryptoPool(plan.crypto_workers))
         agent = Agent(
             cfg,
-            plan.objective,
+            plan.objective if taps is None else taps.objective(plan.objective),
             transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
             crypto=crypto if cfg.algorithm is Algorithm.PAILLIER else None,
             journal=plan.log,
+            observer=None if taps is None else taps.observer(),
+            on_iteration=None if taps is None else taps.iteration_done,
             checkpoint=plan.checkpoint,
             checkpoint_every=plan.scenario.output.checkpoint_every or 1,
             identity=plan.identity,

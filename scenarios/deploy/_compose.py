@@ -23,8 +23,13 @@ An agent's environment shows to whoever may inspect its container.
 
 Eavesdroppers (``[[adversary]] kind = "eavesdropper"``) are services of their own
 (``eavesdropper-<name>``, :mod:`._compose_eavesdroppers`: their logins, the agents'
-wait until they are subscribed, how they stop). Other adversaries are refused, as
-``--spawn processes`` refuses them (:func:`refuse_in_process_only`).
+wait until they are subscribed, how they stop). Every agent of a scenario with
+adversaries runs ``hemesh agent --adversaries`` (a colluders' member writes what it
+sees, a target its true gradients, into the run directory in the volume); the run
+directory beside the file gets ``public.json`` and the adversaries' specs
+(``prepare_adversaries``: :func:`scenarios.privacy.prepare_adversaries`, handed in by
+the caller, as this layer may not import privacy), so that once the logs are copied
+out ``hemesh audit`` completes the records and runs the audit.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
+import networkx as nx
 import yaml
 
 from agents import Algorithm, Identity
@@ -42,12 +48,13 @@ from transport import BrokerRights, MosquittoSetup
 from transport import TransportError as _TransportError
 
 from .._errors import BadInput
-from ..assembly import build_graph, build_problem
-from ..results import prepare_run, run_folder, run_stamp
+from ..assembly import Problem, build_graph, build_problem
+from ..results import RunDir, prepare_run, run_folder, run_stamp
 from ..spec import EavesdropperSpec, Scenario, agent_id, check_adversaries, load
 from . import _compose_eavesdroppers as spies
 from ._agent_process import BROKER_ENV, IDENTITY_ENV, broker_url, refuse_in_process_only
 from ._brokers import mosquitto_setup
+from ._supervisor import ADVERSARIES_OPTION
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"
 BROKER_SERVICE = "broker"
@@ -76,12 +83,27 @@ HEALTHCHECK = "healthcheck"
 DEFAULT_IMAGE = "hemesh:latest"
 RESTARTS = 3
 """Times compose restarts a crashed agent (it resumes from its checkpoint)."""
-AGENT_ADVERSARY_ARGS: tuple[str, ...] = ()
+AGENT_ADVERSARY_ARGS: tuple[str, ...] = (ADVERSARIES_OPTION,)
 """Arguments every agent's ``hemesh agent`` gets on top when the scenario has
-``[[adversary]]`` entries: ``("--adversaries",)`` once ``hemesh agent`` plays its part
-in them (colluder members' records, targets' true gradients); until then none, and
-:func:`refuse_in_process_only` refuses every adversary but eavesdroppers."""
+``[[adversary]]`` entries: it plays its part in them (colluders' member, target)."""
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class AdversaryPreparer(Protocol):
+    """:func:`scenarios.privacy.prepare_adversaries`: writes ``public.json`` and each
+    adversary's spec into the run directory before the agents start."""
+
+    def __call__(
+        self,
+        scenario: Scenario,
+        run: RunDir,
+        /,
+        *,
+        run_id: str,
+        algorithm: Algorithm,
+        graph: nx.Graph,
+        problem: Problem,
+    ) -> object: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -364,11 +386,14 @@ def write_compose(
     algorithm: Algorithm | None = None,
     image: str = DEFAULT_IMAGE,
     context: Path | None = None,
+    prepare_adversaries: AdversaryPreparer | None = None,
 ) -> ComposeFiles:
     """Write the compose file ``output``, its broker config and the run directory beside it.
 
     ``context`` is the image's build context (a folder with the Dockerfile); by default
-    the source tree hemesh runs from, when that is a checkout, else none (image only)."""
+    the source tree hemesh runs from, when that is a checkout, else none (image only).
+    ``prepare_adversaries`` (:func:`scenarios.privacy.prepare_adversaries`) is required
+    by a scenario with adversaries other than eavesdroppers (which write their own)."""
     if context is not None and not (context / "Dockerfile").is_file():
         raise BadInput(f"--context: no Dockerfile in {context}")
     scenario = load(scenario_file)
@@ -376,7 +401,12 @@ def write_compose(
         raise BadInput(
             f"transport.kind = {scenario.transport.kind!r}: containers need transport.kind = 'mqtt'"
         )
-    refuse_in_process_only(scenario, eavesdroppers_elsewhere=True)
+    refuse_in_process_only(scenario)
+    if prepare_adversaries is None and len(spies.eavesdroppers(scenario)) < len(scenario.adversary):
+        raise BadInput(
+            "adversary: colluders and membership need the run directory prepared for them; "
+            "pass prepare_adversaries=scenarios.privacy.prepare_adversaries (hemesh compose does)"
+        )
     algorithm = algorithm or scenario.algorithm.kind
     if algorithm not in scenario.algorithms:
         names = ", ".join(a.value for a in scenario.algorithms)
@@ -406,6 +436,10 @@ def write_compose(
         problem=problem,
         source=scenario_file,
     )
+    if prepare_adversaries is not None:
+        prepare_adversaries(
+            scenario, run, run_id=run_id, algorithm=algorithm, graph=graph, problem=problem
+        )
     specs = spies.eavesdroppers(scenario)
     setup = broker_setup(mosquitto_setup(graph, (run_id,)), tuple(specs))
     identities = {a: Identity.load(run.identity(a)) for a in setup.neighbours}
@@ -432,14 +466,7 @@ def write_compose(
         "# docker compose up --build -d; docker compose wait <agents>;\n"
         "# docker compose cp a0:/runs/. runs/; hemesh summarize runs/<run>\n"
     )
-    if specs:
-        names = " ".join(spies.service_name(spec) for spec in specs)
-        header += (
-            f"# Eavesdroppers: {names}. Every agent starts once each has subscribed (its\n"
-            "# entrypoint waits for adversaries/<name>.subscribed in the logs volume), so\n"
-            "# they see every message; after the agents exit, before copying the logs out:\n"
-            f"# docker compose stop {names}   (they stop by themselves after --timeout s)\n"
-        )
+    header += spies.header(specs, adversaries=bool(scenario.adversary))
     output.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return ComposeFiles(
         compose=output,

@@ -114,6 +114,22 @@ def service(
     }
 
 
+def header(specs: Sequence[EavesdropperSpec], *, adversaries: bool) -> str:
+    """The compose file's comment lines on its eavesdroppers and the audit."""
+    text = ""
+    if specs:
+        names = " ".join(service_name(spec) for spec in specs)
+        text += (
+            f"# Eavesdroppers: {names}. Every agent starts once each has subscribed (its\n"
+            "# entrypoint waits for adversaries/<name>.subscribed in the logs volume), so\n"
+            "# they see every message; after the agents exit, before copying the logs out:\n"
+            f"# docker compose stop {names}   (they stop by themselves after --timeout s)\n"
+        )
+    if adversaries:
+        text += "# After the copy-out: hemesh audit runs/<run>/<algorithm>\n"
+    return text
+
+
 def wait_entrypoint(
     scenario: Scenario, run_dir: PurePosixPath, specs: Sequence[EavesdropperSpec]
 ) -> list[str]:

@@ -54,8 +54,17 @@ def run_deadline(scenario: Scenario) -> float:
     return t.startup_timeout + 2 * scenario.iterations * t.round_timeout + 60.0
 
 
-def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm) -> list[str]:
-    """The command line of one agent process of ``run`` (broker URL from the environment)."""
+ADVERSARIES_OPTION = "--adversaries"
+"""The option of ``hemesh agent`` that makes it play its part in the scenario's
+adversaries (colluders' member, target): given to every agent of a scenario with
+``[[adversary]]`` entries."""
+
+
+def agent_command(
+    run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm, adversaries: bool = False
+) -> list[str]:
+    """The command line of one agent process of ``run`` (broker URL from the
+    environment); ``adversaries``: with :data:`ADVERSARIES_OPTION`."""
     return [
         sys.executable,
         "-P",  # no working directory on sys.path: a local "scenarios" cannot shadow ours
@@ -72,6 +81,7 @@ def agent_command(run: RunDir, agent: str, *, run_id: str, algorithm: Algorithm)
         str(run.path),
         "--algorithm",
         algorithm.value,
+        *([ADVERSARIES_OPTION] if adversaries else []),
     ]
 
 

@@ -1,9 +1,10 @@
 """Privacy: the recording adversaries of a run (eavesdroppers, colluders' observers, the
-gradient tap), the attacks on what they recorded, and the audit that scores them."""
+gradient tap; in this process or an agent's part in its own), the files written before
+the agents start and completed after, the attacks on what was recorded, and the audit
+that scores them."""
 
 from ._adversaries import (
     Adversaries,
-    GradientTap,
     eavesdrop,
     eavesdropper_login,
     envelope_line,
@@ -27,17 +28,24 @@ from ._audit import (
     score,
     summarize,
 )
+from ._finish import AuditResult, finish_adversaries, merge_member_records
 from ._inversion import invert, invert_all
 from ._linear_system import linear_system_attack
 from ._membership import auc, bootstrap_auc, loss_scores
 from ._params import PublicParams
+from ._prepare import AdversaryPlan, prepare_adversaries
 from ._scores import cosine, finite, magnitude_error, relative_error
+from ._taps import AgentPart, GradientTap, agent_part
 
 __all__ = [
     "Adversaries",
+    "AdversaryPlan",
+    "AgentPart",
+    "AuditResult",
     "Estimates",
     "GradientTap",
     "PublicParams",
+    "agent_part",
     "attack",
     "auc",
     "audit_rows",
@@ -49,6 +57,7 @@ __all__ = [
     "eavesdropper_attack",
     "eavesdropper_login",
     "envelope_line",
+    "finish_adversaries",
     "finite",
     "invert",
     "invert_all",
@@ -59,6 +68,8 @@ __all__ = [
     "loss_scores",
     "magnitude_error",
     "membership_audit",
+    "merge_member_records",
+    "prepare_adversaries",
     "read_record",
     "relative_error",
     "score",

@@ -1,7 +1,10 @@
 """Adversaries a scenario puts into a run, and what they record (DESIGN.md, Threat model).
 
 The ``[[adversary]]`` entries of a scenario file are :mod:`scenarios.spec`'s
-(``EavesdropperSpec``, ``ColludersSpec``).
+(``EavesdropperSpec``, ``ColludersSpec``, ``MembershipSpec``). Here they run in this
+process (the in-process runner, ``hemesh eavesdrop``); agents in processes of their own
+play their part with ``hemesh agent --adversaries`` (``_taps``), and the records are
+completed and audited once they are done (``_finish``).
 
 Each adversary writes ``RUN_DIR/adversaries/<name>.record.jsonl`` (the names are
 :class:`scenarios.results.AdversaryDir`'s): the eavesdropper
@@ -27,27 +30,19 @@ from typing import Any, Self
 
 import aiomqtt
 import networkx as nx
-import numpy as np
-import numpy.typing as npt
 
 from agents import AgentConfig, Algorithm, Objective, Observer
 from transport import BrokerAddress, EnvelopeError, MemoryBus, MqttTransport, Transport, decode
 
 from .._errors import BadInput, RunFailed
 from ..assembly import agent_configs, build_graph, build_problem
-from ..results import JsonlWriter, RunDir, read_jsonl, write_json, write_jsonl
-from ..spec import (
-    EavesdropperSpec,
-    MembershipSpec,
-    Scenario,
-    check_adversaries,
-    resolve_colluders,
-)
-from ._attacks import FloatArray, read_record
-from ._audit import audit_run
-from ._params import PublicParams
+from ..results import JsonlWriter, RunDir, write_json, write_jsonl
+from ..spec import EavesdropperSpec, Scenario, check_adversaries
+from ._attacks import read_record
+from ._finish import finish_adversaries
+from ._prepare import AdversaryPlan, plan_adversaries, public_params, write_adversaries
+from ._taps import GradientTap
 
-IndexArray = npt.NDArray[np.intp]
 DRAIN_SECONDS = 0.3
 """After the agents finish, an MQTT eavesdropper keeps listening until it has been
 quiet this long (at most DRAIN_LIMIT seconds), so in-flight messages are recorded."""
@@ -178,49 +173,9 @@ def _topics(transport: Transport) -> Any:
     raise BadInput(f"eavesdroppers need a memory or MQTT transport, got {transport!r}")
 
 
-class GradientTap:
-    """An objective that remembers every gradient it hands out (evaluation only: the
-    truth the gradient attacks are scored against; no attack reads it)."""
-
-    def __init__(self, objective: Objective) -> None:
-        self._objective = objective
-        self.gradients: list[list[float]] = []
-        self.inputs: list[list[list[float]] | None] = []
-        """The feature rows of each minibatch (None: the whole shard, or no features)."""
-
-    @property
-    def dim(self) -> int:
-        return self._objective.dim
-
-    @property
-    def samples(self) -> int:
-        return self._objective.samples
-
-    def value(self, x: FloatArray) -> float:
-        return self._objective.value(x)
-
-    def gradient(self, x: FloatArray, batch: IndexArray | None = None) -> FloatArray:
-        g = self._objective.gradient(x, batch)
-        self.gradients.append(g.tolist())
-        features = getattr(self._objective, "features", None)
-        rows = None
-        if batch is not None and isinstance(features, np.ndarray) and features.ndim == 2:
-            rows = features[batch].tolist()
-        self.inputs.append(rows)
-        return g
-
-    @property
-    def model(self) -> dict[str, Any]:
-        """What the run's model is, beyond the scenario file: its classes, if any."""
-        classes = getattr(self._objective, "classes", None)
-        return {"classes": int(classes)} if isinstance(classes, int) else {}
-
-    def smoothness(self) -> float:
-        return self._objective.smoothness()
-
-
 class Adversaries:
-    """The adversaries of one algorithm run. ``async with`` starts the eavesdroppers;
+    """The adversaries of one algorithm run. ``async with`` writes their files (see
+    :func:`~scenarios.privacy.prepare_adversaries`) and starts the eavesdroppers;
     :meth:`finish` (after the agents are done) stops them, writes the records and runs
     the audit; leaving stops whatever is still running."""
 
@@ -232,6 +187,7 @@ class Adversaries:
         configs: Sequence[AgentConfig],
         graph: nx.Graph,
         *,
+        objectives: Sequence[Objective] = (),
         vantages: Mapping[str, BrokerAddress] | None = None,
     ) -> None:
         self._scenario = scenario
@@ -239,14 +195,14 @@ class Adversaries:
         self._run = run
         self._transport = transport
         self._configs = list(configs)
+        self._objectives = list(objectives)
         self._graph = graph
         self._records: list[JsonlWriter] = []
         self._eavesdroppers: list[_Eavesdropper] = []
         self._observers: dict[str, list[JsonlWriter]] = {}
-        self._targets: set[str] = set()
+        self._plan = AdversaryPlan()
         self._taps: dict[str, GradientTap] = {}
         self._finished = False
-        self._public: PublicParams | None = None
 
     @property
     def dir(self) -> Path:
@@ -255,35 +211,22 @@ class Adversaries:
     async def __aenter__(self) -> Self:
         if not self._scenario.adversary:
             return self
-        check_adversaries(self._scenario.adversary, self._graph)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._public = PublicParams.from_configs(self._configs, model=_model(self._scenario))
-        public = self._public
-        write_json(self._run.adversaries.public, public.to_json())
-        for index, spec in enumerate(self._scenario.adversary):
-            record = JsonlWriter(self._run.adversaries.record(spec.name))
+        run_id = self._configs[0].run
+        self._plan = plan = plan_adversaries(self._scenario, self._graph, run_id=run_id)
+        public = public_params(self._scenario, self._configs, self._objectives)
+        write_adversaries(self._run, plan, public)
+        records = {}
+        for spec in self._scenario.adversary:
+            record = records[spec.name] = JsonlWriter(self._run.adversaries.record(spec.name))
             self._records.append(record)
-            resolved: dict[str, Any] = {"kind": spec.kind, "name": spec.name}
-            if isinstance(spec, MembershipSpec):
-                resolved.update(bootstrap=spec.bootstrap, seed=self._scenario.seed)
-            elif isinstance(spec, EavesdropperSpec):
-                resolved["filter"] = spec.filter or _topics(self._transport).everything
-                resolved["vantage"] = spec.vantage
-                self._targets.update(public.agents)
+            if isinstance(spec, EavesdropperSpec):
                 eavesdropper = _Eavesdropper(
                     spec, self._transport, record, address=self._vantages.get(spec.vantage)
                 )
                 self._eavesdroppers.append(eavesdropper)
                 await eavesdropper.start()
-            else:
-                members, target = resolve_colluders(spec, self._graph, index)
-                resolved.update(members=members, target=target)
-                self._targets.add(target)
-                # the linear-system attack reaches beyond the target: score every agent
-                self._targets.update(public.agents)
-                for member in members:
-                    self._observers.setdefault(member, []).append(record)
-            write_json(self._run.adversaries.spec(spec.name), resolved)
+        for agent, names in plan.members.items():
+            self._observers[agent] = [records[name] for name in names]
         return self
 
     async def __aexit__(
@@ -308,10 +251,26 @@ class Adversaries:
 
     def objective(self, agent: str, objective: Objective) -> Objective:
         """The objective to give the agent: a :class:`GradientTap` for targets."""
-        if agent not in self._targets:
+        if agent not in self._plan.targets:
             return objective
         tap = self._taps[agent] = GradientTap(objective)
         return tap
+
+    def on_iteration(
+        self, agent: str, then: Callable[[int], None] | None = None
+    ) -> Callable[[int], None] | None:
+        """The agent's ``on_iteration`` hook: its tap files the iteration's gradient
+        (a target), then ``then`` (the runner's own hook) is called."""
+        tap = self._taps.get(agent)
+        if tap is None:
+            return then
+
+        def done(k: int) -> None:
+            tap.done(k)
+            if then is not None:
+                then(k)
+
+        return done
 
     async def _stop(self) -> None:
         for eavesdropper in self._eavesdroppers:
@@ -329,43 +288,8 @@ class Adversaries:
         folder = self._run.adversaries
         folder.truth.mkdir(exist_ok=True)
         for agent, tap in self._taps.items():
-            lines = (
-                {"k": k, "g": g} if rows is None else {"k": k, "g": g, "inputs": rows}
-                for k, (g, rows) in enumerate(zip(tap.gradients, tap.inputs, strict=True))
-            )
-            write_jsonl(folder.truth_gradients(agent), lines, allow_nan=True)
-        if self._public is not None and self._taps:
-            extra = next(iter(self._taps.values())).model
-            if extra:  # what only the built objectives tell (softmax's classes)
-                model = {**self._public.model, **extra}
-                doc = {**self._public.to_json(), "model": model}
-                write_json(folder.public, doc)
-        for spec in self._scenario.adversary:
-            if isinstance(spec, MembershipSpec):
-                write_jsonl(folder.record(spec.name), _released_models(self._run, self._configs))
-        audit_run(self._run)
-
-
-def _model(scenario: Scenario) -> dict[str, Any]:
-    """The model's public description, from the scenario file (see PublicParams.model)."""
-    problem = scenario.problem
-    return {"kind": problem.kind, "intercept": problem.intercept, "l2": float(problem.l2)}
-
-
-def _released_models(run: RunDir, configs: Sequence[AgentConfig]) -> list[dict[str, Any]]:
-    """What a membership attacker is given: each agent's final model (its last logged
-    state), as the agent would publish or deploy it."""
-    lines = []
-    for index, cfg in enumerate(configs):
-        last: dict[str, Any] | None = None
-        for line in read_jsonl(run.log(cfg.agent_id), iteration=True, missing_ok=True).records:
-            if "x" in line:
-                last = line
-        if last is not None:
-            lines.append(
-                {"agent": cfg.agent_id, "index": index, "k": int(last["k"]), "x": last["x"]}
-            )
-    return lines
+            write_jsonl(folder.truth_gradients(agent), tap.lines, allow_nan=True)
+        finish_adversaries(self._run)
 
 
 def start_adversaries(
@@ -375,13 +299,17 @@ def start_adversaries(
     configs: Sequence[AgentConfig],
     graph: nx.Graph,
     *,
+    objectives: Sequence[Objective] = (),
     vantages: Mapping[str, BrokerAddress] | None = None,
 ) -> Adversaries:
     """The runner's hook: the adversaries of one algorithm run, to enter before the
-    agents start and :meth:`Adversaries.finish` once they are done. ``vantages``: the
-    address an eavesdropper of each ``vantage`` logs in with (a broker hemesh started);
-    without it, the transport's own."""
-    return Adversaries(scenario, run, transport, configs, graph, vantages=vantages)
+    agents start and :meth:`Adversaries.finish` once they are done. ``objectives``: the
+    agents' (what the public model description needs beyond the scenario file: a
+    classifier's classes). ``vantages``: the address an eavesdropper of each
+    ``vantage`` logs in with (a broker hemesh started); without it, the transport's own."""
+    return Adversaries(
+        scenario, run, transport, configs, graph, objectives=objectives, vantages=vantages
+    )
 
 
 async def eavesdrop(
@@ -426,14 +354,9 @@ async def eavesdrop(
     except OSError as exc:
         raise BadInput(f"--out: cannot create {folder.path}: {exc.strerror}") from exc
     transport = MqttTransport(run, address)
-    write_json(folder.public, PublicParams.from_configs(configs).to_json())
-    everything = transport.topics.everything
-    resolved = {
-        "kind": spec.kind,
-        "name": spec.name,
-        "filter": spec.filter or everything,
-        "vantage": spec.vantage,
-    }
+    plan = plan_adversaries(scenario, graph, run_id=run)
+    write_json(folder.public, public_params(scenario, configs, problem.objectives).to_json())
+    resolved = next(s for s in plan.specs if s["name"] == spec.name)
     write_json(folder.spec(spec.name), resolved)
     with JsonlWriter(folder.record(spec.name)) as record:
         eavesdropper = _Eavesdropper(spec, transport, record)

@@ -194,6 +194,8 @@ def colluders_attack(
     for obs in record:
         if isinstance(obs.get("k"), int) and isinstance(obs.get("agent"), str):
             by_k.setdefault(obs["k"], {})[obs["agent"]] = obs
+    # members in one order whatever order their lines came in (tasks or merged parts)
+    by_k = {k: dict(sorted(seen.items())) for k, seen in by_k.items()}
     members = sorted({a for seen in by_k.values() for a in seen})
     if public.algorithm in (Algorithm.PLAIN, Algorithm.DP):
         return _colluders_baseline(name, by_k, public, target, members)

@@ -55,6 +55,8 @@ class AdversaryDir:
     public.json                     the public parameters the attacks may use
     <name>.adversary.json           the adversary (kind, name, members, target, filter)
     <name>.record.jsonl             what it recorded during the run
+    <name>/<agent>.jsonl            colluders whose members ran as processes of their own:
+                                    each member's part, merged into the record afterwards
     <name>.attack.jsonl             per target and iteration: the scores of its estimates
     truth/<agent>.gradients.jsonl   the gradients the targets used (scoring only)
     audit.json                      the summary ``hemesh run`` and ``summarize`` print
@@ -85,6 +87,15 @@ class AdversaryDir:
 
     def attack(self, name: str) -> Path:
         return self.path / f"{name}{_ATTACK}"
+
+    def member_record(self, name: str, agent: str) -> Path:
+        """What member ``agent`` of the colluders ``name`` wrote, in a process of its own
+        (``hemesh agent --adversaries``): its part of the record."""
+        return self.path / name / f"{agent}.jsonl"
+
+    def member_records(self, name: str) -> list[Path]:
+        """Every member's part of the colluders ``name``'s record, by agent id."""
+        return sorted((self.path / name).glob("*.jsonl"))
 
     def specs(self) -> list[Path]:
         """Every adversary's spec file, by name."""

@@ -31,7 +31,7 @@ from ..deploy import (
     run_deadline,
     vantage_addresses,
 )
-from ..privacy import audit_run
+from ..privacy import finish_adversaries, prepare_adversaries
 from ..results import RunDir, prepare_run
 from ..spec import EavesdropperSpec, Scenario, agent_id
 from ._result import Progress, RunResult, write_summary
@@ -64,14 +64,21 @@ async def run_processes(
     scenario's (a locked-down embedded broker or Mosquitto per run, a child process of
     this one, gives each agent its own login: the child reads its URL, password
     included, from the environment variable ``BROKER_ENV``, never from its command
-    line)."""
+    line).
+
+    The adversaries run as in tasks mode: each eavesdropper as a ``hemesh eavesdrop``
+    process subscribed before the agents start, colluders' members and targets as the
+    agents themselves (``hemesh agent --adversaries``); once the agents are done the
+    records are completed (the members' parts merged, membership's released models)
+    and audited (:func:`~scenarios.privacy.finish_adversaries`)."""
     if scenario.transport.kind != "mqtt":
         raise BadInput(
             f"transport.kind = {scenario.transport.kind!r}: --spawn processes needs "
             "transport.kind = 'mqtt' (processes share no memory)"
         )
-    refuse_in_process_only(scenario, eavesdroppers_elsewhere=True)
+    refuse_in_process_only(scenario)
     eavesdroppers = [a for a in scenario.adversary if isinstance(a, EavesdropperSpec)]
+    adversaries = bool(scenario.adversary)  # colluders' members and targets: the agents
     if restarts and not scenario.output.checkpoint_every:
         raise BadInput(
             "output.checkpoint_every = 0: a restarted agent has no checkpoint to resume "
@@ -98,6 +105,10 @@ async def run_processes(
                 problem=problem,
                 source=source,
             )
+            # public.json and the specs, before any agent or eavesdropper starts
+            prepare_adversaries(
+                scenario, run, run_id=run_id, algorithm=algorithm, graph=graph, problem=problem
+            )
             if locked:  # each agent logs in with its own credentials
                 transport = await stack.enter_async_context(
                     locked_transport(
@@ -122,7 +133,12 @@ async def run_processes(
 
             supervisor = Supervisor(
                 run,
-                [agent_command(run, a, run_id=run_id, algorithm=algorithm) for a in ids],
+                [
+                    agent_command(
+                        run, a, run_id=run_id, algorithm=algorithm, adversaries=adversaries
+                    )
+                    for a in ids
+                ],
                 agents=ids,
                 envs=[{**base_env, BROKER_ENV: broker_url(logins[a])} for a in ids],
                 deadline=run_deadline(scenario),
@@ -143,8 +159,8 @@ async def run_processes(
                         )
                     )
                 await watch.guard(supervisor.run())
-            if eavesdroppers:  # their records are complete: the audit, as in tasks mode
-                audit_run(run)
+            if scenario.adversary:  # the records are complete: the audit, as in tasks mode
+                finish_adversaries(run)
             summary = write_summary(run)
             results.append(RunResult(run, summary, ()))
     return results

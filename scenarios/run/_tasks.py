@@ -112,7 +112,15 @@ async def run_tasks(
                 configs = agent_configs(scenario, graph, problem, run=run_id, algorithm=algorithm)
                 roster = Roster.load(run.roster)  # written by prepare_run, as for processes
                 adversaries = await per_run.enter_async_context(
-                    start_adversaries(scenario, run, transport, configs, graph, vantages=vantages)
+                    start_adversaries(
+                        scenario,
+                        run,
+                        transport,
+                        configs,
+                        graph,
+                        objectives=problem.objectives,
+                        vantages=vantages,
+                    )
                 )
                 if (pad_to := scenario.transport.pad_to) is not None:
                     transport = PaddedTransport(transport, pad_to)
@@ -131,7 +139,7 @@ async def run_tasks(
                         transport.endpoint(cfg.agent_id, neighbours=cfg.neighbours),
                         crypto=crypto if algorithm is Algorithm.PAILLIER else None,
                         journal=run.log(cfg.agent_id),
-                        on_iteration=advanced,
+                        on_iteration=adversaries.on_iteration(cfg.agent_id, advanced),
                         observer=adversaries.observer(cfg.agent_id),
                         identity=Identity.load(run.identity(cfg.agent_id)),
                         roster=roster,

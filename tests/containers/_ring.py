@@ -16,12 +16,12 @@ def ring_scenario(
     *,
     iterations: int,
     baselines: tuple[str, ...] = (),
-    eavesdropper: str | None = None,
+    adversaries: str = "",
     **transport: Any,
 ) -> Path:
     """A paillier ring of :data:`AGENTS` (and ``baselines``, other algorithms of the same
-    scenario), with an ``[[adversary]]`` eavesdropper at the broker's vantage named
-    ``eavesdropper`` if given; its broker URL is the compose file's business."""
+    scenario) with ``adversaries`` (``[[adversary]]`` entries, TOML); its broker URL is
+    the compose file's business."""
     folder.mkdir(parents=True, exist_ok=True)
     doc = {
         "name": "ring6",
@@ -41,9 +41,8 @@ def ring_scenario(
         "output": {"dir": str(folder / "runs")},
     }
     path = write_toml(folder / "ring6.toml", doc)
-    if eavesdropper is not None:
-        with path.open("a") as f:
-            f.write(f'[[adversary]]\nkind = "eavesdropper"\nname = "{eavesdropper}"\n')
+    with path.open("a") as f:
+        f.write(adversaries)
     return path
 
 

@@ -28,7 +28,7 @@ from scenarios.deploy._compose import (
     CONTAINER_SCENARIO,
     write_compose,
 )
-from scenarios.privacy import audit_run
+from scenarios.privacy import audit_run, prepare_adversaries
 from scenarios.results import RunDir
 from scenarios.spec import load_scenario
 from tests.scenarios.support import heard, write_toml
@@ -130,7 +130,8 @@ def test_each_eavesdropper_is_a_service_with_its_own_login(tmp_path: Path) -> No
     assert len(passwords) == 5  # everyone their own
     for agent in agents:
         service = doc["services"][agent]
-        assert service["command"][:2] == ["agent", "--scenario"]  # what hemesh runs, unchanged
+        assert service["command"][:2] == ["agent", "--scenario"]  # what hemesh runs
+        assert service["command"][-1] == "--adversaries"  # its part: a target's gradients
         assert service["entrypoint"][:2] == ["sh", "-c"]
         script = service["entrypoint"][2]
         for name in ("wiretap", "lurker"):
@@ -144,11 +145,27 @@ def test_each_eavesdropper_is_a_service_with_its_own_login(tmp_path: Path) -> No
     assert "docker compose stop eavesdropper-wiretap eavesdropper-lurker" in header
 
 
-def test_compose_refuses_colluders_which_no_agent_container_plays_yet(tmp_path: Path) -> None:
-    colluders = '[[adversary]]\nkind = "colluders"\nname = "pair"\nmembers = [0]\ntarget = 1\n'
-    scenario = path3(tmp_path / "scenario", adversaries=SPIES + colluders)
-    with pytest.raises(ScenarioError, match=r"^adversary: the scenario has 1 adversaries"):
-        write_compose(scenario, tmp_path / "deploy" / "compose.yml")
+COLLUDERS = '[[adversary]]\nkind = "colluders"\nname = "pair"\nmembers = [0]\ntarget = 1\n'
+
+
+def test_colluders_run_as_agents_with_adversaries_in_a_prepared_run_directory(
+    tmp_path: Path,
+) -> None:
+    scenario = path3(tmp_path / "scenario", adversaries=SPIES + COLLUDERS)
+    output = tmp_path / "deploy" / "compose.yml"
+    # without the preparation hemesh compose hands in, nothing is written
+    with pytest.raises(ScenarioError, match=r"^adversary: colluders and membership need"):
+        write_compose(scenario, output)
+    assert not output.exists()
+    written = write_compose(scenario, output, prepare_adversaries=prepare_adversaries)
+    doc = yaml.safe_load(output.read_text())
+    for agent in ("a0", "a1", "a2"):  # every agent plays its part (member, target)
+        assert doc["services"][agent]["command"][-1] == "--adversaries"
+    assert "--adversaries" not in doc["services"]["eavesdropper-wiretap"]["command"]
+    folder = RunDir(written.run_dir).adversaries
+    assert folder.public.is_file()  # what hemesh audit needs after the copy-out
+    assert [p.name for p in folder.specs()] == ["pair.adversary.json", "wiretap.adversary.json"]
+    assert "# After the copy-out: hemesh audit runs/<run>/<algorithm>" in output.read_text()
 
 
 def container_command(

@@ -272,35 +272,30 @@ def zombie(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize(
-    ("extra", "field"),
-    [
-        ({"adversary": [{"kind": "eavesdropper", "name": "wiretap"}]}, "adversary"),
-        ({"transport": {"broker": "mqtt://h:1883", "faults": {"loss": 0.1}}}, "transport.faults"),
-    ],
-)
-def test_what_runs_only_in_process_is_refused_not_dropped(
-    tmp_path: Path, extra: dict[str, Any], field: str
-) -> None:
-    doc = {**ring8(tmp_path, "mqtt://h:1883", iterations=2, kind="plain"), **extra}
+def test_what_runs_only_in_process_is_refused_not_dropped(tmp_path: Path) -> None:
+    faults = {"transport": {"broker": "mqtt://h:1883", "faults": {"loss": 0.1}}}
+    doc = {**ring8(tmp_path, "mqtt://h:1883", iterations=2, kind="plain"), **faults}
     scenario = parse(doc, source="t")
-    if field == "adversary":  # a lone agent's eavesdroppers are processes of their own
-        write_identities(tmp_path / "lone", "r1", 8)
-        assert (
-            plan_agent(scenario, agent="a0", run="r1", out=tmp_path / "lone").config.agent_id
-            == "a0"
-        )
-        colluders = {"kind": "colluders", "name": "c", "members": [1], "target": 0}
-        with_colluders = parse({**doc, "adversary": [colluders]}, source="t")
-        with pytest.raises(ScenarioError, match=r"^adversary: .*1 adversaries.*--spawn tasks"):
-            plan_agent(with_colluders, agent="a0", run="r1", out=tmp_path / "lone")
-        scenario = with_colluders  # --spawn processes runs eavesdroppers, not colluders
-    else:
-        with pytest.raises(ScenarioError, match=rf"^{field}: .*--spawn tasks"):
-            plan_agent(scenario, agent="a0", run="r1", out=tmp_path)
-    with pytest.raises(ScenarioError, match=rf"^{field}: .*--spawn tasks"):
+    with pytest.raises(ScenarioError, match=r"^transport.faults: .*--spawn tasks"):
+        plan_agent(scenario, agent="a0", run="r1", out=tmp_path)
+    with pytest.raises(ScenarioError, match=r"^transport.faults: .*--spawn tasks"):
         asyncio.run(run_scenario(scenario, spawn="processes"))
     assert not list(tmp_path.glob("ring8-*"))  # refused before the run directory
+
+
+def test_a_colluders_member_needs_adversaries_an_honest_agent_does_not(tmp_path: Path) -> None:
+    colluders = {"kind": "colluders", "name": "c", "members": [1], "target": 0}
+    eavesdropper = {"kind": "eavesdropper", "name": "wiretap"}
+    doc = ring8(tmp_path, "mqtt://h:1883", iterations=2, kind="plain")
+    scenario = parse({**doc, "adversary": [eavesdropper, colluders]}, source="t")
+    write_identities(tmp_path / "lone", "r1", 8)
+    with pytest.raises(ScenarioError, match=r"^--id a1: a member of .*colluders c; pass --advers"):
+        plan_agent(scenario, agent="a1", run="r1", out=tmp_path / "lone")
+    member = plan_agent(scenario, agent="a1", run="r1", out=tmp_path / "lone", adversaries=True)
+    assert member.adversaries is True
+    for agent in ("a0", "a2"):  # the target and a bystander: honest, as today
+        honest = plan_agent(scenario, agent=agent, run="r1", out=tmp_path / "lone")
+        assert (honest.config.agent_id, honest.adversaries) == (agent, False)
 
 
 @pytest.mark.mosquitto
