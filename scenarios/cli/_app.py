@@ -22,6 +22,7 @@ from transport import BrokerAddress, TransportError
 from .._errors import BadInput
 from ..assembly import build_graph
 from ..deploy import write_compose
+from ..privacy import prepare_adversaries
 from ..results import RunDir, check_output_dir, check_output_file
 from ..results import summaries as run_summaries
 from ..run import SpawnMode, run_scenario
@@ -247,7 +248,12 @@ def compose(
     Example: hemesh compose scenarios/examples/ring8.toml -o deploy/docker-compose.yml
     """
     written = write_compose(
-        scenario_file, output, algorithm=algorithm, image=image, context=context
+        scenario_file,
+        output,
+        algorithm=algorithm,
+        image=image,
+        context=context,
+        prepare_adversaries=prepare_adversaries,
     )
     out.print(f"compose file: {written.compose}", highlight=False, soft_wrap=True)
     out.print(f"run id: {written.run_id}", highlight=False, soft_wrap=True)

@@ -142,6 +142,10 @@ def eavesdrop(
         Algorithm | None, typer.Option(help="Algorithm the agents run (default: its kind).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Stop after this many seconds.")] = 3600.0,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(help="File to create once subscribed (compose's agents wait for it)."),
+    ] = None,
 ) -> None:
     """Record a run's traffic as the scenario's eavesdropper, in a process of its own.
 
@@ -152,6 +156,11 @@ def eavesdrop(
     address = resolve_broker(scenario, broker)
 
     def ready() -> None:
+        if ready_file is not None:
+            try:
+                ready_file.touch()
+            except OSError as exc:
+                raise BadInput(f"--ready-file: cannot create {ready_file}: {exc.strerror}") from exc
         out.print(json.dumps({"eavesdropper": name, "subscribed": True}), highlight=False)
 
     heard = stoppable(

@@ -39,7 +39,7 @@ from ._compose import (
     write_compose,
 )
 from ._signals import STOP_SIGNALS, Interrupted, interruptible
-from ._supervisor import ADVERSARIES_OPTION, Supervisor, agent_command
+from ._supervisor import ADVERSARIES_OPTION, Supervisor, agent_command, run_deadline
 from ._watch import BrokerWatch, exit_reason
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "refuse_in_process_only",
     "resolve_broker",
     "run_agent",
+    "run_deadline",
     "serve_broker",
     "vantage_addresses",
     "write_compose",

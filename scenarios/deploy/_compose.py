@@ -20,6 +20,16 @@ password, read by compose on the host (``env_file``): each agent container gets
 its own password and no other. ``logins/healthcheck`` is the password of an
 account that may log in and do nothing else (the broker's healthcheck).
 An agent's environment shows to whoever may inspect its container.
+
+Eavesdroppers (``[[adversary]] kind = "eavesdropper"``) are services of their own
+(``eavesdropper-<name>``, :mod:`._compose_eavesdroppers`: their logins, the agents'
+wait until they are subscribed, how they stop). Every agent of a scenario with
+adversaries runs ``hemesh agent --adversaries`` (a colluders' member writes what it
+sees, a target its true gradients, into the run directory in the volume); the run
+directory beside the file gets ``public.json`` and the adversaries' specs
+(``prepare_adversaries``: :func:`scenarios.privacy.prepare_adversaries`, handed in by
+the caller, as this layer may not import privacy), so that once the logs are copied
+out ``hemesh audit`` completes the records and runs the audit.
 """
 
 from __future__ import annotations
@@ -28,8 +38,9 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
+import networkx as nx
 import yaml
 
 from agents import Algorithm, Identity
@@ -37,11 +48,13 @@ from transport import BrokerRights, MosquittoSetup
 from transport import TransportError as _TransportError
 
 from .._errors import BadInput
-from ..assembly import build_graph, build_problem
-from ..results import prepare_run, run_folder, run_stamp
-from ..spec import Scenario, agent_id, load
+from ..assembly import Problem, build_graph, build_problem
+from ..results import RunDir, prepare_run, run_folder, run_stamp
+from ..spec import EavesdropperSpec, Scenario, agent_id, check_adversaries, load
+from . import _compose_eavesdroppers as spies
 from ._agent_process import BROKER_ENV, IDENTITY_ENV, broker_url, refuse_in_process_only
 from ._brokers import mosquitto_setup
+from ._supervisor import ADVERSARIES_OPTION
 
 MOSQUITTO_IMAGE = "eclipse-mosquitto:2"
 BROKER_SERVICE = "broker"
@@ -70,7 +83,27 @@ HEALTHCHECK = "healthcheck"
 DEFAULT_IMAGE = "hemesh:latest"
 RESTARTS = 3
 """Times compose restarts a crashed agent (it resumes from its checkpoint)."""
+AGENT_ADVERSARY_ARGS: tuple[str, ...] = (ADVERSARIES_OPTION,)
+"""Arguments every agent's ``hemesh agent`` gets on top when the scenario has
+``[[adversary]]`` entries: it plays its part in them (colluders' member, target)."""
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+class AdversaryPreparer(Protocol):
+    """:func:`scenarios.privacy.prepare_adversaries`: writes ``public.json`` and each
+    adversary's spec into the run directory before the agents start."""
+
+    def __call__(
+        self,
+        scenario: Scenario,
+        run: RunDir,
+        /,
+        *,
+        run_id: str,
+        algorithm: Algorithm,
+        graph: nx.Graph,
+        problem: Problem,
+    ) -> object: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -86,14 +119,18 @@ class ComposeFiles:
     """The run directory beside the compose file (its logs come from the volume)."""
 
 
-def broker_setup(setup: MosquittoSetup) -> MosquittoSetup:
+def broker_setup(
+    setup: MosquittoSetup, eavesdroppers: tuple[EavesdropperSpec, ...] = ()
+) -> MosquittoSetup:
     """``setup`` (the scenario graph's, :func:`mosquitto_setup`) as the compose broker:
     listening on the compose network at :data:`BROKER_PORT`, run as the image's broker
-    user, with the healthcheck's rightless account."""
+    user, with the healthcheck's rightless account and each eavesdropper's own (the
+    rights of its vantage's account in ``setup``)."""
+    extra = {HEALTHCHECK: BrokerRights.NONE, **spies.accounts(setup, eavesdroppers)}
     try:
         return dataclasses.replace(
             setup,
-            users={**setup.users, HEALTHCHECK: BrokerRights.NONE},
+            users={**setup.users, **extra},
             host="0.0.0.0",
             port=BROKER_PORT,
             run_as=BROKER_USER,
@@ -190,12 +227,17 @@ def _agent_service(
     build_context: str | None,
     login: str,
     roster: str,
+    extra_args: tuple[str, ...] = (),
+    entrypoint: list[str] | None = None,
+    waits_for: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One agent's service; ``login`` is its env file (its broker URL and its secret
-    identity) and ``roster`` the run's public roster, as compose reads them."""
-    service: dict[str, Any] = {"image": image}
-    if build_context is not None:
-        service["build"] = {"context": build_context, "dockerfile": "Dockerfile"}
+    identity) and ``roster`` the run's public roster, as compose reads them.
+    ``entrypoint`` (the eavesdroppers' wait) replaces the image's ``hemesh``;
+    ``waits_for``: services started before it (the eavesdroppers)."""
+    service = _image(image, build_context)
+    if entrypoint is not None:
+        service["entrypoint"] = entrypoint
     service |= {
         "command": [
             "agent",
@@ -211,6 +253,7 @@ def _agent_service(
             algorithm.value,
             "--roster",
             CONTAINER_ROSTER,
+            *extra_args,
         ],
         # BROKER_ENV and IDENTITY_ENV: this agent's own password and identity, nobody else's
         "env_file": [login],
@@ -220,10 +263,21 @@ def _agent_service(
             f"{LOGS_VOLUME}:{CONTAINER_RUNS}",
             f"{roster}:{CONTAINER_ROSTER}:ro",
         ],
-        "depends_on": {BROKER_SERVICE: {"condition": "service_healthy"}},
+        "depends_on": {
+            BROKER_SERVICE: {"condition": "service_healthy"},
+            **{name: {"condition": "service_started"} for name in waits_for},
+        },
         # it resumes from its checkpoint in the logs volume; bad input (exit 2) stops
         "restart": f"on-failure:{RESTARTS}",
     }
+    return service
+
+
+def _image(image: str, build_context: str | None) -> dict[str, Any]:
+    """The image of hemesh's services, built from ``build_context`` if there is one."""
+    service: dict[str, Any] = {"image": image}
+    if build_context is not None:
+        service["build"] = {"context": build_context, "dockerfile": "Dockerfile"}
     return service
 
 
@@ -240,11 +294,37 @@ def compose_document(
     broker_files: str,
     logins: dict[str, str],
     roster: str,
+    scenario: Scenario | None = None,
 ) -> dict[str, Any]:
     """The compose file as a mapping. ``run_path`` is the run directory relative to
     the logs volume; folders and files are host paths as compose reads them
-    (``logins``: each agent's env file)."""
+    (``logins``: each agent's env file, and each eavesdropper's under its service's
+    name). ``scenario`` (default: none) brings its eavesdroppers' services."""
     services: dict[str, Any] = {BROKER_SERVICE: _broker_service(broker_files)}
+    run_dir = PurePosixPath(CONTAINER_RUNS) / run_path
+    specs = spies.eavesdroppers(scenario) if scenario is not None else []
+    entrypoint = None
+    if scenario is not None and specs:
+        entrypoint = spies.wait_entrypoint(scenario, run_dir, specs)
+        for spec in specs:
+            name = spies.service_name(spec)
+            services[name] = spies.service(
+                spec,
+                scenario=scenario,
+                base=_image(image, build_context),
+                scenario_path=f"{CONTAINER_SCENARIO}/{scenario_name}",
+                run_id=run_id,
+                run_dir=run_dir,
+                algorithm=algorithm.value,
+                login=logins[name],
+                volumes=[
+                    f"{scenario_folder}:{CONTAINER_SCENARIO}:ro",
+                    f"{LOGS_VOLUME}:{CONTAINER_RUNS}",
+                ],
+                depends_on={BROKER_SERVICE: {"condition": "service_healthy"}},
+                restart=f"on-failure:{RESTARTS}",
+            )
+    extra_args = AGENT_ADVERSARY_ARGS if scenario is not None and scenario.adversary else ()
     for agent in agents:
         services[agent] = _agent_service(
             agent,
@@ -257,16 +337,23 @@ def compose_document(
             build_context=build_context,
             login=logins[agent],
             roster=roster,
+            extra_args=extra_args,
+            entrypoint=entrypoint,
+            waits_for=tuple(spies.service_name(spec) for spec in specs),
         )
     project = "hemesh-" + run_id.lower().replace(".", "-")
     return {"name": project, "services": services, "volumes": {LOGS_VOLUME: {}}}
 
 
 def _write_broker(
-    setup: MosquittoSetup, base: Path, identities: dict[str, Identity]
+    setup: MosquittoSetup,
+    base: Path,
+    identities: dict[str, Identity],
+    eavesdroppers: list[EavesdropperSpec],
 ) -> tuple[Path, dict[str, Path]]:
-    """The broker's folder and each agent's env file (its broker URL and secret
-    identity) under ``base``."""
+    """The broker's folder and the env files under ``base``: each agent's (its broker
+    URL and secret identity), each eavesdropper's (its broker URL, under its service's
+    name)."""
     folder = base / BROKER_FILES
     try:
         files = setup.write(folder, mounted_at=BROKER_CONFIG_DIR, credentials=False)
@@ -284,6 +371,11 @@ def _write_broker(
         _write_private(
             env_files[agent], f"{BROKER_ENV}={broker_url(address)}\n{IDENTITY_ENV}={secret}\n"
         )
+    for spec in eavesdroppers:
+        name = spies.service_name(spec)
+        address = setup.address(spies.account(spec), files, host=BROKER_SERVICE)
+        env_files[name] = logins / f"{name}.env"
+        _write_private(env_files[name], f"{BROKER_ENV}={broker_url(address)}\n")
     return folder, env_files
 
 
@@ -294,11 +386,14 @@ def write_compose(
     algorithm: Algorithm | None = None,
     image: str = DEFAULT_IMAGE,
     context: Path | None = None,
+    prepare_adversaries: AdversaryPreparer | None = None,
 ) -> ComposeFiles:
     """Write the compose file ``output``, its broker config and the run directory beside it.
 
     ``context`` is the image's build context (a folder with the Dockerfile); by default
-    the source tree hemesh runs from, when that is a checkout, else none (image only)."""
+    the source tree hemesh runs from, when that is a checkout, else none (image only).
+    ``prepare_adversaries`` (:func:`scenarios.privacy.prepare_adversaries`) is required
+    by a scenario with adversaries other than eavesdroppers (which write their own)."""
     if context is not None and not (context / "Dockerfile").is_file():
         raise BadInput(f"--context: no Dockerfile in {context}")
     scenario = load(scenario_file)
@@ -307,6 +402,11 @@ def write_compose(
             f"transport.kind = {scenario.transport.kind!r}: containers need transport.kind = 'mqtt'"
         )
     refuse_in_process_only(scenario)
+    if prepare_adversaries is None and len(spies.eavesdroppers(scenario)) < len(scenario.adversary):
+        raise BadInput(
+            "adversary: colluders and membership need the run directory prepared for them; "
+            "pass prepare_adversaries=scenarios.privacy.prepare_adversaries (hemesh compose does)"
+        )
     algorithm = algorithm or scenario.algorithm.kind
     if algorithm not in scenario.algorithms:
         names = ", ".join(a.value for a in scenario.algorithms)
@@ -318,6 +418,7 @@ def write_compose(
     folder = scenario_file.parent
     _check_mountable(scenario, folder)
     graph = build_graph(scenario)
+    check_adversaries(scenario.adversary, graph)
     problem = build_problem(scenario, graph.number_of_nodes())
     base = output.parent
     try:
@@ -335,9 +436,14 @@ def write_compose(
         problem=problem,
         source=scenario_file,
     )
-    setup = broker_setup(mosquitto_setup(graph, (run_id,)))
+    if prepare_adversaries is not None:
+        prepare_adversaries(
+            scenario, run, run_id=run_id, algorithm=algorithm, graph=graph, problem=problem
+        )
+    specs = spies.eavesdroppers(scenario)
+    setup = broker_setup(mosquitto_setup(graph, (run_id,)), tuple(specs))
     identities = {a: Identity.load(run.identity(a)) for a in setup.neighbours}
-    broker_folder, env_files = _write_broker(setup, base, identities)
+    broker_folder, env_files = _write_broker(setup, base, identities, specs)
     if context is None and (_SOURCE_ROOT / "Dockerfile").is_file():
         context = _SOURCE_ROOT
     build_context = _bind_path(context.resolve(), base) if context is not None else None
@@ -353,12 +459,14 @@ def write_compose(
         broker_files=_bind_path(broker_folder, base),
         logins={a: _bind_path(f, base) for a, f in env_files.items()},
         roster=_bind_path(run.roster, base),
+        scenario=scenario,
     )
     header = (
         f"# Written by hemesh compose from {scenario_file.name}: run {run_id}.\n"
         "# docker compose up --build -d; docker compose wait <agents>;\n"
         "# docker compose cp a0:/runs/. runs/; hemesh summarize runs/<run>\n"
     )
+    header += spies.header(specs, adversaries=bool(scenario.adversary))
     output.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return ComposeFiles(
         compose=output,

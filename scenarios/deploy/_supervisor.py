@@ -32,6 +32,7 @@ from transport import settle_tasks, stop_processes
 
 from .._errors import BadInput, RunFailed
 from ..results import RunDir, parse_record
+from ..spec import Scenario
 from ._agent_process import DIVERGED
 from ._signals import interruptible
 
@@ -44,6 +45,13 @@ STDERR_TAIL_LINES = 20
 _LINE_LIMIT = 300
 
 log = logging.getLogger("hemesh.spawn")
+
+
+def run_deadline(scenario: Scenario) -> float:
+    """Seconds a whole run may take before the supervisor gives up: every wait of an
+    agent is bounded by the scenario's timeouts, so this is a generous multiple."""
+    t = scenario.transport
+    return t.startup_timeout + 2 * scenario.iterations * t.round_timeout + 60.0
 
 
 ADVERSARIES_OPTION = "--adversaries"

@@ -28,6 +28,7 @@ from ..deploy import (
     locked_transport,
     open_broker,
     refuse_in_process_only,
+    run_deadline,
     vantage_addresses,
 )
 from ..privacy import finish_adversaries, prepare_adversaries
@@ -43,13 +44,6 @@ EAVESDROPPER_READY = 30.0
 """Seconds an eavesdropper process may take to subscribe before the run fails."""
 EAVESDROPPER_DRAIN = 30.0
 """Seconds an eavesdropper process may take to drain and write once told to stop."""
-
-
-def run_deadline(scenario: Scenario) -> float:
-    """Seconds a whole run may take before the supervisor gives up: every wait of an
-    agent is bounded by the scenario's timeouts, so this is a generous multiple."""
-    t = scenario.transport
-    return t.startup_timeout + 2 * scenario.iterations * t.round_timeout + 60.0
 
 
 async def run_processes(

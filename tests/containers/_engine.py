@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 REQUIRE_CONTAINERS = "HEMESH_REQUIRE_CONTAINERS"
 ENGINE_ENV = "HEMESH_CONTAINER_ENGINE"
@@ -216,6 +217,14 @@ class Project:
                 time.sleep(0.5)
         return [done[s] for s in services]
 
+    def stop(self, service: str, *, timeout: int = 30) -> AgentExit:
+        """Stop the service's container (SIGTERM, then SIGKILL after ``timeout`` s), as
+        ``docker compose stop SERVICE`` does; how it ended."""
+        self.engine.run("stop", "-t", str(timeout), self.container(service))
+        state = self.state(service)
+        code, restarts = int(str(state["ExitCode"])), int(str(state["RestartCount"]))
+        return AgentExit(service, code, restarts, self.logs(service))
+
     def logs(self, service: str) -> str:
         result = self.engine.run("logs", self.container(service), check=False)
         return result.stdout + result.stderr
@@ -247,6 +256,27 @@ class Project:
         args = ["ps", "-a"] if kind == "container" else [kind, "ls"]
         result = self.engine.run(*args, "-q", "--filter", label, check=False)
         return result.stdout.split()
+
+
+BLAS_KERNEL = "OPENBLAS_CORETYPE"
+"""Which OpenBLAS kernels numpy uses (the CPU's own by default). Kernels differ in the
+last bit of a result (the smoothness constant, hence the step sizes): a container
+that picks other kernels than the in-process run it is compared with, bit for bit,
+must be given this machine's choice."""
+
+
+def same_blas_kernels(compose_file: Path) -> None:
+    """Give every hemesh service of ``compose_file`` this process's :data:`BLAS_KERNEL`
+    (when it is set), so that its numbers can equal an in-process run's bit for bit."""
+    kernel = os.environ.get(BLAS_KERNEL)
+    if kernel is None:
+        return
+    header = "".join(line for line in compose_file.read_text().splitlines(True) if line[:1] == "#")
+    doc = yaml.safe_load(compose_file.read_text())
+    for service in doc["services"].values():
+        if "environment" in service:  # hemesh's services; the broker has none
+            service["environment"][BLAS_KERNEL] = kernel
+    compose_file.write_text(header + yaml.safe_dump(doc, sort_keys=False))
 
 
 @contextlib.contextmanager

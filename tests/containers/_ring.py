@@ -11,8 +11,17 @@ from tests.scenarios.support import write_toml
 AGENTS = 6
 
 
-def ring_scenario(folder: Path, *, iterations: int, **transport: Any) -> Path:
-    """A paillier ring of :data:`AGENTS`; its broker URL is the compose file's business."""
+def ring_scenario(
+    folder: Path,
+    *,
+    iterations: int,
+    baselines: tuple[str, ...] = (),
+    adversaries: str = "",
+    **transport: Any,
+) -> Path:
+    """A paillier ring of :data:`AGENTS` (and ``baselines``, other algorithms of the same
+    scenario) with ``adversaries`` (``[[adversary]]`` entries, TOML); its broker URL is
+    the compose file's business."""
     folder.mkdir(parents=True, exist_ok=True)
     doc = {
         "name": "ring6",
@@ -20,7 +29,7 @@ def ring_scenario(folder: Path, *, iterations: int, **transport: Any) -> Path:
         "iterations": iterations,
         "topology": {"kind": "ring", "n": AGENTS},
         "problem": {"kind": "least_squares", "dim": 4},
-        "algorithm": {"kind": "paillier"},
+        "algorithm": {"kind": "paillier", "baselines": list(baselines)},
         "crypto": {"key_bits": 256, "insecure_keys": True, "inline": True},
         "transport": {
             "kind": "mqtt",
@@ -31,7 +40,10 @@ def ring_scenario(folder: Path, *, iterations: int, **transport: Any) -> Path:
         },
         "output": {"dir": str(folder / "runs")},
     }
-    return write_toml(folder / "ring6.toml", doc)
+    path = write_toml(folder / "ring6.toml", doc)
+    with path.open("a") as f:
+        f.write(adversaries)
+    return path
 
 
 def project_name() -> str:

@@ -19,7 +19,7 @@ import pytest
 
 from scenarios import Run, find_runs, run_scenario, write_compose
 from scenarios.spec import load_scenario
-from tests.containers._engine import Engine, Project, project
+from tests.containers._engine import Engine, Project, project, same_blas_kernels
 from tests.containers._ring import AGENTS, project_name, ring_scenario
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -32,6 +32,7 @@ def compose_run(
     """The compose file of a 6-agent paillier ring, as a project taken down afterwards."""
     scenario = ring_scenario(tmp_path / "scenario", iterations=12)
     written = write_compose(scenario, tmp_path / "deploy" / "compose.yml", image=hemesh_image)
+    same_blas_kernels(written.compose)  # the last bits of the step sizes depend on them
     with project(engine, written.compose, project_name()) as started:
         yield started, scenario, written.run_dir
 

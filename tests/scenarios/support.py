@@ -7,6 +7,7 @@ project root on ``sys.path``).
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
@@ -142,3 +143,10 @@ def write_identities(run_dir: Path, run: str, agents: int) -> None:
     for agent, identity in identities.items():
         identity.save(directory.identity(agent))
     roster.save(directory.roster)
+
+
+def heard(record: Path) -> collections.Counter[tuple[str, int, str, str]]:
+    """The envelopes in an eavesdropper's record: (kind, iteration, from, to), counted."""
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    envelopes = [line["envelope"] for line in lines if "envelope" in line]
+    return collections.Counter((e["kind"], e["k"], e["from"], e["to"]) for e in envelopes)

@@ -153,6 +153,7 @@ EXPECTED = {
         "refuse_in_process_only",
         "resolve_broker",
         "run_agent",
+        "run_deadline",
         "serve_broker",
         "vantage_addresses",
         "write_compose",
