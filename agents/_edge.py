@@ -28,6 +28,7 @@ of ``d`` terms, ``d`` times the bound).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -41,6 +42,9 @@ from ._quantize import from_residue, to_residue
 
 Payload = Mapping[str, Any]
 
+CHECKED_PAYLOADS = 32
+"""Admitted payloads whose checked ciphertexts an edge keeps until they are used, beyond
+four per neighbour (the oldest go first; one evicted is checked again when used)."""
 CLEAR_INT_BYTES = 16
 """Width of a signed integer in a clear payload (|a dx| < 2^(52 + 1 + 32))."""
 
@@ -144,6 +148,7 @@ class PaillierEdge:
         self._keys: dict[str, PublicKey] = {}
         self._layouts: dict[str, SlotLayout | None] = {}
         self._reply_count = self._count(layout)
+        self._checked: OrderedDict[tuple[bytes, int, int], list[int]] = OrderedDict()
 
     def _count(self, layout: SlotLayout | None) -> int:
         return layout.chunks(self._dim) if layout is not None else self._dim
@@ -205,9 +210,22 @@ class PaillierEdge:
     def knows(self, neighbour: str) -> bool:
         return neighbour in self._keys
 
-    def _ciphertexts(self, payload: Payload, key: PublicKey, count: int) -> list[int]:
+    def _ciphertexts(
+        self, payload: Payload, key: PublicKey, count: int, *, keep: bool = False
+    ) -> list[int]:
+        """The payload's ciphertexts under ``key``, each checked (range, coprime to n).
+        A payload is checked when it is admitted (``keep``: its integers are kept) and
+        used once it is served or opened: that use takes the checked integers instead of
+        checking the same bytes again."""
+        blob = _field(payload, "c")
+        ident = (blob, key.n, count)
+        checked = self._checked.pop(ident, None)
+        if checked is not None:
+            if keep:
+                self._checked[ident] = checked
+            return checked
         try:
-            values = unpack_ints(_field(payload, "c"), key.ciphertext_bytes, count=count)
+            values = unpack_ints(blob, key.ciphertext_bytes, count=count)
         except EnvelopeError as exc:
             raise ProtocolError(str(exc)) from exc
         for c in values:
@@ -215,6 +233,10 @@ class PaillierEdge:
                 key.check_ciphertext(c)
             except CryptoError as exc:
                 raise ProtocolError(str(exc)) from exc
+        if keep:
+            self._checked[ident] = values
+            while len(self._checked) > CHECKED_PAYLOADS + 4 * len(self._keys):
+                self._checked.popitem(last=False)
         return values
 
     def _plaintexts(self, values: Sequence[int], *, pack: bool) -> list[int]:
@@ -231,7 +253,7 @@ class PaillierEdge:
         key = self._keys.get(neighbour)
         if key is None:
             raise ProtocolError("request before the neighbour's public key")
-        self._ciphertexts(payload, key, self._request_count(neighbour))
+        self._ciphertexts(payload, key, self._request_count(neighbour), keep=True)
 
     async def serve(
         self, neighbour: str, payload: Payload, quantized: Sequence[int], weights: Sequence[int]
@@ -253,7 +275,7 @@ class PaillierEdge:
         return {"c": pack_ints(reply, key.ciphertext_bytes)}
 
     def check_reply(self, payload: Payload) -> None:
-        self._ciphertexts(payload, self._key.public, self._reply_count)
+        self._ciphertexts(payload, self._key.public, self._reply_count, keep=True)
 
     async def open(self, payload: Payload) -> list[int]:
         cts = self._ciphertexts(payload, self._key.public, self._reply_count)

@@ -50,16 +50,21 @@ class PublicKey:
 
     n: int
     h: int | None = None
+    _nsquare: int = field(init=False, repr=False, compare=False)
+    _n_mpz: gmpy2.mpz = field(init=False, repr=False, compare=False)
+    """n squared and n as gmpy2's: computed once, every received ciphertext is checked."""
 
     def __post_init__(self) -> None:
         if self.n < 2**127 or self.n % 2 == 0:
             raise CryptoError("public key modulus must be an odd integer of >= 128 bits")
+        object.__setattr__(self, "_nsquare", self.n * self.n)
+        object.__setattr__(self, "_n_mpz", gmpy2.mpz(self.n))
         if self.h is not None:
             self.check_ciphertext(self.h)  # an encryption of zero is a ciphertext
 
     @property
     def nsquare(self) -> int:
-        return self.n * self.n
+        return self._nsquare
 
     @property
     def bits(self) -> int:
@@ -79,9 +84,9 @@ class PublicKey:
 
     def check_ciphertext(self, c: int) -> None:
         """Raise :class:`CryptoError` unless ``0 < c < n^2`` and ``gcd(c, n) = 1``."""
-        if not 0 < c < self.nsquare:
+        if not 0 < c < self._nsquare:
             raise CryptoError("ciphertext outside (0, n^2)")
-        if gmpy2.gcd(c, self.n) != 1:
+        if gmpy2.gcd(c, self._n_mpz) != 1:
             raise CryptoError("ciphertext not coprime to n")
 
 

@@ -114,9 +114,26 @@ class Envelope:
                 if len(text) > _MAX_STR_BYTES // 4 and len(text.encode()) > _MAX_STR_BYTES:
                     raise EnvelopeError(f"payload entry {key[:32]!r}: string over 64 KiB")
         object.__setattr__(self, "payload", MappingProxyType(dict(self.payload)))
-        if type(self.auth) is not bytes or len(self.auth) > MAX_AUTH_BYTES:
-            shown = len(self.auth) if isinstance(self.auth, bytes) else type(self.auth).__name__
-            raise EnvelopeError(f"auth must be at most {MAX_AUTH_BYTES} bytes, got {shown}")
+        _check_auth(self.auth)
+
+    def with_auth(self, auth: bytes) -> Envelope:
+        """This envelope with the tag ``auth``: only the tag is checked (the rest was when
+        this one was made), and the payload's read-only view is shared."""
+        _check_auth(auth)
+        sealed: Envelope = object.__new__(Envelope)
+        for name in _SAME_FIELDS:
+            object.__setattr__(sealed, name, getattr(self, name))
+        object.__setattr__(sealed, "auth", auth)
+        return sealed
+
+
+_SAME_FIELDS = ("run", "iteration", "sender", "receiver", "kind", "payload", "version")
+
+
+def _check_auth(auth: object) -> None:
+    if type(auth) is not bytes or len(auth) > MAX_AUTH_BYTES:
+        shown = len(auth) if isinstance(auth, bytes) else type(auth).__name__
+        raise EnvelopeError(f"auth must be at most {MAX_AUTH_BYTES} bytes, got {shown}")
 
 
 _FIELDS = ("v", "run", "k", "from", "to", "kind", "p", "a")

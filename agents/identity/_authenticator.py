@@ -13,7 +13,6 @@ the signed bytes. Verbatim replays verify; the agent drops them as duplicates.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -85,7 +84,7 @@ class Authenticator:
             if key is None:
                 raise AuthenticationError(f"no edge to {envelope.receiver!r}")
             tag = hmac.digest(key, data, hashlib.sha256)
-        return dataclasses.replace(envelope, auth=tag)
+        return envelope.with_auth(tag)
 
     def verify(self, envelope: Envelope) -> None:
         """Raise :class:`AuthenticationError` naming the reason unless ``envelope`` was

@@ -8,11 +8,12 @@ starts the receive loop in a TaskGroup; ``run()`` announces the key, waits for
 the neighbours' (bounded), iterates, and serves the neighbours' last requests;
 leaving cancels the loops and closes everything. Constructing does nothing.
 
-The agent does the lifecycle, the loops, the waits and the messages; the rest is
-in its collaborators: the update rule (:mod:`._update`, pure functions), the round
-table (:mod:`._rounds`), the coupling ledger of applied terms and skip notices
-(:mod:`._ledger`), the key set-up (:mod:`._keys`), the journal and checkpoints
-(:mod:`._recorder`) and the counters (:mod:`._report`).
+The agent does the lifecycle, the loops and the messages; the rest is in its
+collaborators: the update rule (:mod:`._update`, pure functions), the round table
+(:mod:`._rounds`), the coupling ledger of applied terms and skip notices
+(:mod:`._ledger`), the decryption of replies (:mod:`._opening`), the waits
+(:mod:`._waits`), the key and identity set-up (:mod:`._keys`), the journal and
+checkpoints (:mod:`._recorder`) and the counters (:mod:`._report`).
 
 Given an ``identity`` and the run's ``roster`` (the runner always gives both), the
 agent seals every envelope it sends and verifies every one it receives before
@@ -34,10 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
-from collections.abc import Callable, Container, Coroutine, Mapping
+from collections.abc import Callable, Container, Coroutine
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -48,13 +48,14 @@ from transport import BROADCAST, Endpoint, Envelope, EnvelopeError, Kind, pack_f
 
 from .._config import AgentConfig
 from .._crypto import CryptoBackend, InlineCrypto
-from .._edge import EdgeProtocol, Payload, check_term, term_bound
+from .._edge import EdgeProtocol, Payload
 from .._errors import AgentError, ProtocolError
-from ..identity import Authenticator, Identity, IdentityError, Roster
+from ..identity import Authenticator, Identity, Roster
 from ..objectives import FloatArray, Objective
-from ._checkpoint import Checkpoint, CheckpointError
-from ._keys import open_edge
-from ._ledger import CouplingLedger, Sealed
+from ._checkpoint import Checkpoint
+from ._keys import authenticator, check_identity, open_edge
+from ._ledger import CouplingLedger
+from ._opening import ReplyOpener
 from ._recorder import Recorder
 from ._report import AgentReport, AgentStats, Observer
 from ._rounds import Admission, RoundTable
@@ -62,20 +63,15 @@ from ._update import (
     baseline_observation,
     baseline_update,
     check_state,
-    coupling_scale,
     draw_baseline,
     draw_edge,
-    edge_coupling,
     edge_observation,
-    edge_term,
-    edge_terms,
     edge_update,
     listify,
     mixing_terms,
-    scaled_sum,
     shared_state,
-    weighted,
 )
+from ._waits import Waits
 
 log = logging.getLogger("hemesh.agent")
 Step = tuple[FloatArray, float | list[float], float, list[str]]
@@ -116,15 +112,7 @@ class Agent:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
         if endpoint.agent_id != config.agent_id:
             raise AgentError(f"endpoint of {endpoint.agent_id!r} given to {config.agent_id!r}")
-        if identity is not None:  # a mismatch is refused here, before anything connects
-            if roster is None:
-                raise IdentityError(f"agent {config.agent_id!r} has an identity but no roster")
-            roster.check(
-                run=config.run,
-                agent=config.agent_id,
-                identity=identity,
-                neighbours=config.neighbours,
-            )
+        check_identity(config, identity, roster)  # a mismatch: refused before connecting
         self.config = config
         self._identity = identity
         self._roster = roster
@@ -136,15 +124,12 @@ class Agent:
         self._resume: Checkpoint | None = None
         self._neighbours = sorted(config.neighbours)
         self._quantizer = config.quantizer()
-        self._term_bounds = {  # what an honest neighbour's decrypted term can reach
-            n: term_bound(config.weight_range_for(n)[1], self._quantizer.bound)
-            for n in self._neighbours
-        }
         # a single edge's term is decrypted only to undo it; an observer (a colluder
         # sharing every decrypted reply) and a checkpoint (keeping terms in the clear)
         # need each one, so they decrypt per edge
         self._aggregate = config.aggregates and observer is None and checkpoint is None
         self._edge: EdgeProtocol | None = None
+        self._opener: ReplyOpener | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._entered = False
         self._tasks: asyncio.TaskGroup | None = None
@@ -152,12 +137,15 @@ class Agent:
         self._stats = AgentStats()
         # Everything runs on the event loop, so no state needs a lock for mutual
         # exclusion: code between two awaits is atomic. _changed is the condition the
-        # waits (_wait_for*, _serve) sleep on; every message handled and every
+        # waits (:mod:`._waits`, _serve) sleep on; every message handled and every
         # iteration begun notifies it. The receive loop updates the table and ledger
         # under it; the iteration loop also reads and writes them outside it (sends,
         # skip notices, the lead, checkpoints), which is safe for the same reason.
         self._changed = asyncio.Condition()
         self._table = RoundTable.for_agent(config)
+        self._waits = Waits(
+            self._changed, self._table, self._stats, round_timeout=config.round_timeout
+        )
 
     # lifecycle -----------------------------------------------------------------
 
@@ -168,11 +156,28 @@ class Agent:
         self._resume = self._recorder.restore()
         if self._resume is not None:  # before the receive loop: it judges iterations
             self._table.k = self._resume.k - 1
-        self._auth = self._authenticator()
+        self._auth = authenticator(
+            self.config, self._identity, self._roster, self._recorder.checkpointer, self._resume
+        )
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self._endpoint)
             stack.enter_context(self._recorder)
-            self._edge = await self._make_edge()
+            self._edge = await open_edge(
+                self.config,
+                self._crypto,
+                value_bound=self._quantizer.bound,
+                checkpointer=self._recorder.checkpointer,
+                resume=self._resume,
+                stats=self._stats,
+            )
+            self._opener = ReplyOpener(
+                self.config,
+                value_bound=self._quantizer.bound,
+                edge=self._edge,
+                ledger=self._ledger,
+                stats=self._stats,
+                notify=self._notify_skip,
+            )
             self._tasks = await stack.enter_async_context(asyncio.TaskGroup())
             stack.push_async_callback(self._cancel_loops)
             self._spawn(self._receive_loop(), "receive")
@@ -207,47 +212,6 @@ class Agent:
         task = self._tasks.create_task(coroutine, name=f"{self.config.agent_id}.{name}")
         self._loops.add(task)
         task.add_done_callback(self._loops.discard)
-
-    def _authenticator(self) -> Authenticator | None:
-        """The seal of this agent's envelopes: its identity (given, or kept in its
-        checkpoint: a restarted agent is the same agent) against the roster."""
-        cfg, identity = self.config, self._identity
-        kept = None if self._resume is None else self._resume.identity
-        if kept is not None:
-            restored = Identity.from_bytes(kept)
-            if identity is not None and restored != identity:
-                raise CheckpointError(
-                    f"agent {cfg.agent_id}: its checkpoint holds another identity than the "
-                    "one it was given"
-                )
-            identity = restored
-        if self._roster is None:
-            if identity is not None:
-                raise IdentityError(
-                    f"agent {cfg.agent_id}: its checkpoint holds an identity, but no roster "
-                    "was given"
-                )
-            return None
-        if identity is None:
-            raise IdentityError(f"agent {cfg.agent_id}: a roster but no identity")
-        auth = Authenticator(
-            identity, self._roster, agent=cfg.agent_id, run=cfg.run, neighbours=cfg.neighbours
-        )
-        self._recorder.checkpointer.keep_identity(identity.to_bytes())
-        return auth
-
-    async def _make_edge(self) -> EdgeProtocol:
-        checkpointer, resume = self._recorder.checkpointer, self._resume
-        opened = await open_edge(
-            self.config,
-            self._crypto,
-            value_bound=self._quantizer.bound,
-            restore=None if resume is None else functools.partial(checkpointer.restore_key, resume),
-            base=None if resume is None else resume.base,
-            stats=self._stats,
-        )
-        checkpointer.keep(key=opened.key, base=opened.base)
-        return opened.edge
 
     # the run -------------------------------------------------------------------
 
@@ -301,7 +265,7 @@ class Agent:
         assert self._edge is not None
         edge = self._edge
         await self._send(Kind.KEY, 0, BROADCAST, edge.announcement())
-        missing = await self._wait_for(
+        missing = await self._waits.until(
             lambda: [n for n in self._neighbours if not edge.knows(n)],
             self.config.startup_timeout,
         )
@@ -322,111 +286,22 @@ class Agent:
         request = await self._stats.timed(edge.request(draws.quantized))
         replies = self._table.replies(k)
         await self._exchange(k, Kind.REQUEST, request, replies)
-        scale, gamma = coupling_scale(cfg), cfg.attenuation(k)
-        decrypted: dict[str, list[int]] = {}
-        summed = await self._open_sum(k, replies, draws.weights) if self._aggregate else None
-        if summed is None:
-            decrypted, opened = await self._open_each(k, replies, draws.weights)
-        await self._unseal()
+        gamma, opener = cfg.attenuation(k), self._opener
+        assert opener is not None
+        opened = await opener.open(k, replies, draws.weights, aggregate=self._aggregate)
         async with self._changed:
-            if summed is not None:
-                total, included = summed
-                used = ledger.usable(k, included)
-                for n in included:  # notices that came in while the sum was decrypted
-                    if n not in used:
-                        term = weighted(draws.weights[n], await edge.open(replies[n]))
-                        total = [t - v for t, v in zip(total, term, strict=True)]
-                coupling = scaled_sum(total, scale=scale)
-                weights = {n: tuple(draws.weights[n]) for n in used}
-                ledger.apply(
-                    k, {n: Sealed(reply=replies[n], weights=weights[n], gamma=gamma) for n in used}
-                )
-            else:
-                used = ledger.usable(k, opened)
-                coupling = edge_coupling(opened, used, scale=scale, dim=cfg.dim)
-                ledger.apply(k, edge_terms(opened, used, scale=scale, gamma=gamma))
+            coupling, used = await opener.apply(k, opened, replies, draws.weights, gamma=gamma)
             correction = ledger.take_correction()
         stepsize = cfg.stepsize.base(k) * draws.theta
         gradient = self._objective.gradient(x, draws.batch)
         x_next = edge_update(x, coupling, correction, gamma=gamma, step=stepsize, gradient=gradient)
         if self._observer is not None:
             self._observer(
-                edge_observation(k, cfg, x, draws, decrypted=decrypted, used=used, gamma=gamma)
+                edge_observation(
+                    k, cfg, x, draws, decrypted=opened.decrypted, used=used, gamma=gamma
+                )
             )
         return x_next, listify(stepsize), gamma, self._note_skipped(k, used)
-
-    async def _open_each(
-        self, k: int, replies: Mapping[str, Payload], weights: Mapping[str, list[int]]
-    ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        """Decrypt every reply on its own: the decrypted replies and the weighted terms."""
-        assert self._edge is not None
-        decrypted, opened = {}, {}
-        for n in sorted(replies):
-            try:
-                term = await self._stats.timed(self._edge.open(replies[n]))
-                check_term(term, self._term_bounds[n])  # beyond what an honest one computes
-            except ProtocolError as exc:  # in range, but not a reply we can read or use: skip it
-                self._stats.dropped += 1
-                log.warning(
-                    "agent %s dropped reply from %s at iteration %d: %s",
-                    self.config.agent_id,
-                    n,
-                    k,
-                    exc,
-                )
-                self._ledger.skip(k, n)
-                await self._send(Kind.SKIP, k, n, {})
-                continue
-            decrypted[n] = term
-            opened[n] = weighted(weights[n], term)
-        return decrypted, opened
-
-    async def _open_sum(
-        self, k: int, replies: Mapping[str, Payload], weights: Mapping[str, list[int]]
-    ) -> tuple[list[int], list[str]] | None:
-        """The weighted replies of the usable neighbours decrypted as one sum, with those
-        neighbours; None if the sum does not decode or lies beyond what honest neighbours
-        can reach (the sum of their bounds, each times this agent's weight half): then
-        each is opened on its own, to find the bad one."""
-        assert self._edge is not None
-        included = self._ledger.usable(k, replies)
-        if not included:
-            return [0] * self.config.dim, []
-        chosen = {n: replies[n] for n in included}
-        try:
-            total = await self._stats.timed(
-                self._edge.open_sum(chosen, {n: weights[n][0] for n in included})
-            )
-            check_term(total, sum(weights[n][0] * self._term_bounds[n] for n in included))
-        except ProtocolError as exc:
-            log.info(
-                "agent %s: the sum of iteration %d's replies does not decode (%s); opening each",
-                self.config.agent_id,
-                k,
-                exc,
-            )
-            return None
-        return total, included
-
-    async def _unseal(self) -> None:
-        """Decrypt, each on its own, the sealed terms that skip notices undid."""
-        assert self._edge is not None
-        scale = coupling_scale(self.config)
-        while due := self._ledger.sealed_due():
-            for n, k, sealed in due:
-                try:
-                    values = await self._stats.timed(self._edge.open(sealed.reply))
-                except ProtocolError as exc:  # it decoded inside its sum: not expected
-                    log.error(
-                        "agent %s cannot undo %s's term of iteration %d: %s",
-                        self.config.agent_id,
-                        n,
-                        k,
-                        exc,
-                    )
-                    continue
-                opened = weighted(sealed.weights, values)
-                self._ledger.unsealed(n, k, edge_term(opened, scale=scale, gamma=sealed.gamma))
 
     async def _step_baseline(self, k: int, x: FloatArray) -> Step:
         cfg = self.config
@@ -461,6 +336,9 @@ class Agent:
                 self._drop(envelope, exc)
         self._changed.notify_all()
 
+    async def _notify_skip(self, k: int, neighbour: str) -> None:
+        await self._send(Kind.SKIP, k, neighbour, {})
+
     async def _repeat_notices_to(self, neighbour: str) -> None:
         for i in self._ledger.notices_to(neighbour):
             await self._send(Kind.SKIP, i, neighbour, {})
@@ -483,7 +361,7 @@ class Agent:
         def late() -> list[str]:
             return [n for n in self._neighbours if n not in arrived and n not in skipped_by]
 
-        await self._wait_for_neighbours(
+        await self._waits.for_neighbours(
             lambda: [n for n in late() if not self._table.hopeless(n, k)]
         )
         missing = late()
@@ -492,18 +370,10 @@ class Agent:
             await self._send(Kind.SKIP, k, n, {})
 
     def _note_skipped(self, k: int, used: list[str]) -> list[str]:
-        # a neighbour that said goodbye did run iteration k: its unused term is a skip too
-        skipped = [n for n in self._neighbours if n not in used]
-        if skipped:
-            self._stats.skipped += len(skipped)
-            log.warning(
-                "agent %s skipped %s at iteration %d (silent for %.1f s or retracted)",
-                self.config.agent_id,
-                skipped,
-                k,
-                self.config.round_timeout,
-            )
-        return skipped
+        cfg = self.config
+        return self._stats.note_skipped(
+            cfg.agent_id, k, self._neighbours, used, round_timeout=cfg.round_timeout
+        )
 
     async def _finish(self, last: int, *, serve: bool = True) -> FloatArray:
         """Serve the neighbours' last requests, say goodbye, and wait for their goodbyes:
@@ -513,46 +383,18 @@ class Agent:
         table = self._table
         if serve and self.config.algorithm.uses_edge_protocol:
             skipped_by = self._ledger.notices_from(last)
-            missing = await self._wait_for_neighbours(lambda: table.unserved(last, skipped_by))
+            missing = await self._waits.for_neighbours(lambda: table.unserved(last, skipped_by))
             if missing:
                 log.warning(
                     "agent %s: %s never asked for the last iteration", self.config.agent_id, missing
                 )
         for n in self._neighbours:  # to all: one that said goodbye still waits for ours
             await self._send(Kind.BYE, last + 1, n, self._ledger.goodbye(n, last))
-        await self._wait_for_neighbours(table.live)
-        await self._unseal()
+        await self._waits.for_neighbours(table.live)
+        assert self._opener is not None
+        await self._opener.unseal()
         async with self._changed:
             return self._ledger.take_correction()
-
-    async def _wait_for_neighbours(self, missing: Callable[[], list[str]]) -> list[str]:
-        """Wait for the neighbours in ``missing()`` until :meth:`RoundTable.deadline`
-        (``round_timeout`` as the bound); returns who is still missing."""
-        bound = self.config.round_timeout
-        started = time.monotonic()
-        async with self._changed:
-            while waiting := missing():
-                deadline = self._table.deadline(waiting, started=started, bound=bound)
-                now = time.monotonic()
-                if now >= deadline:
-                    break
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(deadline - now):
-                        await self._changed.wait()
-            self._table.waited_out(waiting)  # empty unless the deadline passed
-        self._stats.wait_seconds += time.monotonic() - started
-        return missing()
-
-    async def _wait_for(self, missing: Callable[[], list[str]], bound: float) -> list[str]:
-        """Wait until ``missing()`` is empty or ``bound`` seconds pass; return what is missing."""
-        started = time.perf_counter()
-        try:
-            async with self._changed, asyncio.timeout(bound):
-                await self._changed.wait_for(lambda: not missing())
-        except TimeoutError:
-            pass
-        self._stats.wait_seconds += time.perf_counter() - started
-        return missing()
 
     # messages ------------------------------------------------------------------
 
@@ -633,12 +475,7 @@ class Agent:
     async def _serve(self, envelope: Envelope) -> None:
         sender, k = envelope.sender, envelope.iteration
         assert self._edge is not None
-        async with self._changed:
-            # we may be a round behind, waiting out a neighbour for up to 3 round timeouts
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(3 * self.config.round_timeout):
-                    await self._changed.wait_for(lambda: self._table.settled(k))
-            round_ = self._table.round(k)
+        round_ = await self._waits.for_round(k)
         if round_ is None:
             log.warning(
                 "agent %s: request of %s for iteration %d expired unserved",

@@ -1,28 +1,20 @@
 """An agent's side of the edge protocol, set up: its Paillier key pair (generated, or
 restored from its checkpoint), the fixed base it publishes, and the packing layout
 its requests and their replies use (sized for the sum over its neighbours when it
-aggregates before decrypting); or the clear protocol for the other algorithms."""
+aggregates before decrypting); or the clear protocol for the other algorithms. And who
+the agent is: its identity checked against the run's roster, and the seal of its
+envelopes (:func:`authenticator`)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from .._config import AgentConfig, Algorithm, WeightMode
 from .._crypto import CryptoBackend
 from .._edge import ClearEdge, EdgeProtocol, PaillierEdge
 from .._packing import layout_for
 from .._paillier import SecretKey
+from ..identity import Authenticator, Identity, IdentityError, Roster
+from ._checkpoint import Checkpoint, Checkpointer, CheckpointError
 from ._report import AgentStats
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class OpenedEdge:
-    edge: EdgeProtocol
-    key: SecretKey | None = None
-    """The agent's key pair (paillier only): it goes into every checkpoint."""
-    base: int | None = None
-    """The fixed base published with the key, if any."""
 
 
 async def open_edge(
@@ -30,19 +22,18 @@ async def open_edge(
     crypto: CryptoBackend,
     *,
     value_bound: int,
-    restore: Callable[[], SecretKey] | None,
-    base: int | None,
+    checkpointer: Checkpointer,
+    resume: Checkpoint | None,
     stats: AgentStats,
-) -> OpenedEdge:
-    """The edge protocol of ``config.algorithm``. For paillier: the key pair that
-    ``restore()`` gives back (from a checkpoint) and the given ``base``, else a fresh
-    key pair and (if ``fixed_base``) a fresh base; the crypto time counts in ``stats``."""
-    if config.algorithm is not Algorithm.PAILLIER:
-        return OpenedEdge(edge=ClearEdge(dim=config.dim))
-    if restore is not None:
-        key = restore()
-    else:
-        key = await stats.timed(crypto.keygen(config.key_bits, insecure=config.insecure_keys))
+) -> EdgeProtocol:
+    """The edge protocol of ``config.algorithm``. For paillier: the key pair and base
+    kept in the checkpoint ``resume`` if there is one, else a fresh key pair and (if
+    ``fixed_base``) a fresh base; both go into every checkpoint from now on (handed to
+    ``checkpointer``). The crypto time counts in ``stats``."""
+    key, base = await _key_pair(config, crypto, checkpointer, resume, stats)
+    checkpointer.keep(key=key, base=base)
+    if key is None:
+        return ClearEdge(dim=config.dim)
     layout = None
     if config.packing:
         high = config.weight_range[1]  # also bounds each neighbour's half on our edges
@@ -52,9 +43,7 @@ async def open_edge(
             modulus_bits=key.public.bits - 1,
             terms=len(config.neighbours) if config.aggregates else 1,
         )
-    if config.fixed_base and base is None:
-        (base,) = await stats.timed(crypto.encrypt(key, [0]))
-    edge = PaillierEdge(
+    return PaillierEdge(
         key,
         crypto,
         dim=config.dim,
@@ -63,4 +52,70 @@ async def open_edge(
         base=base,
         value_bound=value_bound,
     )
-    return OpenedEdge(edge=edge, key=key, base=base)
+
+
+async def _key_pair(
+    config: AgentConfig,
+    crypto: CryptoBackend,
+    checkpointer: Checkpointer,
+    resume: Checkpoint | None,
+    stats: AgentStats,
+) -> tuple[SecretKey | None, int | None]:
+    if config.algorithm is not Algorithm.PAILLIER:
+        return None, None
+    if resume is not None:
+        key, base = checkpointer.restore_key(resume), resume.base
+    else:
+        key = await stats.timed(crypto.keygen(config.key_bits, insecure=config.insecure_keys))
+        base = None
+    if config.fixed_base and base is None:
+        (base,) = await stats.timed(crypto.encrypt(key, [0]))
+    return key, base
+
+
+def check_identity(config: AgentConfig, identity: Identity | None, roster: Roster | None) -> None:
+    """Refuse (IdentityError) an identity without a roster, or one the roster does not
+    list for this agent and its neighbours: before anything connects."""
+    if identity is None:
+        return
+    if roster is None:
+        raise IdentityError(f"agent {config.agent_id!r} has an identity but no roster")
+    roster.check(
+        run=config.run, agent=config.agent_id, identity=identity, neighbours=config.neighbours
+    )
+
+
+def authenticator(
+    config: AgentConfig,
+    identity: Identity | None,
+    roster: Roster | None,
+    checkpointer: Checkpointer,
+    resume: Checkpoint | None,
+) -> Authenticator | None:
+    """The seal of the agent's envelopes: its identity (the one given, or the one kept
+    in its checkpoint ``resume``: a restarted agent is the same agent) against the
+    roster, from now on kept in its checkpoints; None without a roster (protocol unit
+    tests: envelopes go untagged)."""
+    kept = None if resume is None else resume.identity
+    if kept is not None:
+        restored = Identity.from_bytes(kept)
+        if identity is not None and restored != identity:
+            raise CheckpointError(
+                f"agent {config.agent_id}: its checkpoint holds another identity than the "
+                "one it was given"
+            )
+        identity = restored
+    if roster is None:
+        if identity is not None:
+            raise IdentityError(
+                f"agent {config.agent_id}: its checkpoint holds an identity, but no roster "
+                "was given"
+            )
+        return None
+    if identity is None:
+        raise IdentityError(f"agent {config.agent_id}: a roster but no identity")
+    auth = Authenticator(
+        identity, roster, agent=config.agent_id, run=config.run, neighbours=config.neighbours
+    )
+    checkpointer.keep_identity(identity.to_bytes())
+    return auth

@@ -4,6 +4,7 @@ what it shows an observer each iteration."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from transport import TrafficCounters
 from ..objectives import FloatArray
 
 T = TypeVar("T")
+log = logging.getLogger("hemesh.agent")
 
 
 class Observer(Protocol):
@@ -62,6 +64,23 @@ class AgentStats:
             return await operation
         finally:
             self.crypto_seconds += time.perf_counter() - started
+
+    def note_skipped(
+        self, agent: str, k: int, neighbours: list[str], used: list[str], *, round_timeout: float
+    ) -> list[str]:
+        """The neighbours whose term of iteration k was not applied (counted, logged): a
+        neighbour that said goodbye did run iteration k, so its unused term is a skip too."""
+        skipped = [n for n in neighbours if n not in used]
+        if skipped:
+            self.skipped += len(skipped)
+            log.warning(
+                "agent %s skipped %s at iteration %d (silent for %.1f s or retracted)",
+                agent,
+                skipped,
+                k,
+                round_timeout,
+            )
+        return skipped
 
     def meter(self, counters: TrafficCounters) -> IterationMeter:
         """Start measuring one iteration: its traffic, crypto, wait and wall time."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 import time
 
 import pytest
@@ -201,3 +203,47 @@ async def test_echo_round_trips_bytes_through_a_worker() -> None:
         for data in (b"", b"\x00\xff" * 1000, os.urandom(100_000)):
             assert await pool.echo(data) == data
         assert pool.stats.as_dict() == CryptoPool(1).stats.as_dict()  # counted as no op
+
+
+def test_pool_refuses_a_depth_below_one() -> None:
+    with pytest.raises(CryptoError, match="depth"):
+        CryptoPool(1, depth=0)
+
+
+@pytest.mark.asyncio
+async def test_calls_written_ahead_to_one_worker_each_get_their_own_reply() -> None:
+    # depth 4: up to four calls sit in the worker's pipe at once; replies come back in
+    # the order written and each goes to its own caller, whatever their sizes
+    inline = InlineCrypto()
+    key = await inline.keygen(INSECURE_TEST_BITS, insecure=True)
+    batches = [list(range(i, i + 1 + (7 * i) % 23)) for i in range(30)]
+    async with CryptoPool(1, depth=4) as pool:
+        ciphertexts = await asyncio.gather(*(pool.encrypt(key, b) for b in batches))
+        opened = await asyncio.gather(*(pool.decrypt(key, c) for c in reversed(ciphertexts)))
+    assert opened == batches[::-1]
+    assert pool.stats.encryptions == pool.stats.decryptions == sum(map(len, batches))
+
+
+@pytest.mark.asyncio
+async def test_calls_pending_on_a_worker_that_dies_fail_as_crypto_errors() -> None:
+    inline = InlineCrypto()
+    key = await inline.keygen(INSECURE_TEST_BITS, insecure=True)
+    big = await inline.encrypt(key, list(range(50))) * 80  # busy a while
+    async with CryptoPool(1, depth=2) as pool:
+        (pid,) = pool.pids
+        pending = [asyncio.create_task(pool.decrypt(key, big)) for _ in range(2)]
+        await asyncio.sleep(0.05)  # both written; the worker computes the first
+        os.kill(pid, signal.SIGKILL)
+        async with asyncio.timeout(WAIT_BOUND):
+            results = await asyncio.gather(*pending, return_exceptions=True)
+            assert all(isinstance(r, CryptoError) and "died" in str(r) for r in results)
+            with pytest.raises(CryptoError, match="died"):
+                await pool.decrypt(key, big[:1])  # later calls too, at once
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SCHED_BATCH is Linux's")
+@pytest.mark.asyncio
+async def test_workers_run_as_batch_tasks() -> None:
+    async with CryptoPool(2) as pool:
+        assert [os.sched_getscheduler(pid) for pid in pool.pids] == [os.SCHED_BATCH] * 2
+    assert os.sched_getscheduler(0) != os.SCHED_BATCH  # this process keeps its policy

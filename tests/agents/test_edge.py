@@ -496,3 +496,22 @@ def test_a_second_announcement_with_another_layout_is_refused() -> None:
     again = {**other.announcement(), "slot_bits": 80, "slots": 2}
     with pytest.raises(ProtocolError, match="different"):
         centre.learn("n0", again)
+
+
+@pytest.mark.asyncio
+async def test_a_payload_used_without_being_admitted_is_checked_at_use() -> None:
+    # the check of an admitted payload is kept for its use; one never admitted (or
+    # pushed out of that bounded cache) is checked when it is served or opened
+    i, j = paillier_pair()
+    key = key_of("i")
+    bad = {"c": pack_ints([1, key.p, 1], ciphertext_width())}
+    with pytest.raises(ProtocolError, match="coprime"):
+        await j.serve("i", bad, [3, 2, 1], [1, 1, 1])
+    with pytest.raises(ProtocolError, match="coprime"):
+        await i.open(bad)
+    request = await i.request([1, 2, 3])
+    j.check_request("i", request)  # admitted: served from the kept check, then let go
+    reply = await j.serve("i", request, [3, 2, 1], [1, 1, 1])
+    i.check_reply(reply)
+    assert await i.open(reply) == [2, 0, -2]
+    assert await i.open(reply) == [2, 0, -2]  # a second use checks the bytes again

@@ -4,11 +4,18 @@ coupling (each row checks it), and the rows say what was measured and what extra
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import pytest
 
 from agents import SecretKey, decrypt_sum, keygen
-from scenarios.cli._bench import Settings, agent_iteration, agent_iterations, op_medians
+from scenarios.cli._bench import (
+    Settings,
+    agent_iteration,
+    agent_iterations,
+    iteration_row,
+    op_medians,
+)
 
 INSECURE_TEST_BITS = 512
 """Small keys, named as such: these tests check the bench's arithmetic, not its numbers."""
@@ -59,3 +66,14 @@ def test_op_medians_include_the_cost_of_folding_a_reply_into_a_sum() -> None:
     medians = op_medians(settings(), keys()[0])
     assert set(medians) == {"encrypt", "serve", "decrypt", "aggregate"}
     assert all(v >= 0 for v in medians.values()) and medians["decrypt"] > 0
+
+
+def test_the_authentication_row_finds_its_iteration_row_past_the_tables_memory() -> None:
+    # (b)'s first row is the tables' memory: the d = 10 row is looked up by its dimension
+    rows: list[dict[str, Any]] = [
+        {"table_memory": {}},
+        {"dim": 100, "hemesh_s": 2.0},
+        {"dim": 10, "hemesh_s": 1.0},
+    ]
+    assert iteration_row(rows, 10)["hemesh_s"] == 1.0
+    assert iteration_row(rows, 1000)["dim"] == 10  # not measured: the smallest that was

@@ -11,6 +11,7 @@ from scenarios.cli._transport_bench import (
     _ipc,
     _run_async,
     chunking,
+    loop_and_floor,
 )
 from transport._chunks import HEADER
 
@@ -36,3 +37,16 @@ def test_the_ipc_row_times_each_size() -> None:
     out = _run_async(_ipc(5, (64, 4096)))
     assert set(out) == {"64", "4096"}
     assert all(0 < v < 1 for v in out.values())
+
+
+def test_the_floor_row_gives_the_loop_cpu_of_the_whole_run_and_in_steady_state() -> None:
+    settings = TransportSettings(
+        key_bits=INSECURE_TEST_BITS, repeats=1, floor_iterations=4, ipc_calls=2
+    )
+    row = loop_and_floor(settings, keygen(INSECURE_TEST_BITS, insecure=True))
+    assert row["ratio"] == row["wall_s"] / row["crypto_floor_s"]
+    assert row["loop_cpu_s"] > 0
+    assert row["loop_cpu_run_per_agent_iteration_s"] == row["loop_cpu_s"] / (16 * 4)
+    # the difference of a 4- and a 1-iteration run, per agent-iteration of difference
+    assert isinstance(row["loop_cpu_per_agent_iteration_s"], float)
+    assert row["loop_cpu_per_agent_iteration_s"] < row["loop_cpu_s"]

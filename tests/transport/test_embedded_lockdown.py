@@ -192,7 +192,7 @@ def dead(pid: int) -> bool:
     """Whether ``pid`` is gone or a zombie (killed, not yet reaped)."""
     try:
         stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped before or while reading
         return True
     return stat.rpartition(")")[2].split()[0] == "Z"
 

@@ -402,3 +402,18 @@ def test_unpack_floats_checks_count() -> None:
         unpack_floats(pack_floats([1.0, 2.0]), count=3)
     with pytest.raises(EnvelopeError):
         unpack_floats(pack_floats([1.0])[:-1], count=1)
+
+
+def test_with_auth_is_the_same_envelope_with_its_tag() -> None:
+    envelope = good(payload={"c": b"\x01", "n": 3})
+    sealed = envelope.with_auth(b"\x07" * 32)
+    assert sealed == good(payload={"c": b"\x01", "n": 3}, auth=b"\x07" * 32)
+    assert envelope.auth == b""  # the original keeps no tag
+    assert signed_bytes(sealed) == signed_bytes(envelope)
+    assert decode(encode(sealed)) == sealed
+
+
+@pytest.mark.parametrize("auth", ["text", 5, None, bytearray(b"x"), b"x" * 129])
+def test_with_auth_refuses_a_bad_tag(auth: object) -> None:
+    with pytest.raises(EnvelopeError, match="auth must be"):
+        good().with_auth(auth)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 Each endpoint is one client from :func:`mqtt_client` (clean session, QoS 1 both
 ways unless the transport's ``qos`` is 0, TCP_NODELAY; a send does not wait for its
-PUBACK), with a retained ``online``/``offline`` status and a will
+PUBACK: :mod:`._publishing`), with a retained ``online``/``offline`` status and a will
 message, and one background task that feeds what the broker delivers through
 :meth:`EndpointBase._deliver`. aiomqtt and paho errors are translated into
 :class:`ConnectionLost` or :class:`TransportError` where they enter.
@@ -15,12 +15,10 @@ import logging
 import random
 import socket
 from collections.abc import Awaitable, Collection, Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import aiomqtt
 from aiomqtt import Will
-from paho.mqtt.client import MQTT_ERR_SUCCESS
 
 from .._chunks import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT, validate_limit
 from .._endpoint import EndpointBase
@@ -29,22 +27,12 @@ from .._errors import ConnectionLost, TransportError
 from .._topics import Topics
 from .._values import validate_seconds
 from ._address import BrokerAddress
-from ._client import PENDING_CALLS_WARNING, mqtt_client, open_client, paho_of, refused_filters
+from ._client import mqtt_client, open_client, paho_of, refused_filters
+from ._publishing import Link, Publisher
 
 log = logging.getLogger("hemesh.transport")
 
 _T = TypeVar("_T")
-
-QOS_NOTE = """QoS 0 for the protocol's messages: over one TCP connection the broker
-delivers them in order and whole, as at QoS 1; what QoS 1 adds with clean sessions is
-only the sender's resend, after a reconnection, of a message the broker had not
-acknowledged. At QoS 0 such a message is lost and its edge skipped symmetrically after
-one round timeout (the protocol's usual answer to a lost message), and a broker may
-drop QoS 0 messages for a client whose queue is full. It saves the two PUBACKs per
-message (one sent, one received by every agent)."""
-
-MAX_UNACKED = PENDING_CALLS_WARNING
-"""Publishes an endpoint has waiting for their PUBACK at once; a send past it waits."""
 
 ONLINE = b"online"
 OFFLINE = b"offline"
@@ -82,7 +70,7 @@ class MqttTransport:
         many bytes (None: never split; the broker's own limit then applies), rejoined at
         the receiver within ``chunk_timeout`` seconds. ``qos`` is the QoS of the protocol's
         non-retained messages (requests, replies, states, skips): 1 (the default) or 0;
-        keys, goodbyes and statuses always go at QoS 1. See :data:`QOS_NOTE`."""
+        keys, goodbyes and statuses always go at QoS 1. See :data:`._publishing.QOS_NOTE`."""
         if type(qos) is not int or qos not in (0, 1):
             raise TransportError(f"qos must be 0 or 1, got {qos!r}")
         self._qos = qos
@@ -156,15 +144,6 @@ RECONNECT_PAUSES = (0.1, 2.0)
 """First and longest pause between reconnection attempts: doubling, with jitter."""
 
 
-@dataclass(eq=False)
-class _Link:
-    """One connection to the broker: its client, the task reading it, whether it dropped."""
-
-    client: aiomqtt.Client
-    dropped: asyncio.Event = field(default_factory=asyncio.Event)
-    reader: asyncio.Task[None] | None = None
-
-
 class MqttEndpoint(EndpointBase):
     """An agent's endpoint: one MQTT client connection, opened by ``async with``.
 
@@ -189,10 +168,16 @@ class MqttEndpoint(EndpointBase):
         self._timeout = transport.connect_timeout
         self._keepalive = transport.keepalive
         self._reconnect_timeout = transport.reconnect_timeout
-        self._qos = transport.qos
-        self._unacked: set[asyncio.Task[None]] = set()
-        self._unacked_slots = asyncio.Semaphore(MAX_UNACKED)
-        self._link: _Link | None = None
+        self._publisher = Publisher(
+            agent=self.agent_id,
+            run=self._topics.run,
+            qos=transport.qos,
+            timeout=self._timeout,
+            link=self._wait_for_link,
+            call=self._call,
+            dropped=self._dropped,
+        )
+        self._link: Link | None = None
         """The current connection; after a drop, the dropped one until the next is up."""
         self._reconnector: asyncio.Task[None] | None = None
         self._reconnections = 0
@@ -261,7 +246,7 @@ class MqttEndpoint(EndpointBase):
             will=Will(topic=status, payload=OFFLINE, qos=1, retain=True),
         )
         await open_client(client, self._address, who=repr(self.agent_id))
-        link = _Link(client)
+        link = Link(client)
         try:
             await self._call(
                 link, client.publish(status, ONLINE, qos=1, retain=True, timeout=self._timeout)
@@ -282,7 +267,7 @@ class MqttEndpoint(EndpointBase):
         )
 
     async def _close_link(self) -> None:
-        await self._settle_publishes()
+        await self._publisher.settle()
         self._closed = True
         self._wakeup.set()
         if self._reconnector is not None:
@@ -309,63 +294,9 @@ class MqttEndpoint(EndpointBase):
         await self._dispose(link)
 
     async def _publish(self, topic: str, data: bytes, *, retain: bool) -> None:
-        """Hand ``data`` to the client and return; its PUBACK is awaited in the
-        background (at most :data:`MAX_UNACKED` at once), so that a send costs no round
-        trip to the broker; at QoS 0 there is none. Raises at once if the link is gone
-        for good or closed."""
-        link = await self._wait_for_link()
-        if self._qos == 0 and not retain:
-            # nothing to wait for: straight to paho, which queues it on the socket
-            info = paho_of(link.client).publish(topic, data, 0, False)
-            if info.rc != MQTT_ERR_SUCCESS:
-                log.warning(
-                    "agent %s lost a message it sent on %s (link down: paho code %s)",
-                    self.agent_id,
-                    topic,
-                    info.rc,
-                )
-            return
-        await self._unacked_slots.acquire()
-        task = asyncio.create_task(
-            self._publish_acked(topic, data, retain=retain),
-            name=f"hemesh.mqtt.publish[{self._topics.run}/{self.agent_id}]",
-        )
-        self._unacked.add(task)
-        task.add_done_callback(self._acked)
+        await self._publisher.publish(topic, data, retain=retain)
 
-    def _acked(self, task: asyncio.Task[None]) -> None:
-        self._unacked.discard(task)
-        self._unacked_slots.release()
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            # the message is lost: its edge times out and is skipped symmetrically
-            log.warning("agent %s lost a message it sent: %s", self.agent_id, exc)
-
-    async def _publish_acked(self, topic: str, data: bytes, *, retain: bool) -> None:
-        for attempt in range(2):
-            link = await self._wait_for_link()
-            qos = 1 if retain else self._qos
-            publish = link.client.publish(
-                topic, data, qos=qos, retain=retain, timeout=self._timeout
-            )
-            try:
-                await self._call(link, publish)
-                return
-            except ConnectionLost as exc:
-                if attempt or not self._dropped(link, exc):
-                    raise
-                log.debug("agent %s resends on %s once reconnected", self.agent_id, topic)
-
-    async def _settle_publishes(self) -> None:
-        """Wait (one ``connect_timeout`` at most) for the PUBACKs still due, then give up
-        on the rest."""
-        if not self._unacked:
-            return
-        _, late = await asyncio.wait(set(self._unacked), timeout=self._timeout)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-
-    async def _wait_for_link(self) -> _Link:
+    async def _wait_for_link(self) -> Link:
         """The current link once it is up: waits out a reconnection (its own bound, plus
         one ``connect_timeout`` to spare)."""
         try:
@@ -383,14 +314,14 @@ class MqttEndpoint(EndpointBase):
                 f"agent {self.agent_id!r}: broker {self._address.url} still unreachable"
             ) from None
 
-    def _dropped(self, link: _Link, exc: BaseException) -> bool:
+    def _dropped(self, link: Link, exc: BaseException) -> bool:
         """Whether a call on ``link`` failed because the link dropped, with a reconnection
         under way (paho may notice a closed socket before our reader does)."""
         if not link.dropped.is_set() and not paho_of(link.client).is_connected():
             self._link_lost(link, f"agent {self.agent_id!r} lost broker {self._address.url}", exc)
         return link.dropped.is_set() and self._lost is None and not self._closed
 
-    async def _call(self, link: _Link, call: Awaitable[_T]) -> _T:
+    async def _call(self, link: Link, call: Awaitable[_T]) -> _T:
         """Await an aiomqtt call on ``link``, translating its errors and failing fast
         (:class:`ConnectionLost`) when the link drops."""
         if link.dropped.is_set():
@@ -422,7 +353,7 @@ class MqttEndpoint(EndpointBase):
             return error
         return ConnectionLost(f"agent {self.agent_id!r} lost broker {self._address.url}")
 
-    async def _read(self, link: _Link) -> None:
+    async def _read(self, link: Link) -> None:
         try:
             async for message in link.client.messages:
                 self._deliver(str(message.topic), bytes(message.payload))
@@ -436,7 +367,7 @@ class MqttEndpoint(EndpointBase):
             log.exception("receive loop of agent %s crashed", self.agent_id)
             self._set_lost(f"receive loop of agent {self.agent_id!r} crashed: {exc!r}", exc)
 
-    def _link_lost(self, link: _Link, message: str, cause: BaseException) -> None:
+    def _link_lost(self, link: Link, message: str, cause: BaseException) -> None:
         """``link`` dropped: start reconnecting, or give up at once if that is disabled."""
         if self._closed or link is not self._link or link.dropped.is_set():
             return  # closing, or this drop is already being dealt with
@@ -450,7 +381,7 @@ class MqttEndpoint(EndpointBase):
             name=f"hemesh.mqtt.reconnect[{self._topics.run}/{self.agent_id}]",
         )
 
-    async def _reconnect(self, dropped: _Link, cause: BaseException) -> None:
+    async def _reconnect(self, dropped: Link, cause: BaseException) -> None:
         """Reconnect with backoff until the bound; give up with :attr:`lost` after it."""
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -499,7 +430,7 @@ class MqttEndpoint(EndpointBase):
         log.warning("%s", message)
         self._wakeup.set()
 
-    async def _dispose(self, link: _Link) -> None:
+    async def _dispose(self, link: Link) -> None:
         """Stop reading ``link`` and disconnect its client (at once if it dropped)."""
         if link.reader is not None and link.reader is not asyncio.current_task():
             link.reader.cancel()
