@@ -410,7 +410,7 @@ class TransportSpec(_Section):
     """MQTT QoS of requests, replies, states and skips (keys, goodbyes and statuses are
     always QoS 1). 0 saves the PUBACKs (a third less client CPU per message, measured);
     a message lost in a reconnection is then not resent: its edge is skipped after one
-    round timeout. See transport.mqtt's QOS_NOTE."""
+    round timeout. See QOS_NOTE in transport/mqtt/_publishing.py."""
 
 
 class OutputSpec(_Section):
