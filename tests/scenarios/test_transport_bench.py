@@ -43,8 +43,8 @@ def test_the_floor_row_gives_the_loop_cpu_of_the_whole_run_and_in_steady_state()
     settings = TransportSettings(
         key_bits=INSECURE_TEST_BITS, repeats=1, floor_iterations=4, ipc_calls=2
     )
-    row = loop_and_floor(settings, keygen(INSECURE_TEST_BITS, insecure=True))
-    assert row["ratio"] == row["wall_s"] / row["crypto_floor_s"]
+    row = loop_and_floor(settings)
+    assert row["wall_s"] > 0 and "crypto_floor_s" not in row  # the floor is row (c)'s
     assert row["loop_cpu_s"] > 0
     assert row["loop_cpu_run_per_agent_iteration_s"] == row["loop_cpu_s"] / (16 * 4)
     # the difference of a 4- and a 1-iteration run, per agent-iteration of difference
