@@ -1,6 +1,6 @@
 """The agent: an ``async with`` object that runs DSGD with its neighbours.
 
-    async with Agent(config, objective, endpoint) as agent:
+    async with Agent(config, objective, endpoint, identity=me, roster=roster) as agent:
         report = await agent.run()
 
 Entering connects the endpoint, opens the journal, generates the key pair and
@@ -17,10 +17,10 @@ checkpoints (:mod:`._recorder`) and the counters (:mod:`._report`).
 
 Given an ``identity`` and the run's ``roster`` (the runner always gives both), the
 agent seals every envelope it sends and verifies every one it receives before
-anything else looks at it (:mod:`agents.identity`); without them (protocol unit
-tests) envelopes travel untagged. Every inbound message is then checked (neighbour,
-iteration window, duplicates, sizes, ciphertext range); a bad one costs a log line
-and changes nothing.
+anything else looks at it (:mod:`agents.identity`); an agent without them is refused
+unless built ``unauthenticated=True`` (protocol unit tests: envelopes travel
+untagged). Every inbound message is then checked (neighbour, iteration window,
+duplicates, sizes, ciphertext range); a bad one costs a log line and changes nothing.
 
 Agents fall apart in time when one crashes, or a group is cut off from the
 broker: the others skip them and go on, and an agent that finds a neighbour two
@@ -95,6 +95,7 @@ class Agent:
         checkpoint_every: int = 1,
         identity: Identity | None = None,
         roster: Roster | None = None,
+        unauthenticated: bool = False,
     ) -> None:
         self._rng = np.random.default_rng(np.random.SeedSequence(list(config.seed)))
         self._ledger = CouplingLedger.for_agent(config)
@@ -112,7 +113,8 @@ class Agent:
             raise AgentError(f"objective has dimension {objective.dim}, x0 has {config.dim}")
         if endpoint.agent_id != config.agent_id:
             raise AgentError(f"endpoint of {endpoint.agent_id!r} given to {config.agent_id!r}")
-        check_identity(config, identity, roster)  # a mismatch: refused before connecting
+        # no identity, or a mismatch: refused before connecting
+        check_identity(config, identity, roster, unauthenticated=unauthenticated)
         self.config = config
         self._identity = identity
         self._roster = roster

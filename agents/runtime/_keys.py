@@ -73,11 +73,31 @@ async def _key_pair(
     return key, base
 
 
-def check_identity(config: AgentConfig, identity: Identity | None, roster: Roster | None) -> None:
-    """Refuse (IdentityError) an identity without a roster, or one the roster does not
-    list for this agent and its neighbours: before anything connects."""
-    if identity is None:
+def check_identity(
+    config: AgentConfig,
+    identity: Identity | None,
+    roster: Roster | None,
+    *,
+    unauthenticated: bool = False,
+) -> None:
+    """Refuse (IdentityError) an agent without an identity and a roster unless it is
+    explicitly ``unauthenticated`` (its envelopes would go unsealed and it would take
+    anyone's word: protocol tests only), an identity without a roster, or one the
+    roster does not list for this agent and its neighbours: before anything connects."""
+    if unauthenticated:
+        if identity is not None or roster is not None:
+            raise IdentityError(
+                f"agent {config.agent_id!r}: unauthenticated, yet given an identity or a roster"
+            )
         return
+    if identity is None and roster is None:
+        raise IdentityError(
+            f"agent {config.agent_id!r} has no identity and no roster: its envelopes would "
+            "go unsealed and it would accept anyone's; give both (as hemesh's runners do), "
+            "or unauthenticated=True (protocol tests only)"
+        )
+    if identity is None:
+        return  # a roster but no identity: authenticator() names it
     if roster is None:
         raise IdentityError(f"agent {config.agent_id!r} has an identity but no roster")
     roster.check(

@@ -112,6 +112,7 @@ def make_agent(
         journal=journal,
         on_iteration=on_iteration,
         checkpoint=checkpoint,
+        unauthenticated=True,
     )
 
 

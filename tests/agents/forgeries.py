@@ -56,6 +56,7 @@ def ring_agents(
             journal=journal_dir / f"{a}.jsonl",
             identity=identities[a] if identities is not None else None,
             roster=roster,
+            unauthenticated=identities is None,
         )
         for a, c in cfgs.items()
     ]

@@ -271,6 +271,25 @@ def test_an_agent_refuses_a_roster_that_does_not_fit() -> None:
         agent(identities[VICTIM], None)
 
 
+def test_an_agent_without_identity_is_refused_unless_explicitly_unauthenticated() -> None:
+    """No one can speak for an agent built as the runners build it: one without an
+    identity and a roster (it would seal nothing and take anyone's word) must say so."""
+    cfgs = configs(unique_run(), ring(), "clear")
+    cfg = cfgs[VICTIM]
+    roster, identities = new_identities(cfg.run, cfgs)
+    objective = problems(cfgs)[VICTIM]
+    bus = MemoryBus(cfg.run)
+    endpoint = bus.endpoint(VICTIM, neighbours=cfg.neighbours)
+    with pytest.raises(IdentityError, match="no identity and no roster"):
+        Agent(cfg, objective, endpoint)
+    with pytest.raises(IdentityError, match="unauthenticated, yet given"):
+        Agent(
+            cfg, objective, endpoint, identity=identities[VICTIM], roster=roster,
+            unauthenticated=True,
+        )  # fmt: skip
+    assert Agent(cfg, objective, endpoint, unauthenticated=True).config is cfg
+
+
 def test_a_verbatim_replay_verifies_and_is_dropped_as_a_duplicate(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, unattacked: dict[str, dict[str, np.ndarray]]
 ) -> None:

@@ -220,6 +220,7 @@ def run_ring(
                 problems[a],
                 bus.endpoint(a, neighbours=cfg.neighbours),
                 journal=journals / f"{a}.jsonl",
+                unauthenticated=True,
             )
             for a, cfg in configs(run, decrypt).items()
         }

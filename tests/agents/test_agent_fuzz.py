@@ -170,6 +170,7 @@ class Harness:
                 config(run, i),
                 objective(i),
                 bus.endpoint(RING[i], neighbours=config(run, i).neighbours),
+                unauthenticated=True,
             )
             for i in range(len(RING))
         ]

@@ -64,7 +64,11 @@ def run_problem(out: Path, problem: Problem, *, iterations: int = ITERATIONS) ->
             cfg = configs[i]
             endpoint = bus.endpoint(cfg.agent_id, neighbours=cfg.neighbours)
             async with Agent(
-                cfg, problem.objectives[i], endpoint, journal=run.log(cfg.agent_id)
+                cfg,
+                problem.objectives[i],
+                endpoint,
+                journal=run.log(cfg.agent_id),
+                unauthenticated=True,
             ) as agent:
                 await agent.run()
 

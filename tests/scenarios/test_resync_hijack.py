@@ -193,7 +193,8 @@ def test_a_far_claim_by_a_real_login_on_the_locked_broker_drags_nobody(
                 return claiming[-1]
 
             agents = [
-                Agent(cfg, problem.objectives[i], endpoint(cfg)) for i, cfg in enumerate(configs)
+                Agent(cfg, problem.objectives[i], endpoint(cfg), unauthenticated=True)
+                for i, cfg in enumerate(configs)
             ]
 
             async def one(agent: Agent) -> AgentReport:
