@@ -74,13 +74,18 @@ async def run_authenticated(
     journal_dir: Path,
     *,
     attack: Attack | None = None,
+    make_attack: Callable[[Mapping[str, Identity], Roster], Attack] | None = None,
     authenticate: bool = True,
 ) -> tuple[dict[str, AgentReport], list[str]]:
-    """Run the ring with identities and the roster; ``attack`` sees every genuine message
-    first and injects its forgeries ahead of it. Returns the reports and what was injected."""
+    """Run the ring with identities and the roster; ``attack`` (or the one ``make_attack``
+    builds from the run's identities and roster, for an insider) sees every genuine
+    message first and injects its forgeries ahead of it. Returns the reports and what
+    was injected."""
     run = next(iter(cfgs.values())).run
     bus = MemoryBus(run)
     roster, identities = new_identities(run, cfgs)
+    if make_attack is not None:
+        attack = make_attack(identities, roster)
     injected: list[str] = []
     if attack is not None:
         bus.subscribe(bus.topics.everything, attacker(bus, attack, injected))

@@ -41,15 +41,12 @@ from .forgeries import (
     STRANGER,
     VICTIM,
     altered_fields,
-    attacker,
     crafted_replies,
     cross_run,
     forged,
     forged_states,
     once_per_iteration,
     rewritten_replies,
-    ring_agents,
-    run_all,
     run_authenticated,
 )
 
@@ -151,21 +148,12 @@ def test_a_reply_crafted_by_a_non_neighbour_is_dropped(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="hemesh.agent")
     cfgs = configs(unique_run(), ring(), "paillier")
-    run = next(iter(cfgs.values())).run
-    # the stranger's identity as the roster of this run lists it: build the run ourselves
-    roster, identities = new_identities(run, cfgs)
-    attack = crafted_replies(identities[STRANGER], roster)
-    bus = MemoryBus(run)
-    injected: list[str] = []
-    bus.subscribe(bus.topics.everything, attacker(bus, attack, injected))
-    agents = ring_agents(
-        cfgs,
-        lambda a, c: bus.endpoint(a, neighbours=c.neighbours),
-        tmp_path,
-        identities=identities,
-        roster=roster,
+    # under the victim's public key, by a non-neighbour holding an identity of the run
+    reports, injected = asyncio.run(
+        run_authenticated(
+            cfgs, tmp_path, make_attack=lambda ids, roster: crafted_replies(ids[STRANGER], roster)
+        )
     )
-    reports = asyncio.run(run_all(agents))
     _check(
         caplog,
         reports,
