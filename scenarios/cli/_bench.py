@@ -51,6 +51,7 @@ from transport import Envelope, Kind, pack_ints
 
 from ..run import RunResult, run_scenario
 from ..spec import parse
+from ._bench_scenario import bench_scenario
 from ._transport_bench import TransportSettings, transport_rows
 
 WEIGHT_BITS = 16
@@ -352,25 +353,6 @@ def op_medians(settings: Settings, key: SecretKey) -> dict[str, float]:
     return medians
 
 
-def _scenario(agents: int, iterations: int, key_bits: int, workers: int) -> dict[str, Any]:
-    topology: dict[str, Any] = (
-        {"kind": "ring", "n": agents}
-        if agents < 6
-        else {"kind": "random_regular", "n": agents, "degree": 4, "seed": 1}
-    )
-    return {
-        "name": f"bench{agents}",
-        "seed": 1,
-        "iterations": iterations,
-        "topology": topology,
-        "problem": {"kind": "least_squares", "dim": 10},
-        "algorithm": {"kind": "paillier"},
-        "crypto": {"key_bits": key_bits, "workers": workers},
-        "transport": {"kind": "memory"},
-        "output": {"dir": "/tmp/hemesh-bench"},
-    }
-
-
 def _run(doc: dict[str, Any]) -> RunResult:
     (result,) = asyncio.run(run_scenario(parse(doc, source="bench")))
     return result
@@ -379,7 +361,7 @@ def _run(doc: dict[str, Any]) -> RunResult:
 def whole_run(settings: Settings, medians: dict[str, float]) -> dict[str, Any]:
     """(c) Wall time of a 16-agent run against the crypto floor of its operations."""
     workers = os.cpu_count() or 1
-    result = _run(_scenario(16, settings.run_iterations, settings.key_bits, workers))
+    result = _run(bench_scenario(16, settings.run_iterations, settings.key_bits))
     summary, ops = result.summary, result.crypto_ops or {}
     floor = (
         ops["encryptions"] * medians["encrypt"]
@@ -402,9 +384,8 @@ def scaling(settings: Settings) -> list[dict[str, Any]]:
     """(d) Wall time and message rate as the network grows (degree 4, d = 10)."""
     rows = []
     for agents in settings.scaling_agents:
-        workers = os.cpu_count() or 1
         summary = _run(
-            _scenario(agents, settings.scaling_iterations, settings.key_bits, workers)
+            bench_scenario(agents, settings.scaling_iterations, settings.key_bits)
         ).summary
         rows.append(
             {

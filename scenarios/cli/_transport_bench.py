@@ -39,6 +39,7 @@ from transport import Envelope, Kind, MemoryBus, encode, pack_ints, split
 from .._errors import BadInput, RunFailed
 from ..run import RunResult, run_scenario
 from ..spec import parse
+from ._bench_scenario import bench_scenario
 
 T = TypeVar("T")
 Report = Callable[[str], None]
@@ -246,27 +247,9 @@ async def _ipc(calls: int, sizes: tuple[int, ...]) -> dict[str, float]:
     return out
 
 
-def _scenario(agents: int, iterations: int, key_bits: int) -> dict[str, Any]:
-    topology: dict[str, Any] = {"kind": "random_regular", "n": agents, "degree": 4, "seed": 1}
-    return {
-        "name": f"bench{agents}",
-        "seed": 1,
-        "iterations": iterations,
-        "topology": topology,
-        "problem": {"kind": "least_squares", "dim": 10},
-        "algorithm": {"kind": "paillier"},
-        "crypto": {
-            "key_bits": key_bits,
-            "insecure_keys": key_bits < 2048,
-            "workers": os.cpu_count() or 1,
-        },
-        "transport": {"kind": "memory", "round_timeout": 600},
-        "output": {"dir": "/tmp/hemesh-bench"},
-    }
-
-
 def _agents_run(agents: int, iterations: int, key_bits: int) -> tuple[RunResult, float]:
-    return _timed_run(_scenario(agents, iterations, key_bits))
+    # a long round timeout: a loaded machine must not skip edges of the timed runs
+    return _timed_run(bench_scenario(agents, iterations, key_bits, round_timeout=600))
 
 
 def loop_and_floor(settings: TransportSettings) -> dict[str, Any]:
